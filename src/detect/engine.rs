@@ -1,0 +1,190 @@
+//! Inference engines. tract (pure Rust, CPU) is the default; other engines implement [`Engine`].
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::runtime::RunOptions;
+
+use super::decode::OutputView;
+use super::spec::ModelSpec;
+use crate::error::{Error, Result};
+
+pub trait Engine: Send {
+    /// Short engine name for messages and metrics ("tract").
+    fn name(&self) -> &'static str;
+    /// Runs the network on one input tensor of `shape` (as the manifest's layout says). The outputs
+    /// stay valid until the next call.
+    fn run(&mut self, input: &[f32], shape: [usize; 4]) -> Result<()>;
+    /// The outputs of the last run, in the order of `output_names` given at load time.
+    fn outputs(&self) -> Result<Vec<OutputView<'_>>>;
+}
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// How many optimised plans (one per input shape) are kept. Frames of one source share one shape;
+/// `detect` on a folder of mixed images may use a few.
+const PLAN_CACHE: usize = 4;
+
+pub struct TractEngine {
+    /// The parsed ONNX graph, kept to optimise it for each new input shape.
+    model: InferenceModel,
+    output_ix: Vec<usize>,
+    options: RunOptions,
+    plans: Vec<([usize; 4], Plan)>,
+    outputs: TVec<TValue>,
+}
+
+impl TractEngine {
+    /// Loads and checks the model. `threads` > 1 gives tract its own rayon pool for matrix products;
+    /// 1 keeps tract's single-thread executor (tract's multithread(1) would use every core).
+    pub fn load(spec: &ModelSpec, output_names: &[String], threads: usize) -> Result<TractEngine> {
+        let path = &spec.onnx_path;
+        let model_err = |msg: String| Error::Model {
+            path: path.clone(),
+            msg,
+        };
+        check_file(path).map_err(model_err)?;
+        let model = tract_onnx::onnx().model_for_path(path).map_err(|e| {
+            model_err(format!(
+                "not a loadable ONNX model ({}); re-copy it from models/ or rebuild it with \
+                 models/scripts/build_models.sh",
+                first_line(&e)
+            ))
+        })?;
+        let inputs = model
+            .input_outlets()
+            .map_err(|e| model_err(first_line(&e)))?
+            .to_vec();
+        let input_name = inputs
+            .first()
+            .map(|o| outlet_name(&model, *o))
+            .unwrap_or_default();
+        if inputs.len() != 1 || input_name != spec.input.name {
+            return Err(model_err(format!(
+                "the manifest says the single input is '{}', the model has {} input(s) starting with '{}'",
+                spec.input.name,
+                inputs.len(),
+                input_name
+            )));
+        }
+        let outlets = model
+            .output_outlets()
+            .map_err(|e| model_err(first_line(&e)))?
+            .to_vec();
+        let labels: Vec<String> = outlets.iter().map(|o| outlet_name(&model, *o)).collect();
+        let output_ix = output_names
+            .iter()
+            .map(|name| {
+                labels.iter().position(|l| l == name).ok_or_else(|| {
+                    model_err(format!(
+                        "the manifest names output '{name}', the model has {labels:?}"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut options = RunOptions::default();
+        if threads > 1 {
+            options.executor = Some(tract_linalg::multithread::Executor::multithread(threads));
+        }
+        Ok(TractEngine {
+            model,
+            output_ix,
+            options,
+            plans: Vec::new(),
+            outputs: tvec![],
+        })
+    }
+
+    /// The optimised plan for this input shape, built once and cached.
+    fn plan_for(&mut self, shape: [usize; 4]) -> Result<Plan> {
+        if let Some(i) = self.plans.iter().position(|(s, _)| *s == shape) {
+            return Ok(self.plans[i].1.clone());
+        }
+        let started = std::time::Instant::now();
+        let plan = self
+            .model
+            .clone()
+            .with_input_fact(0, f32::fact(shape).into())
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable_with_options(&self.options))
+            .map_err(|e| {
+                Error::Inference(format!(
+                    "cannot prepare the model for input {shape:?}: {e:#}"
+                ))
+            })?;
+        tracing::debug!(
+            ?shape,
+            ms = started.elapsed().as_millis() as u64,
+            "optimised model for input shape"
+        );
+        if self.plans.len() >= PLAN_CACHE {
+            self.plans.remove(0);
+        }
+        self.plans.push((shape, plan.clone()));
+        Ok(plan)
+    }
+}
+
+impl Engine for TractEngine {
+    fn name(&self) -> &'static str {
+        "tract"
+    }
+
+    fn run(&mut self, input: &[f32], shape: [usize; 4]) -> Result<()> {
+        let plan = self.plan_for(shape)?;
+        let tensor =
+            Tensor::from_shape(&shape, input).map_err(|e| Error::Inference(format!("{e:#}")))?;
+        self.outputs = plan
+            .run(tvec![tensor.into_tvalue()])
+            .map_err(|e| Error::Inference(format!("{e:#}")))?;
+        Ok(())
+    }
+
+    fn outputs(&self) -> Result<Vec<OutputView<'_>>> {
+        self.output_ix
+            .iter()
+            .map(|&i| {
+                let t = self
+                    .outputs
+                    .get(i)
+                    .ok_or_else(|| Error::Inference("missing output".into()))?;
+                let data = t
+                    .try_as_plain_ram()
+                    .and_then(|v| v.as_slice::<f32>())
+                    .map_err(|e| Error::Inference(format!("output {i} is not plain f32: {e}")))?;
+                Ok(OutputView {
+                    shape: t.shape(),
+                    data,
+                })
+            })
+            .collect()
+    }
+}
+
+/// An ONNX input or output name: the outlet's label, else its node's name.
+fn outlet_name(model: &InferenceModel, outlet: OutletId) -> String {
+    model
+        .outlet_label(outlet)
+        .unwrap_or(&model.node(outlet.node).name)
+        .to_string()
+}
+
+fn check_file(path: &Path) -> std::result::Result<(), String> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(
+            "model file not found; pass --model with a manifest such as models/nanodet-m-fp32.toml \
+             (run from the repository root) or an absolute path"
+                .into(),
+        ),
+        Err(e) => Err(format!("cannot read the model file: {e}")),
+        Ok(m) if !m.is_file() => Err("not a file; pass --model with a manifest or .onnx file".into()),
+        Ok(m) if m.len() < 64 => Err(format!("the model file has only {} bytes: truncated or empty", m.len())),
+        Ok(_) => Ok(()),
+    }
+}
+
+fn first_line(e: &impl std::fmt::Display) -> String {
+    let s = format!("{e:#}");
+    s.lines().next().unwrap_or("").to_string()
+}

@@ -1,0 +1,299 @@
+//! Detector = model manifest + engine + preprocessing + decoder + NMS + class filter.
+
+pub mod decode;
+pub mod engine;
+pub mod nms;
+pub mod preprocess;
+pub mod spec;
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+pub use preprocess::Preprocessor;
+pub use spec::ModelSpec;
+
+use crate::error::{Error, Result};
+use decode::Decoder;
+use engine::{Engine, TractEngine};
+
+/// One detected object, box in the frame's own pixels (x1, y1, x2, y2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    pub class_id: usize,
+    pub score: f32,
+    pub bbox: [f32; 4],
+}
+
+/// The traffic classes a vehicle or robot cares about; the default class filter.
+pub const TRAFFIC_CLASSES: [&str; 6] = ["person", "bicycle", "car", "motorcycle", "bus", "truck"];
+
+/// Detector settings (the `[detector]` table of the config, or CLI flags).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorConfig {
+    /// Model manifest (`.toml`) or `.onnx` with a manifest beside it.
+    pub model: std::path::PathBuf,
+    /// Long side of the network input in pixels; the short side keeps the frame's aspect ratio.
+    pub long_side: u32,
+    /// Fixed input size (width, height) instead of `long_side`; each a multiple of 32.
+    pub input_size: Option<(u32, u32)>,
+    pub score_threshold: f32,
+    pub iou_threshold: f32,
+    /// Class names to report; an empty list or `["all"]` reports every class.
+    pub classes: Vec<String>,
+    /// Threads for one inference (tract's matrix products).
+    pub threads: usize,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        DetectorConfig {
+            model: crate::config::DEFAULT_MODEL.into(),
+            long_side: 416,
+            input_size: None,
+            score_threshold: 0.35,
+            iou_threshold: 0.5,
+            classes: TRAFFIC_CLASSES.iter().map(|s| s.to_string()).collect(),
+            threads: 1,
+        }
+    }
+}
+
+impl DetectorConfig {
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if !(0.0..=1.0).contains(&self.score_threshold) {
+            return Err(format!(
+                "score_threshold {} must be between 0 and 1",
+                self.score_threshold
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.iou_threshold) {
+            return Err(format!(
+                "iou_threshold {} must be between 0 and 1",
+                self.iou_threshold
+            ));
+        }
+        if !(32..=4096).contains(&self.long_side) {
+            return Err(format!(
+                "long_side {} must be between 32 and 4096",
+                self.long_side
+            ));
+        }
+        if let Some((w, h)) = self.input_size {
+            if w == 0 || h == 0 || w % 32 != 0 || h % 32 != 0 || w > 4096 || h > 4096 {
+                return Err(format!(
+                    "input size {w}x{h} must be positive multiples of 32 up to 4096"
+                ));
+            }
+        }
+        if !(1..=256).contains(&self.threads) {
+            return Err(format!(
+                "threads {} must be between 1 and 256",
+                self.threads
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A frame turned into network input, ready for inference.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    pub data: Vec<f32>,
+    pub input_w: u32,
+    pub input_h: u32,
+    pub frame_w: u32,
+    pub frame_h: u32,
+}
+
+/// Time spent in each detector stage for one frame.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    pub preprocess: Duration,
+    pub inference: Duration,
+    pub postprocess: Duration,
+}
+
+/// Frame → network input for one model and config; `Send`, so it can run on the capture thread
+/// while the detector infers the previous frame.
+pub struct Preparer {
+    pre: Preprocessor,
+    size_multiple: u32,
+    long_side: u32,
+    fixed: Option<(u32, u32)>,
+}
+
+impl Preparer {
+    fn new(spec: &ModelSpec, cfg: &DetectorConfig) -> Preparer {
+        Preparer {
+            pre: Preprocessor::new(&spec.input),
+            size_multiple: spec.input.size_multiple,
+            long_side: cfg.long_side,
+            fixed: cfg.input_size,
+        }
+    }
+
+    /// Network input size (width, height) for a frame of this size.
+    pub fn input_size(&self, frame_w: u32, frame_h: u32) -> (u32, u32) {
+        self.fixed.unwrap_or_else(|| {
+            spec::input_size_for(frame_w, frame_h, self.long_side, self.size_multiple)
+        })
+    }
+
+    /// Preprocesses an RGB24 frame into `out`, reusing its buffer.
+    pub fn prepare(&mut self, rgb: &[u8], w: u32, h: u32, out: &mut Prepared) {
+        let (iw, ih) = self.input_size(w, h);
+        self.pre.run(rgb, w, h, iw, ih, &mut out.data);
+        (out.input_w, out.input_h, out.frame_w, out.frame_h) = (iw, ih, w, h);
+    }
+}
+
+pub struct Detector {
+    spec: ModelSpec,
+    cfg: DetectorConfig,
+    engine: Box<dyn Engine>,
+    decoder: Box<dyn Decoder>,
+    preparer: Preparer,
+    /// `allowed[class_id]`: whether the class filter keeps this class.
+    allowed: Vec<bool>,
+    prepared: Prepared,
+    candidates: Vec<Detection>,
+}
+
+impl Detector {
+    pub fn new(spec: ModelSpec, cfg: DetectorConfig) -> Result<Detector> {
+        cfg.validate().map_err(Error::Usage)?;
+        let allowed = class_filter(&spec.classes, &cfg.classes)?;
+        let decoder = decode::decoder_for(&spec.decoder);
+        let engine = TractEngine::load(&spec, &decoder.output_names(), cfg.threads)?;
+        Ok(Detector {
+            preparer: Preparer::new(&spec, &cfg),
+            spec,
+            cfg,
+            engine: Box::new(engine),
+            decoder,
+            allowed,
+            prepared: Prepared::default(),
+            candidates: Vec::new(),
+        })
+    }
+
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    pub fn config(&self) -> &DetectorConfig {
+        &self.cfg
+    }
+
+    pub fn engine_name(&self) -> &'static str {
+        self.engine.name()
+    }
+
+    pub fn class_name(&self, class_id: usize) -> &str {
+        self.spec
+            .classes
+            .get(class_id)
+            .map(String::as_str)
+            .unwrap_or("unknown")
+    }
+
+    /// Network input size (width, height) for a frame of this size.
+    pub fn input_size(&self, frame_w: u32, frame_h: u32) -> (u32, u32) {
+        self.preparer.input_size(frame_w, frame_h)
+    }
+
+    /// A preparer for this model and config, to preprocess on another thread.
+    pub fn preparer(&self) -> Preparer {
+        Preparer::new(&self.spec, &self.cfg)
+    }
+
+    /// Runs the whole detector on one RGB24 frame.
+    pub fn detect(&mut self, rgb: &[u8], w: u32, h: u32) -> Result<(Vec<Detection>, StageTimes)> {
+        if w == 0 || h == 0 || rgb.len() != (w as usize) * (h as usize) * 3 {
+            return Err(Error::Inference(format!(
+                "frame of {} bytes is not {w}x{h} RGB",
+                rgb.len()
+            )));
+        }
+        let t0 = Instant::now();
+        let mut prepared = std::mem::take(&mut self.prepared);
+        self.preparer.prepare(rgb, w, h, &mut prepared);
+        let preprocess = t0.elapsed();
+        let result = self.infer(&prepared);
+        self.prepared = prepared;
+        let (dets, mut times) = result?;
+        times.preprocess = preprocess;
+        Ok((dets, times))
+    }
+
+    /// Inference + postprocessing on an already prepared input.
+    pub fn infer(&mut self, p: &Prepared) -> Result<(Vec<Detection>, StageTimes)> {
+        let shape = match self.spec.input.layout {
+            spec::Layout::Nchw => [1, 3, p.input_h as usize, p.input_w as usize],
+            spec::Layout::Nhwc => [1, p.input_h as usize, p.input_w as usize, 3],
+        };
+        let t0 = Instant::now();
+        self.engine.run(&p.data, shape)?;
+        let t1 = Instant::now();
+        self.candidates.clear();
+        let outputs = self.engine.outputs()?;
+        self.decoder.decode(
+            &outputs,
+            p.input_w,
+            p.input_h,
+            self.cfg.score_threshold,
+            &mut self.candidates,
+        )?;
+        let (sx, sy) = (
+            p.frame_w as f32 / p.input_w as f32,
+            p.frame_h as f32 / p.input_h as f32,
+        );
+        let (fw, fh) = (p.frame_w as f32, p.frame_h as f32);
+        let mut dets: Vec<Detection> = self
+            .candidates
+            .drain(..)
+            .filter(|d| self.allowed.get(d.class_id).copied().unwrap_or(false))
+            .map(|mut d| {
+                d.bbox = [
+                    (d.bbox[0] * sx).clamp(0.0, fw),
+                    (d.bbox[1] * sy).clamp(0.0, fh),
+                    (d.bbox[2] * sx).clamp(0.0, fw),
+                    (d.bbox[3] * sy).clamp(0.0, fh),
+                ];
+                d
+            })
+            .collect();
+        nms::nms_classwise(&mut dets, self.cfg.iou_threshold);
+        let times = StageTimes {
+            preprocess: Duration::ZERO,
+            inference: t1 - t0,
+            postprocess: t1.elapsed(),
+        };
+        Ok((dets, times))
+    }
+}
+
+/// `allowed[class_id]` for a list of class names ("all" or empty: every class).
+fn class_filter(classes: &[String], wanted: &[String]) -> Result<Vec<bool>> {
+    if wanted.is_empty() || wanted.iter().any(|w| w == "all") {
+        return Ok(vec![true; classes.len()]);
+    }
+    let mut allowed = vec![false; classes.len()];
+    for name in wanted {
+        match classes.iter().position(|c| c == name) {
+            Some(i) => allowed[i] = true,
+            None => {
+                let hint = crate::config::closest(name, classes.iter().map(String::as_str))
+                    .map(|c| format!(" (did you mean '{c}'?)"))
+                    .unwrap_or_default();
+                return Err(Error::Usage(format!(
+                    "unknown class '{name}'{hint}; the model's classes are listed in its classes file, \
+                     or use 'all'"
+                )));
+            }
+        }
+    }
+    Ok(allowed)
+}

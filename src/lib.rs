@@ -1,0 +1,13 @@
+//! lookout: camera frames or recorded video → pretrained COCO detector (tract) → detections on MQTT.
+//!
+//! Pipeline: [`source`] → [`pipeline::FrameSlot`] → [`detect::Detector`] → [`publish`].
+
+pub mod config;
+pub mod detect;
+pub mod error;
+pub mod metrics;
+pub mod pipeline;
+pub mod publish;
+pub mod source;
+
+pub use error::{Error, Result};

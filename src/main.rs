@@ -1,0 +1,410 @@
+//! The `lookout` command line.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use lookout::config::Config;
+use lookout::detect::{Detector, DetectorConfig, ModelSpec};
+use lookout::pipeline::{self, ReplayOptions, ReplaySummary};
+use lookout::publish::message::{self, ImageResult};
+use lookout::publish::mqtt::{MqttConfig, MqttPublisher};
+use lookout::publish::{hostname, sanitize_segment, valid_topic_segment};
+use lookout::source::{self, images, SourceOptions};
+use lookout::Error;
+
+#[derive(Parser)]
+#[command(
+    name = "lookout",
+    version,
+    about = "Pedestrian and vehicle detection on camera frames or recorded video, published over MQTT"
+)]
+struct Cli {
+    /// Log filter (error, warn, info, debug, or a tracing filter); RUST_LOG also works.
+    #[arg(long, global = true, default_value = "warn")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Detect objects in still images; prints one JSON object per image.
+    Detect {
+        #[command(flatten)]
+        detector: DetectorArgs,
+        /// Image files or folders of images.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+    /// Replay a video file or stream through the detector: one JSON line per frame on stdout, the
+    /// same message to MQTT with --mqtt, and a latency summary on stderr.
+    Replay(ReplayArgs),
+    /// Validate a config file without running anything (exit 0 when valid).
+    CheckConfig { file: PathBuf },
+}
+
+#[derive(Args, Clone, Default)]
+struct DetectorArgs {
+    /// Config file to take defaults from (flags override it).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Model manifest (.toml) or .onnx with a manifest beside it, e.g. models/nanodet-m-int8.toml.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Long side of the network input; the short side keeps the aspect ratio (multiple of 32).
+    #[arg(long)]
+    long_side: Option<u32>,
+    /// Fixed network input size WIDTHxHEIGHT (multiples of 32) instead of --long-side.
+    #[arg(long, value_parser = parse_size)]
+    input_size: Option<(u32, u32)>,
+    /// Minimum score to report.
+    #[arg(long)]
+    score: Option<f32>,
+    /// IoU above which a box of the same class is suppressed.
+    #[arg(long)]
+    iou: Option<f32>,
+    /// Comma-separated class names to report, or "all" (default: person,bicycle,car,motorcycle,bus,truck).
+    #[arg(long, value_delimiter = ',')]
+    classes: Option<Vec<String>>,
+    /// Threads for one inference.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// Video file, stream URL (rtsp://, http://), image or folder of images.
+    video: String,
+    #[command(flatten)]
+    detector: DetectorArgs,
+    /// Publish to this broker: mqtt://[user:password@]host[:port].
+    #[arg(long)]
+    mqtt: Option<String>,
+    /// Camera name in topics and messages (default: the file's name).
+    #[arg(long)]
+    camera: Option<String>,
+    /// Device name in topics (default: the hostname).
+    #[arg(long)]
+    device: Option<String>,
+    /// Pace frames at the video's frame rate, like a live camera; frames that arrive while the
+    /// detector is busy are replaced by newer ones (latest wins) and counted as dropped.
+    #[arg(long)]
+    realtime: bool,
+    /// Start the video again at its end (until interrupted).
+    #[arg(long = "loop")]
+    looping: bool,
+    /// Stop after this many frames.
+    #[arg(long)]
+    max_frames: Option<u64>,
+    /// Do not print the JSON lines (summary only).
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or("expected WIDTHxHEIGHT, e.g. 416x416")?;
+    let w = w.trim().parse().map_err(|_| "width must be a number")?;
+    let h = h.trim().parse().map_err(|_| "height must be a number")?;
+    Ok((w, h))
+}
+
+/// A failure and the exit code it maps to: 2 for bad usage or config, 1 for everything else.
+struct Failure(Error);
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&cli.log_level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Detect { detector, images } => detect(&detector, &images),
+        Command::Replay(args) => replay(&args),
+        Command::CheckConfig { file } => check_config(&file),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure(e)) => {
+            let text = e.to_string().replace('\n', " ");
+            eprintln!("error: {text}");
+            match e {
+                Error::Usage(_) | Error::Config(_) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config, Failure> {
+    Ok(match path {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    })
+}
+
+/// Defaults < config file < flags.
+fn detector_config(args: &DetectorArgs, base: &DetectorConfig) -> DetectorConfig {
+    let mut cfg = base.clone();
+    if let Some(m) = &args.model {
+        cfg.model = m.clone();
+    }
+    if let Some(v) = args.long_side {
+        cfg.long_side = v;
+    }
+    if args.input_size.is_some() {
+        cfg.input_size = args.input_size;
+    }
+    if let Some(v) = args.score {
+        cfg.score_threshold = v;
+    }
+    if let Some(v) = args.iou {
+        cfg.iou_threshold = v;
+    }
+    if let Some(v) = &args.classes {
+        cfg.classes = v
+            .iter()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect();
+    }
+    if let Some(v) = args.threads {
+        cfg.threads = v;
+    }
+    cfg
+}
+
+/// A relative model path that does not exist here is also looked for next to the executable's
+/// install tree (`target/release/lookout` → the repository's `models/`), so the bundled models
+/// are found from any working directory.
+fn resolve_model(p: &Path) -> PathBuf {
+    if p.exists() || p.is_absolute() {
+        return p.to_path_buf();
+    }
+    let exe = std::env::current_exe().ok();
+    let candidates = exe
+        .iter()
+        .flat_map(|e| e.ancestors().skip(1).take(4))
+        .map(|dir| dir.join(p));
+    candidates
+        .chain([Path::new("/usr/share/lookout").join(p)])
+        .find(|c| c.exists())
+        .unwrap_or_else(|| p.to_path_buf())
+}
+
+fn build_detector(cfg: DetectorConfig) -> Result<Detector, Failure> {
+    cfg.validate().map_err(Error::Usage)?;
+    let spec = ModelSpec::load(&resolve_model(&cfg.model))?;
+    Ok(Detector::new(spec, cfg)?)
+}
+
+fn detect(args: &DetectorArgs, paths: &[PathBuf]) -> Result<ExitCode, Failure> {
+    let config = load_config(args.config.as_deref())?;
+    let mut detector = build_detector(detector_config(args, &config.detector))?;
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| Error::Source {
+                    uri: p.display().to_string(),
+                    msg: format!("cannot list: {e}"),
+                })?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|f| source::is_image_path(f))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut failed = 0;
+    let mut rgb = Vec::new();
+    let stdout = std::io::stdout();
+    for file in &files {
+        let result = images::load_rgb(file, &mut rgb)
+            .and_then(|(w, h)| Ok((w, h, detector.detect(&rgb, w, h)?)));
+        match result {
+            Ok((width, height, (dets, _))) => {
+                let name = file.display().to_string();
+                let out = ImageResult {
+                    image: &name,
+                    width,
+                    height,
+                    objects: dets
+                        .iter()
+                        .map(|d| {
+                            message::object(
+                                detector.class_name(d.class_id),
+                                d.class_id,
+                                d.score,
+                                d.bbox,
+                            )
+                        })
+                        .collect(),
+                };
+                let line = serde_json::to_string(&out).map_err(|e| Error::Usage(e.to_string()))?;
+                let mut lock = stdout.lock();
+                if writeln!(lock, "{line}").is_err() {
+                    return Ok(ExitCode::SUCCESS); // stdout closed
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {}", e.to_string().replace('\n', " "));
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn replay(args: &ReplayArgs) -> Result<ExitCode, Failure> {
+    let config = load_config(args.detector.config.as_deref())?;
+    let mut mqtt_cfg: MqttConfig = config.mqtt.clone();
+    if let Some(url) = &args.mqtt {
+        mqtt_cfg.url = Some(url.clone());
+    }
+    if let Some(d) = &args.device {
+        mqtt_cfg.device = Some(d.clone());
+    }
+    mqtt_cfg.validate().map_err(Error::Usage)?;
+    let device = mqtt_cfg.device.clone().unwrap_or_else(hostname);
+    let camera = match &args.camera {
+        Some(c) if !valid_topic_segment(c) => {
+            return Err(Error::Usage(format!(
+                "camera name '{c}' may only use letters, digits, '-', '_' and '.'"
+            ))
+            .into())
+        }
+        Some(c) => c.clone(),
+        None => sanitize_segment(
+            Path::new(&args.video)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("camera"),
+        ),
+    };
+    let mut detector = build_detector(detector_config(&args.detector, &config.detector))?;
+    let source = source::open(
+        &args.video,
+        SourceOptions {
+            realtime: args.realtime,
+            looping: args.looping,
+        },
+    )?;
+    let mqtt = match &mqtt_cfg.url {
+        Some(_) => Some(MqttPublisher::connect(
+            &mqtt_cfg,
+            &format!("{}/{device}", mqtt_cfg.topic_prefix),
+        )?),
+        None => None,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone())
+            .map_err(|e| Error::Usage(format!("cannot install a signal handler: {e}")))?;
+    }
+    let opts = ReplayOptions {
+        device,
+        camera,
+        topic_prefix: mqtt_cfg.topic_prefix.clone(),
+        latest_wins: args.realtime,
+        max_frames: args.max_frames,
+        json_lines: !args.quiet,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = pipeline::replay(&mut detector, source, mqtt.as_ref(), &mut out, &opts, &stop);
+    drop(out);
+    let mqtt_line = mqtt.as_ref().map(mqtt_summary);
+    if let Some(m) = mqtt {
+        m.close(Duration::from_secs(3));
+    }
+    let summary = result?;
+    print_summary(&summary, &detector, mqtt_line.as_deref());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mqtt_summary(m: &MqttPublisher) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let c = m.counters();
+    let mut s = format!(
+        "mqtt: {} published, {} dropped while disconnected, {} dropped on a full queue, {} reconnects ({})",
+        c.published.load(Relaxed),
+        c.dropped_disconnected.load(Relaxed),
+        c.dropped_queue_full.load(Relaxed),
+        c.reconnects.load(Relaxed),
+        m.url()
+    );
+    if let Some(e) = m.last_error() {
+        s += &format!("; last error: {e}");
+    }
+    s
+}
+
+fn print_summary(s: &ReplaySummary, detector: &Detector, mqtt_line: Option<&str>) {
+    let spec = detector.spec();
+    let mut text = format!(
+        "replay: {} frames in {:.1} s ({:.1} fps), {} dropped (latest wins); model {} {} on {} ({} thread(s))\n",
+        s.frames,
+        s.wall.as_secs_f64(),
+        s.fps(),
+        s.dropped,
+        spec.name,
+        spec.precision,
+        detector.engine_name(),
+        detector.config().threads,
+    );
+    let classes: Vec<String> = s
+        .class_counts
+        .iter()
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect();
+    text += &format!(
+        "detections: {} (frames with a person: {})\n",
+        if classes.is_empty() {
+            "none".to_string()
+        } else {
+            classes.join(", ")
+        },
+        s.frames_with_person
+    );
+    text += &s.stages.table();
+    if let Some(m) = mqtt_line {
+        text += m;
+        text.push('\n');
+    }
+    if let Some(e) = &s.source_error {
+        text += &format!("warning: the source stopped early: {e}\n");
+    }
+    eprint!("{text}");
+}
+
+fn check_config(file: &Path) -> Result<ExitCode, Failure> {
+    let cfg = Config::load(file)?;
+    let model = resolve_model(&cfg.detector.model);
+    ModelSpec::load(&model)?;
+    println!("{}: ok", file.display());
+    Ok(ExitCode::SUCCESS)
+}

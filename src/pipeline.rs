@@ -1,0 +1,366 @@
+//! The replay pipeline: source → preprocessing (capture thread) → [`FrameSlot`] → inference and
+//! postprocessing → publishers. Capturing and preprocessing frame n+1 overlaps inference of frame n.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::detect::{Detector, Prepared};
+use crate::error::{Error, Result};
+use crate::metrics::StageHistograms;
+use crate::publish::message::{self, DetectionsMessage, Latency, ModelInfo, Size};
+use crate::publish::mqtt::MqttPublisher;
+use crate::source::Source;
+
+/// A one-place buffer between capture and inference. In latest-wins mode a new frame replaces an
+/// unprocessed one (the caller counts it); in wait mode capture blocks until the slot is free.
+pub struct FrameSlot<T> {
+    state: Mutex<SlotState<T>>,
+    changed: Condvar,
+}
+
+struct SlotState<T> {
+    item: Option<T>,
+    closed: bool,
+}
+
+impl<T> Default for FrameSlot<T> {
+    fn default() -> Self {
+        FrameSlot {
+            state: Mutex::new(SlotState {
+                item: None,
+                closed: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+}
+
+impl<T> FrameSlot<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState<T>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Latest wins: stores `item`, returning the unprocessed item it replaced.
+    pub fn put_latest(&self, item: T) -> Option<T> {
+        let old = self.lock().item.replace(item);
+        self.changed.notify_all();
+        old
+    }
+
+    /// Waits until the slot is empty, then stores `item`. Gives it back if the slot was closed.
+    pub fn put_wait(&self, item: T) -> std::result::Result<(), T> {
+        let mut s = self.lock();
+        while s.item.is_some() && !s.closed {
+            s = self.changed.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+        if s.closed {
+            return Err(item);
+        }
+        s.item = Some(item);
+        drop(s);
+        self.changed.notify_all();
+        Ok(())
+    }
+
+    /// Waits until the slot is empty (its item was taken) or closed.
+    pub fn wait_empty(&self) {
+        let mut s = self.lock();
+        while s.item.is_some() && !s.closed {
+            s = self.changed.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Waits for an item; `None` once the slot is closed and empty.
+    pub fn take(&self) -> Option<T> {
+        let mut s = self.lock();
+        loop {
+            if let Some(item) = s.item.take() {
+                drop(s);
+                self.changed.notify_all();
+                return Some(item);
+            }
+            if s.closed {
+                return None;
+            }
+            s = self.changed.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// No more items will be put; wakes every waiter.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.changed.notify_all();
+    }
+}
+
+/// A captured and preprocessed frame waiting for inference.
+struct Work {
+    seq: u64,
+    captured_at: SystemTime,
+    captured_mono: Instant,
+    pts: Option<f64>,
+    decode: Duration,
+    preprocess: Duration,
+    ready_at: Instant,
+    prepared: Prepared,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub device: String,
+    pub camera: String,
+    pub topic_prefix: String,
+    /// Latest-wins between capture and inference (for paced sources); otherwise every frame.
+    pub latest_wins: bool,
+    pub max_frames: Option<u64>,
+    /// Write each message as a JSON line to the output.
+    pub json_lines: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct ReplaySummary {
+    pub frames: u64,
+    /// Frames replaced in the slot before inference (latest wins).
+    pub dropped: u64,
+    pub wall: Duration,
+    pub stages: StageHistograms,
+    /// Detections per class name, summed over frames.
+    pub class_counts: std::collections::BTreeMap<String, u64>,
+    pub frames_with_person: u64,
+    /// The source failed (after some frames) with this error.
+    pub source_error: Option<String>,
+    /// Stopped because stdout was closed.
+    pub output_closed: bool,
+}
+
+impl ReplaySummary {
+    pub fn fps(&self) -> f64 {
+        if self.wall.is_zero() {
+            0.0
+        } else {
+            self.frames as f64 / self.wall.as_secs_f64()
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    message::round_to(d.as_secs_f64() * 1e3, 3)
+}
+
+/// Runs every frame of `source` through `detector`, writing JSON lines to `out` and publishing to
+/// `mqtt`. Returns when the source ends, `stop` is set, or `max_frames` were processed.
+pub fn replay(
+    detector: &mut Detector,
+    mut source: Box<dyn Source>,
+    mqtt: Option<&MqttPublisher>,
+    out: &mut dyn Write,
+    opts: &ReplayOptions,
+    stop: &Arc<AtomicBool>,
+) -> Result<ReplaySummary> {
+    let slot = Arc::new(FrameSlot::<Work>::default());
+    let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Prepared>(4);
+    let dropped = Arc::new(AtomicU64::new(0));
+    let stop_capture = Arc::new(AtomicBool::new(false));
+    let mut preparer = detector.preparer();
+    let topic = format!(
+        "{}/{}/{}/detections",
+        opts.topic_prefix, opts.device, opts.camera
+    );
+    let started = Instant::now();
+
+    let capture = {
+        let (slot, dropped, stop_capture, stop) = (
+            slot.clone(),
+            dropped.clone(),
+            stop_capture.clone(),
+            stop.clone(),
+        );
+        let (latest_wins, max_frames) = (opts.latest_wins, opts.max_frames);
+        std::thread::Builder::new()
+            .name("capture".into())
+            .spawn(move || -> Result<()> {
+                let mut pixels = Vec::new();
+                let mut captured = 0u64;
+                let result = loop {
+                    if stop.load(Ordering::SeqCst)
+                        || stop_capture.load(Ordering::SeqCst)
+                        || max_frames.is_some_and(|m| captured >= m)
+                    {
+                        break Ok(());
+                    }
+                    if !latest_wins {
+                        // Every-frame mode: capture frame n+1 only once frame n went to inference,
+                        // so it overlaps that inference without aging in the slot for two.
+                        slot.wait_empty();
+                    }
+                    let frame = match source.next_frame(std::mem::take(&mut pixels)) {
+                        Ok(Some(f)) => f,
+                        Ok(None) => break Ok(()),
+                        Err(e) => break Err(e),
+                    };
+                    captured += 1;
+                    let mut prepared = recycle_rx.try_recv().unwrap_or_default();
+                    let t0 = Instant::now();
+                    preparer.prepare(&frame.pixels, frame.width, frame.height, &mut prepared);
+                    let ready_at = Instant::now();
+                    let work = Work {
+                        seq: frame.seq,
+                        captured_at: frame.captured_at,
+                        captured_mono: frame.captured_mono,
+                        pts: frame.pts,
+                        decode: frame.decode,
+                        preprocess: ready_at - t0,
+                        ready_at,
+                        prepared,
+                    };
+                    pixels = frame.pixels;
+                    if latest_wins {
+                        if slot.put_latest(work).is_some() {
+                            dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    } else if slot.put_wait(work).is_err() {
+                        break Ok(());
+                    }
+                };
+                slot.close();
+                result
+            })
+            .map_err(|e| Error::Usage(format!("cannot start the capture thread: {e}")))?
+    };
+
+    let mut summary = ReplaySummary::default();
+    let mut line = Vec::with_capacity(4096);
+    let mut failure = None;
+    while let Some(work) = slot.take() {
+        let queue = work.ready_at.elapsed();
+        let (dets, times) = match detector.infer(&work.prepared) {
+            Ok(r) => r,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        let spec = detector.spec();
+        let objects = dets
+            .iter()
+            .map(|d| message::object(detector.class_name(d.class_id), d.class_id, d.score, d.bbox))
+            .collect::<Vec<_>>();
+        for o in &objects {
+            *summary.class_counts.entry(o.class.to_string()).or_default() += 1;
+        }
+        if objects.iter().any(|o| o.class_id == 0) {
+            summary.frames_with_person += 1;
+        }
+        let latency = Latency {
+            decode: ms(work.decode),
+            preprocess: ms(work.preprocess),
+            queue: ms(queue),
+            inference: ms(times.inference),
+            postprocess: ms(times.postprocess),
+            total: ms(work.captured_mono.elapsed()),
+        };
+        let msg = DetectionsMessage {
+            schema: message::DETECTIONS_SCHEMA,
+            device: &opts.device,
+            camera: &opts.camera,
+            seq: work.seq,
+            captured_at: message::rfc3339_ms(work.captured_at),
+            source_pts: work.pts.map(|p| message::round_to(p, 3)),
+            width: work.prepared.frame_w,
+            height: work.prepared.frame_h,
+            input: Size {
+                width: work.prepared.input_w,
+                height: work.prepared.input_h,
+            },
+            model: ModelInfo {
+                name: &spec.name,
+                precision: &spec.precision,
+                engine: detector.engine_name(),
+            },
+            latency_ms: latency,
+            objects,
+        };
+        line.clear();
+        if let Err(e) = serde_json::to_writer(&mut line, &msg) {
+            failure = Some(Error::Usage(format!("cannot serialise a message: {e}")));
+            break;
+        }
+        if let Some(m) = mqtt {
+            m.publish(&topic, line.clone());
+        }
+        summary.stages.record(&latency.as_array());
+        summary.frames += 1;
+        let _ = recycle_tx.try_send(work.prepared);
+        if opts.json_lines {
+            line.push(b'\n');
+            if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    summary.output_closed = true;
+                    break;
+                }
+                failure = Some(Error::Io(e));
+                break;
+            }
+        }
+    }
+    // Unblock and end the capture thread whatever happened above.
+    stop_capture.store(true, Ordering::SeqCst);
+    slot.close();
+    let captured = capture
+        .join()
+        .map_err(|_| Error::Usage("the capture thread panicked".into()))?;
+    summary.wall = started.elapsed();
+    summary.dropped = dropped.load(Ordering::Relaxed);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if let Err(e) = captured {
+        if summary.frames == 0 {
+            return Err(e);
+        }
+        summary.source_error = Some(e.to_string());
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_wins_replaces_and_reports_the_old_item() {
+        let slot = FrameSlot::default();
+        assert_eq!(slot.put_latest(1), None);
+        assert_eq!(slot.put_latest(2), Some(1));
+        assert_eq!(slot.take(), Some(2));
+        slot.close();
+        assert_eq!(slot.take(), None);
+        assert_eq!(slot.put_wait(3), Err(3));
+    }
+
+    #[test]
+    fn put_wait_blocks_until_taken() {
+        let slot = Arc::new(FrameSlot::default());
+        let producer = {
+            let slot = slot.clone();
+            std::thread::spawn(move || {
+                for i in 0..100 {
+                    slot.put_wait(i).expect("open");
+                }
+                slot.close();
+            })
+        };
+        let mut got = Vec::new();
+        while let Some(i) = slot.take() {
+            got.push(i);
+        }
+        producer.join().expect("producer");
+        assert_eq!(
+            got,
+            (0..100).collect::<Vec<_>>(),
+            "wait mode delivers every item in order"
+        );
+    }
+}

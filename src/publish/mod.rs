@@ -1,0 +1,61 @@
+//! Where detections go: MQTT (rumqttc) and JSON lines on stdout. Publishing never blocks the
+//! pipeline.
+
+pub mod message;
+pub mod mqtt;
+
+/// Topic segments (device, camera) must not contain MQTT wildcards or separators.
+pub fn valid_topic_segment(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// Turns a free-form name (hostname, file stem) into a valid topic segment.
+pub fn sanitize_segment(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if out.is_empty() {
+        "default".into()
+    } else {
+        out
+    }
+}
+
+/// This machine's hostname, as a topic segment.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let name = if rc == 0 {
+        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        String::new()
+    };
+    sanitize_segment(name.split('.').next().unwrap_or(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_segments() {
+        assert!(valid_topic_segment("front-cam_1"));
+        assert!(!valid_topic_segment("a/b"));
+        assert!(!valid_topic_segment("#"));
+        assert_eq!(sanitize_segment("my cam+1"), "my_cam_1");
+        assert!(valid_topic_segment(&hostname()));
+    }
+}

@@ -1,0 +1,307 @@
+//! Video files and network streams through the `ffmpeg` command-line tool: it decodes any codec it
+//! knows and writes raw RGB24 frames to a pipe that we read.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use serde::Deserialize;
+
+use super::{Frame, Source, SourceOptions};
+use crate::error::{Error, Result};
+
+/// What ffprobe says about the first video stream.
+#[derive(Debug, Clone, Copy)]
+pub struct VideoInfo {
+    pub width: u32,
+    pub height: u32,
+    pub fps: Option<f64>,
+    pub frames: Option<u64>,
+}
+
+pub struct FfmpegSource {
+    uri: String,
+    info: VideoInfo,
+    child: Child,
+    stdout: ChildStdout,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    seq: u64,
+    opts: SourceOptions,
+    finished: bool,
+}
+
+fn err(uri: &str, msg: impl Into<String>) -> Error {
+    Error::Source {
+        uri: uri.to_string(),
+        msg: msg.into(),
+    }
+}
+
+fn is_stream(uri: &str) -> bool {
+    uri.contains("://") && !uri.starts_with("file://")
+}
+
+fn spawn_error(uri: &str, tool: &str, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        err(
+            uri,
+            format!(
+                "`{tool}` is not installed; install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg)"
+            ),
+        )
+    } else {
+        err(uri, format!("cannot run `{tool}`: {e}"))
+    }
+}
+
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(default)]
+    streams: Vec<ProbeStream>,
+}
+
+#[derive(Deserialize)]
+struct ProbeStream {
+    codec_name: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+    avg_frame_rate: Option<String>,
+    r_frame_rate: Option<String>,
+    nb_frames: Option<String>,
+}
+
+fn parse_rate(r: &str) -> Option<f64> {
+    let (n, d) = r.split_once('/').unwrap_or((r, "1"));
+    let (n, d) = (n.parse::<f64>().ok()?, d.parse::<f64>().ok()?);
+    (n > 0.0 && d > 0.0)
+        .then(|| n / d)
+        .filter(|f| f.is_finite() && *f < 1000.0)
+}
+
+/// Asks ffprobe for the first video stream's size and rate.
+pub fn probe(uri: &str) -> Result<VideoInfo> {
+    if !is_stream(uri) && !Path::new(uri.trim_start_matches("file://")).exists() {
+        return Err(err(
+            uri,
+            "no such file; check the path (or give a stream URL such as rtsp://...)",
+        ));
+    }
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .arg("stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames")
+        .args(["-of", "json", "--", uri])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| spawn_error(uri, "ffprobe", e))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let reason = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    if !out.status.success() {
+        return Err(err(
+            uri,
+            format!(
+                "ffmpeg cannot read it as a video ({reason}); is it a video file or stream URL?"
+            ),
+        ));
+    }
+    let probe: Probe = serde_json::from_slice(&out.stdout)
+        .map_err(|e| err(uri, format!("unexpected ffprobe output: {e}")))?;
+    let s = probe.streams.into_iter().next().ok_or_else(|| {
+        err(
+            uri,
+            "it has no video stream; give a video file or stream URL",
+        )
+    })?;
+    // ffmpeg renders any text file as "video" through its tty demuxer; that is not a camera.
+    if s.codec_name.as_deref() == Some("ansi") {
+        return Err(err(
+            uri,
+            "this is a text file, not a video; give a video file or stream URL",
+        ));
+    }
+    let (Some(width), Some(height)) = (s.width, s.height) else {
+        return Err(err(uri, "its video stream has no frame size"));
+    };
+    if width == 0 || height == 0 || width > 16384 || height > 16384 {
+        return Err(err(uri, format!("unsupported frame size {width}x{height}")));
+    }
+    let fps = s
+        .avg_frame_rate
+        .as_deref()
+        .and_then(parse_rate)
+        .or_else(|| s.r_frame_rate.as_deref().and_then(parse_rate));
+    let frames = s.nb_frames.and_then(|n| n.parse().ok());
+    Ok(VideoInfo {
+        width,
+        height,
+        fps,
+        frames,
+    })
+}
+
+impl FfmpegSource {
+    pub fn open(uri: &str, opts: SourceOptions) -> Result<FfmpegSource> {
+        let info = probe(uri)?;
+        let mut cmd = Command::new("ffmpeg");
+        cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error"]);
+        if opts.realtime && !is_stream(uri) {
+            cmd.arg("-re");
+        }
+        if opts.looping && !is_stream(uri) {
+            cmd.args(["-stream_loop", "-1"]);
+        }
+        cmd.args(["-i", uri, "-map", "0:v:0", "-fps_mode", "passthrough"])
+            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| spawn_error(uri, "ffmpeg", e))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| err(uri, "ffmpeg has no stdout"))?;
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let tail = stderr_tail.clone();
+            let label = uri.to_string();
+            std::thread::Builder::new()
+                .name("ffmpeg-stderr".into())
+                .spawn(move || {
+                    for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                        tracing::debug!(source = %label, "ffmpeg: {line}");
+                        if let Ok(mut t) = tail.lock() {
+                            if t.len() == 8 {
+                                t.pop_front();
+                            }
+                            t.push_back(line);
+                        }
+                    }
+                })
+                .map_err(|e| err(uri, format!("cannot start a thread: {e}")))?;
+        }
+        tracing::info!(source = uri, width = info.width, height = info.height, fps = ?info.fps, "opened video");
+        Ok(FfmpegSource {
+            uri: uri.to_string(),
+            info,
+            child,
+            stdout,
+            stderr_tail,
+            seq: 0,
+            opts,
+            finished: false,
+        })
+    }
+
+    pub fn info(&self) -> VideoInfo {
+        self.info
+    }
+
+    fn stderr_summary(&self) -> String {
+        self.stderr_tail
+            .lock()
+            .map(|t| t.iter().cloned().collect::<Vec<_>>().join(" | "))
+            .unwrap_or_default()
+    }
+
+    /// ffmpeg ended: Ok(None) if it finished cleanly, an error with its last words otherwise.
+    fn end(&mut self, partial: usize) -> Result<Option<Frame>> {
+        self.finished = true;
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| err(&self.uri, format!("waiting for ffmpeg: {e}")))?;
+        if partial > 0 {
+            tracing::warn!(source = %self.uri, bytes = partial, "video ended inside a frame (truncated file?)");
+        }
+        if status.success() {
+            return Ok(None);
+        }
+        if self.seq > 0 {
+            // Decoded some frames, then failed: a truncated or damaged file, or a dropped stream.
+            tracing::warn!(source = %self.uri, frames = self.seq, "ffmpeg stopped with {status}: {}", self.stderr_summary());
+            return Ok(None);
+        }
+        Err(err(
+            &self.uri,
+            format!("ffmpeg failed ({status}): {}", self.stderr_summary()),
+        ))
+    }
+}
+
+impl Source for FfmpegSource {
+    fn next_frame(&mut self, mut buf: Vec<u8>) -> Result<Option<Frame>> {
+        if self.finished {
+            return Ok(None);
+        }
+        let size = self.info.width as usize * self.info.height as usize * 3;
+        buf.resize(size, 0);
+        let start = Instant::now();
+        let mut first_byte = None;
+        let mut filled = 0;
+        while filled < size {
+            match self.stdout.read(&mut buf[filled..]) {
+                Ok(0) => return self.end(filled),
+                Ok(n) => {
+                    first_byte.get_or_insert_with(Instant::now);
+                    filled += n;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(err(&self.uri, format!("reading frames from ffmpeg: {e}"))),
+            }
+        }
+        let done = Instant::now();
+        // With --realtime the wait for the frame's due time is not decoding: count from the first byte.
+        let from = if self.opts.realtime {
+            first_byte.unwrap_or(start)
+        } else {
+            start
+        };
+        let frame = Frame {
+            seq: self.seq,
+            captured_at: SystemTime::now(),
+            captured_mono: done,
+            pts: self.info.fps.map(|f| self.seq as f64 / f),
+            width: self.info.width,
+            height: self.info.height,
+            pixels: buf,
+            decode: done.saturating_duration_since(from),
+            label: None,
+        };
+        self.seq += 1;
+        Ok(Some(frame))
+    }
+
+    fn fps(&self) -> Option<f64> {
+        self.info.fps
+    }
+}
+
+impl Drop for FfmpegSource {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_rates_parse() {
+        assert_eq!(parse_rate("10/1"), Some(10.0));
+        assert!((parse_rate("30000/1001").unwrap_or(0.0) - 29.97).abs() < 0.01);
+        assert_eq!(parse_rate("0/0"), None);
+        assert_eq!(parse_rate("abc"), None);
+    }
+}

@@ -1,0 +1,127 @@
+//! Still images and folders of images as a frame source.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::{is_image_path, Frame, Source, SourceOptions};
+use crate::error::{Error, Result};
+
+pub struct ImageSource {
+    files: Vec<PathBuf>,
+    next: usize,
+    seq: u64,
+    opts: SourceOptions,
+    /// For `realtime`: one image per second.
+    due: Option<Instant>,
+}
+
+impl ImageSource {
+    /// `paths` are image files or folders (their images, sorted by name, not recursive).
+    pub fn new(paths: &[PathBuf], opts: SourceOptions) -> Result<ImageSource> {
+        let mut files = Vec::new();
+        for p in paths {
+            if p.is_dir() {
+                let entries = std::fs::read_dir(p)
+                    .map_err(|e| source_err(p, format!("cannot list the folder: {e}")))?;
+                let mut found: Vec<PathBuf> = entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|f| f.is_file() && is_image_path(f))
+                    .collect();
+                found.sort();
+                files.extend(found);
+            } else if p.exists() {
+                files.push(p.clone());
+            } else {
+                return Err(source_err(
+                    p,
+                    "no such file or folder; check the path".into(),
+                ));
+            }
+        }
+        if files.is_empty() {
+            return Err(Error::Source {
+                uri: paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                msg: "no images found (jpg, jpeg, png, bmp, webp)".into(),
+            });
+        }
+        Ok(ImageSource {
+            files,
+            next: 0,
+            seq: 0,
+            opts,
+            due: None,
+        })
+    }
+}
+
+fn source_err(p: &Path, msg: String) -> Error {
+    Error::Source {
+        uri: p.display().to_string(),
+        msg,
+    }
+}
+
+/// Decodes an image file to RGB24 into `buf`. Returns (width, height).
+pub fn load_rgb(path: &Path, buf: &mut Vec<u8>) -> Result<(u32, u32)> {
+    let img = image::ImageReader::open(path)
+        .map_err(|e| source_err(path, format!("cannot open: {e}")))?
+        .with_guessed_format()
+        .map_err(|e| source_err(path, format!("cannot read: {e}")))?
+        .decode()
+        .map_err(|e| {
+            source_err(
+                path,
+                format!("not a readable image ({e}); supported: jpeg, png, bmp, webp"),
+            )
+        })?
+        .into_rgb8();
+    let (w, h) = img.dimensions();
+    buf.clear();
+    buf.extend_from_slice(img.as_raw());
+    Ok((w, h))
+}
+
+impl Source for ImageSource {
+    fn next_frame(&mut self, mut buf: Vec<u8>) -> Result<Option<Frame>> {
+        if self.next >= self.files.len() {
+            if !self.opts.looping {
+                return Ok(None);
+            }
+            self.next = 0;
+        }
+        if self.opts.realtime {
+            let now = Instant::now();
+            let due = *self.due.get_or_insert(now);
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            self.due = Some(due + Duration::from_secs(1));
+        }
+        let path = self.files[self.next].clone();
+        self.next += 1;
+        let t0 = Instant::now();
+        let (width, height) = load_rgb(&path, &mut buf)?;
+        let frame = Frame {
+            seq: self.seq,
+            captured_at: SystemTime::now(),
+            captured_mono: Instant::now(),
+            pts: None,
+            width,
+            height,
+            pixels: buf,
+            decode: t0.elapsed(),
+            label: Some(path.display().to_string()),
+        };
+        self.seq += 1;
+        Ok(Some(frame))
+    }
+
+    fn fps(&self) -> Option<f64> {
+        self.opts.realtime.then_some(1.0)
+    }
+}

@@ -1,0 +1,68 @@
+//! Frame sources: video files and streams through the `ffmpeg` command-line tool, still images and
+//! folders of images.
+
+pub mod ffmpeg;
+pub mod images;
+
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::error::Result;
+
+/// One captured frame, RGB24, row-major, no padding.
+#[derive(Debug)]
+pub struct Frame {
+    /// 0-based index of the frame from this source; contiguous unless frames were dropped.
+    pub seq: u64,
+    /// Wall-clock time the frame was in hand (last byte received from the decoder).
+    pub captured_at: SystemTime,
+    /// Monotonic twin of `captured_at`, for latency arithmetic.
+    pub captured_mono: Instant,
+    /// Presentation time in the source, seconds from its start, where known.
+    pub pts: Option<f64>,
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+    /// Time spent waiting for this frame from the decoder (see `docs/mqtt.md`).
+    pub decode: Duration,
+    /// The file a still image came from.
+    pub label: Option<String>,
+}
+
+pub trait Source: Send {
+    /// The next frame, written into `buf` (a recycled buffer, possibly empty); `None` at the end.
+    fn next_frame(&mut self, buf: Vec<u8>) -> Result<Option<Frame>>;
+    /// Frames per second of the source, where known.
+    fn fps(&self) -> Option<f64>;
+}
+
+/// Image file extensions that go to the image source instead of ffmpeg.
+pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "bmp", "webp"];
+
+pub fn is_image_path(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Options for opening a source.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SourceOptions {
+    /// Pace frames at the source's frame rate (like a live camera) instead of as fast as possible.
+    pub realtime: bool,
+    /// Start again from the beginning at the end (files only).
+    pub looping: bool,
+}
+
+/// Opens a video file, stream URL, image or folder of images.
+pub fn open(uri: &str, opts: SourceOptions) -> Result<Box<dyn Source>> {
+    let path = Path::new(uri);
+    if path.is_dir() || is_image_path(path) {
+        Ok(Box::new(images::ImageSource::new(
+            &[path.to_path_buf()],
+            opts,
+        )?))
+    } else {
+        Ok(Box::new(ffmpeg::FfmpegSource::open(uri, opts)?))
+    }
+}

@@ -1,0 +1,227 @@
+//! Shared helpers for the integration tests: paths, the golden reference, a JSON Schema validator,
+//! MQTT subscribers and private Mosquitto brokers.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use serde_json::Value;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn data(name: &str) -> PathBuf {
+    root().join("tests/data").join(name)
+}
+
+pub fn model(precision: &str) -> PathBuf {
+    root().join(format!("models/nanodet-m-{precision}.toml"))
+}
+
+pub fn lookout() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lookout"));
+    c.current_dir(root());
+    c
+}
+
+/// A name no other test (or test run) uses, for devices and topics.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+pub fn reference() -> Value {
+    let text = std::fs::read_to_string(data("reference_detections.json")).expect("reference file");
+    serde_json::from_str(&text).expect("reference json")
+}
+
+pub fn schema_validator(name: &str) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(root().join("docs/schema").join(name)).expect("schema file");
+    let schema: Value = serde_json::from_str(&text).expect("schema json");
+    jsonschema::validator_for(&schema).expect("valid schema")
+}
+
+pub fn assert_valid(v: &jsonschema::Validator, msg: &Value) {
+    let errors: Vec<String> = v
+        .iter_errors(msg)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "message does not match the schema: {errors:?}\n{msg}"
+    );
+}
+
+pub fn iou(a: &[f64], b: &[f64]) -> f64 {
+    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = iw * ih;
+    let union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    if union <= 0.0 {
+        0.0
+    } else {
+        inter / union
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Waits until something accepts TCP connections on `port`.
+pub fn wait_for_port(port: u16, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// A private Mosquitto on a free port, killed on drop.
+pub struct Broker {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Broker {
+    pub fn start() -> Broker {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+        )
+        .expect("write conf");
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto is installed (.ci/run installs it)");
+        assert!(
+            wait_for_port(port, Duration::from_secs(10)),
+            "mosquitto did not start on {port}"
+        );
+        Broker {
+            port,
+            child,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A subscriber that collects (topic, payload, retained) into a channel; ready once subscribed.
+pub struct Subscriber {
+    pub rx: std::sync::mpsc::Receiver<(String, Vec<u8>, bool)>,
+    client: Client,
+}
+
+impl Subscriber {
+    pub fn new(port: u16, filter: &str) -> Subscriber {
+        let mut opts = MqttOptions::new(unique("test-sub"), "127.0.0.1", port);
+        opts.set_keep_alive(Duration::from_secs(30))
+            .set_max_packet_size(1 << 20, 1 << 20);
+        let (client, mut conn) = Client::new(opts, 100);
+        client
+            .subscribe(filter, QoS::AtLeastOnce)
+            .expect("subscribe request");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for ev in conn.iter() {
+                match ev {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = ready_tx.send(());
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        if tx
+                            .send((p.topic.clone(), p.payload.to_vec(), p.retain))
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("subscribed within 10 s");
+        Subscriber { rx, client }
+    }
+
+    /// The next message on `topic` within `within`.
+    pub fn next_on(&self, topic: &str, within: Duration) -> Option<(Vec<u8>, bool)> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.rx.recv_timeout(left) {
+                Ok((t, p, r)) if t == topic => return Some((p, r)),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        let _ = self.client.disconnect();
+    }
+}
+
+/// Reads JSON lines from a child's stdout on a thread.
+pub fn json_lines(child: &mut Child) -> std::sync::mpsc::Receiver<Value> {
+    let out = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(|l| l.ok()) {
+            let v: Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            if tx.send(v).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+pub fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}

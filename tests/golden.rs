@@ -1,0 +1,232 @@
+//! Golden tests: the tract detector against onnxruntime's reference detections
+//! (tests/data/reference_detections.json, copied from shared/models/results).
+//!
+//! Tolerances (largest differences seen on 2026-11-26 in brackets):
+//! - FP32 on images: same classes, box IoU >= 0.9, score within 0.02 [0.004].
+//! - FP32 on the video frame: IoU >= 0.9, score within 0.04 [0.030]. The reference decoded the video
+//!   with OpenCV, lookout with the ffmpeg CLI: their YUV→RGB conversions differ slightly.
+//! - INT8: IoU >= 0.85 [0.91], score within 0.06 [0.051]. tract runs the QDQ graph in float while
+//!   onnxruntime uses integer kernels, and the u8 quantisation of the input amplifies the small
+//!   differences between JPEG decoders.
+//!
+//! A detection within the score tolerance of the 0.35 threshold may be present on one side only.
+
+mod common;
+
+use common::*;
+use lookout::detect::{Detector, DetectorConfig, ModelSpec};
+use lookout::source::{images, Source, SourceOptions};
+use serde_json::Value;
+
+struct Tolerance {
+    iou: f64,
+    score: f64,
+}
+
+const FP32: Tolerance = Tolerance {
+    iou: 0.9,
+    score: 0.02,
+};
+const FP32_VIDEO: Tolerance = Tolerance {
+    iou: 0.9,
+    score: 0.04,
+};
+const INT8: Tolerance = Tolerance {
+    iou: 0.85,
+    score: 0.06,
+};
+const THRESHOLD: f64 = 0.35;
+
+fn detector(precision: &str, input_size: (u32, u32)) -> Detector {
+    let spec = ModelSpec::load(&model(precision)).expect("bundled manifest");
+    let cfg = DetectorConfig {
+        input_size: Some(input_size),
+        classes: vec!["all".into()],
+        ..DetectorConfig::default()
+    };
+    Detector::new(spec, cfg).expect("detector loads")
+}
+
+/// (class, score, box) from our detector on an RGB frame.
+fn run(det: &mut Detector, rgb: &[u8], w: u32, h: u32) -> Vec<(String, f64, Vec<f64>)> {
+    let (dets, _) = det.detect(rgb, w, h).expect("detect");
+    dets.iter()
+        .map(|d| {
+            (
+                det.class_name(d.class_id).to_string(),
+                d.score as f64,
+                d.bbox.iter().map(|v| *v as f64).collect(),
+            )
+        })
+        .collect()
+}
+
+fn compare(case: &str, precision: &str, got: &[(String, f64, Vec<f64>)], tol: &Tolerance) {
+    let key = if precision == "fp32" {
+        "fp32"
+    } else {
+        "int8_qdq"
+    };
+    let refs = reference()[case][key]
+        .as_array()
+        .expect("reference list")
+        .clone();
+    let mut used = vec![false; got.len()];
+    for r in &refs {
+        let class = r["class"].as_str().expect("class");
+        let score = r["score"].as_f64().expect("score");
+        let bbox: Vec<f64> = r["box_xyxy"]
+            .as_array()
+            .expect("box")
+            .iter()
+            .filter_map(Value::as_f64)
+            .collect();
+        let best = got
+            .iter()
+            .enumerate()
+            .filter(|(i, g)| !used[*i] && g.0 == class)
+            .map(|(i, g)| (i, iou(&g.2, &bbox)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        match best {
+            Some((i, overlap)) if overlap >= tol.iou => {
+                used[i] = true;
+                let diff = (got[i].1 - score).abs();
+                eprintln!("{case} {precision} {class}: score {:.4} ref {score} diff {diff:.4} iou {overlap:.3}", got[i].1);
+                assert!(diff <= tol.score, "{case} {precision}: {class} score {} vs reference {score}", got[i].1);
+            }
+            _ => assert!(
+                score < THRESHOLD + tol.score,
+                "{case} {precision}: reference {class} {score} {bbox:?} not found (best match {best:?}) in {got:?}"
+            ),
+        }
+    }
+    for (i, g) in got.iter().enumerate() {
+        assert!(
+            used[i] || g.1 < THRESHOLD + tol.score,
+            "{case} {precision}: extra detection {g:?} not in the reference {refs:?}"
+        );
+    }
+}
+
+fn image_case(case: &str, file: &str, precision: &str, tol: &Tolerance) {
+    let r = &reference()[case];
+    let (h, w) = (
+        r["input_hw"][0].as_u64().expect("h") as u32,
+        r["input_hw"][1].as_u64().expect("w") as u32,
+    );
+    let mut rgb = Vec::new();
+    let (iw, ih) = images::load_rgb(&data(file), &mut rgb).expect("image loads");
+    assert_eq!(
+        [iw as u64, ih as u64],
+        [
+            r["image_wh"][0].as_u64().unwrap_or(0),
+            r["image_wh"][1].as_u64().unwrap_or(0)
+        ]
+    );
+    let mut det = detector(precision, (w, h));
+    let got = run(&mut det, &rgb, iw, ih);
+    compare(case, precision, &got, tol);
+}
+
+#[test]
+fn fp32_matches_reference_on_images() {
+    image_case("bus.jpg", "bus.jpg", "fp32", &FP32);
+    image_case("zidane.jpg", "zidane.jpg", "fp32", &FP32);
+    image_case("dog.jpg", "dog.jpg", "fp32", &FP32);
+    image_case("bus.jpg@416sq", "bus.jpg", "fp32", &FP32);
+}
+
+#[test]
+fn int8_matches_reference_on_images() {
+    image_case("bus.jpg", "bus.jpg", "int8", &INT8);
+    image_case("zidane.jpg", "zidane.jpg", "int8", &INT8);
+    image_case("dog.jpg", "dog.jpg", "int8", &INT8);
+    image_case("bus.jpg@416sq", "bus.jpg", "int8", &INT8);
+}
+
+/// Frame 100 of the street video through the ffmpeg source, as the reference took it with OpenCV.
+#[test]
+fn video_frame_100_matches_reference() {
+    for (precision, tol) in [("fp32", &FP32_VIDEO), ("int8", &INT8)] {
+        let mut src = lookout::source::ffmpeg::FfmpegSource::open(
+            &path_str(&data("vtest.avi")),
+            SourceOptions::default(),
+        )
+        .expect("ffmpeg opens vtest.avi");
+        let mut buf = Vec::new();
+        let frame = loop {
+            let f = src
+                .next_frame(buf)
+                .expect("decodes")
+                .expect("has 101 frames");
+            if f.seq == 100 {
+                break f;
+            }
+            buf = f.pixels;
+        };
+        let mut det = detector(precision, (544, 416));
+        let got = run(&mut det, &frame.pixels, frame.width, frame.height);
+        compare("vtest.avi#100", precision, &got, tol);
+    }
+}
+
+/// The default input size keeps the aspect ratio, as the reference's input sizes do.
+#[test]
+fn default_input_size_follows_the_reference() {
+    let spec = ModelSpec::load(&model("fp32")).expect("manifest");
+    let det = Detector::new(spec, DetectorConfig::default()).expect("detector");
+    let r = reference();
+    for case in ["bus.jpg", "zidane.jpg", "dog.jpg"] {
+        let (w, h) = (
+            r[case]["image_wh"][0].as_u64().unwrap_or(0) as u32,
+            r[case]["image_wh"][1].as_u64().unwrap_or(0) as u32,
+        );
+        let (iw, ih) = det.input_size(w, h);
+        assert_eq!(
+            [ih as u64, iw as u64],
+            [
+                r[case]["input_hw"][0].as_u64().unwrap_or(0),
+                r[case]["input_hw"][1].as_u64().unwrap_or(0)
+            ],
+            "{case}"
+        );
+    }
+}
+
+/// The README's promise: on bus.jpg at 416x416, the bus and four persons (traffic-class filter).
+#[test]
+fn cli_detect_finds_the_bus_and_four_persons() {
+    let out = lookout()
+        .args(["detect", "--input-size", "416x416"])
+        .arg(data("bus.jpg"))
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["width"], 810);
+    assert_eq!(v["height"], 1080);
+    let classes: Vec<&str> = v["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter_map(|o| o["class"].as_str())
+        .collect();
+    assert_eq!(
+        classes.iter().filter(|c| **c == "person").count(),
+        4,
+        "{classes:?}"
+    );
+    assert_eq!(
+        classes.iter().filter(|c| **c == "bus").count(),
+        1,
+        "{classes:?}"
+    );
+    // default class filter: traffic classes only
+    assert!(classes
+        .iter()
+        .all(|c| ["person", "bicycle", "car", "motorcycle", "bus", "truck"].contains(c)));
+}

@@ -1,0 +1,162 @@
+//! `lookout replay` on the bundled street video (tests/data/vtest.avi: 768x576, 10 fps, 795 frames).
+
+mod common;
+
+use std::process::Stdio;
+
+use common::*;
+use serde_json::Value;
+
+fn replay(args: &[&str]) -> (Vec<Value>, String, bool) {
+    let out = lookout()
+        .arg("replay")
+        .arg(data("vtest.avi"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    (
+        lines,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.success(),
+    )
+}
+
+fn classes(msg: &Value) -> Vec<String> {
+    msg["objects"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|o| o["class"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn whole_video_every_frame_with_people_and_cars() {
+    let (msgs, stderr, ok) = replay(&["--device", "test-replay"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(msgs.len(), 795, "every frame of vtest.avi gives one line");
+    let schema = schema_validator("detections.schema.json");
+    for (i, m) in msgs.iter().enumerate() {
+        assert_eq!(
+            m["seq"].as_u64(),
+            Some(i as u64),
+            "seq is contiguous from 0"
+        );
+        assert_valid(&schema, m);
+    }
+    let with_person = msgs
+        .iter()
+        .filter(|m| classes(m).iter().any(|c| c == "person"))
+        .count();
+    assert!(
+        with_person * 100 >= msgs.len() * 90,
+        "persons in most frames: {with_person}/795"
+    );
+    let with_car = msgs
+        .iter()
+        .filter(|m| classes(m).iter().any(|c| c == "car"))
+        .count();
+    assert!(
+        with_car >= 100,
+        "the parked cars are found: {with_car} frames"
+    );
+    // pts follow the 10 fps source
+    assert_eq!(msgs[10]["source_pts"].as_f64(), Some(1.0));
+    // the summary: frames and per-stage latency
+    assert!(stderr.contains("replay: 795 frames"), "{stderr}");
+    for stage in [
+        "decode",
+        "preprocess",
+        "queue",
+        "inference",
+        "postprocess",
+        "total",
+    ] {
+        assert!(
+            stderr.lines().any(|l| l.starts_with(stage)),
+            "summary lacks {stage}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn message_fields_describe_the_frame_and_model() {
+    let (msgs, stderr, ok) = replay(&[
+        "--max-frames",
+        "3",
+        "--camera",
+        "gate-1",
+        "--device",
+        "bot",
+        "--model",
+        "models/nanodet-m-int8.toml",
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(msgs.len(), 3);
+    let m = &msgs[2];
+    assert_eq!(m["camera"], "gate-1");
+    assert_eq!(m["device"], "bot");
+    assert_eq!(
+        (m["width"].as_u64(), m["height"].as_u64()),
+        (Some(768), Some(576))
+    );
+    assert_eq!(
+        (m["input"]["width"].as_u64(), m["input"]["height"].as_u64()),
+        (Some(416), Some(320))
+    );
+    assert_eq!(m["model"]["precision"], "int8");
+    assert_eq!(m["model"]["engine"], "tract");
+    let lat = &m["latency_ms"];
+    let stage_sum: f64 = ["preprocess", "queue", "inference", "postprocess"]
+        .iter()
+        .filter_map(|s| lat[*s].as_f64())
+        .sum();
+    let total = lat["total"].as_f64().expect("total");
+    assert!(lat["inference"].as_f64().unwrap_or(0.0) > 0.0);
+    assert!(
+        stage_sum <= total + 0.01,
+        "stages {stage_sum} fit in total {total}"
+    );
+}
+
+fn captured_at(m: &Value) -> f64 {
+    let t = m["captured_at"].as_str().expect("captured_at");
+    let t = time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339");
+    t.unix_timestamp_nanos() as f64 / 1e9
+}
+
+#[test]
+fn realtime_replay_paces_frames_at_the_source_rate() {
+    // With --realtime, frames are captured at the video's 10 fps, as from a live camera.
+    let (msgs, stderr, ok) = replay(&["--realtime", "--max-frames", "20"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("replay: 20 frames") || stderr.contains("dropped"),
+        "{stderr}"
+    );
+    let (first, last) = (msgs.first().expect("frames"), msgs.last().expect("frames"));
+    let span = captured_at(last) - captured_at(first);
+    let seq_span = (last["seq"].as_u64().unwrap_or(0) - first["seq"].as_u64().unwrap_or(0)) as f64;
+    assert!(seq_span >= 15.0, "most frames processed: {seq_span}");
+    // capture times follow the source clock (0.1 s per frame), not the decoder's speed
+    assert!(
+        span >= seq_span * 0.1 * 0.8,
+        "captured over {span} s for {seq_span} frame intervals"
+    );
+}
+
+#[test]
+fn quiet_prints_only_the_summary() {
+    let (msgs, stderr, ok) = replay(&["--max-frames", "2", "--quiet"]);
+    assert!(ok, "{stderr}");
+    assert!(msgs.is_empty());
+    assert!(stderr.contains("replay: 2 frames"), "{stderr}");
+}
