@@ -2,6 +2,7 @@
 //!
 //! Pipeline: [`source`] → [`pipeline::FrameSlot`] → [`detect::Detector`] → [`publish`].
 
+pub mod bench;
 pub mod config;
 pub mod detect;
 pub mod error;

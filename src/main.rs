@@ -45,6 +45,9 @@ enum Command {
     /// Replay a video file or stream through the detector: one JSON line per frame on stdout, the
     /// same message to MQTT with --mqtt, and a latency summary on stderr.
     Replay(ReplayArgs),
+    /// Measure the real pipeline (decode → preprocess → inference → postprocess → serialise →
+    /// publish) on a video or images: per-stage p50/p95/p99/max, throughput, CPU per frame, peak RSS.
+    Bench(BenchArgs),
     /// Validate a config file without running anything (exit 0 when valid).
     CheckConfig { file: PathBuf },
 }
@@ -107,6 +110,39 @@ struct ReplayArgs {
     quiet: bool,
 }
 
+#[derive(Args)]
+struct BenchArgs {
+    /// Video file, stream URL, image or folder of images.
+    input: String,
+    #[command(flatten)]
+    detector: DetectorArgs,
+    /// Bundled model precision, when --model is not given.
+    #[arg(long, value_parser = ["fp32", "int8"])]
+    precision: Option<String>,
+    /// Long side of the network input (same as --long-side).
+    #[arg(long)]
+    size: Option<u32>,
+    /// Frames to measure after the warm-up.
+    #[arg(long, default_value_t = 300)]
+    frames: u64,
+    /// Frames processed before measuring.
+    #[arg(long, default_value_t = 10)]
+    warmup: u64,
+    /// Also publish every message to this broker, as in production.
+    #[arg(long)]
+    mqtt: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Feed frames at this fixed rate (a camera), latest wins; reports the age of published frames
+    /// and the frames dropped. Default: every frame, as fast as possible.
+    #[arg(long, value_name = "FPS")]
+    realtime: Option<f64>,
+    /// Restart the input at its end until --frames are measured.
+    #[arg(long = "loop")]
+    looping: bool,
+}
+
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = s
         .split_once(['x', 'X'])
@@ -137,6 +173,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Detect { detector, images } => detect(&detector, &images),
         Command::Replay(args) => replay(&args),
+        Command::Bench(args) => bench(&args),
         Command::CheckConfig { file } => check_config(&file),
     };
     match result {
@@ -320,18 +357,12 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode, Failure> {
         )?),
         None => None,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone())
-            .map_err(|e| Error::Usage(format!("cannot install a signal handler: {e}")))?;
-    }
+    let stop = stop_on_signals()?;
     let opts = ReplayOptions {
-        device,
-        camera,
-        topic_prefix: mqtt_cfg.topic_prefix.clone(),
         latest_wins: args.realtime,
         max_frames: args.max_frames,
         json_lines: !args.quiet,
+        ..ReplayOptions::new(&device, &camera, &mqtt_cfg.topic_prefix)
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -343,6 +374,126 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode, Failure> {
     }
     let summary = result?;
     print_summary(&summary, &detector, mqtt_line.as_deref());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A flag set by SIGINT or SIGTERM: the pipeline finishes the frame in flight and stops.
+fn stop_on_signals() -> Result<Arc<AtomicBool>, Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone())
+            .map_err(|e| Error::Usage(format!("cannot install a signal handler: {e}")))?;
+    }
+    Ok(stop)
+}
+
+fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
+    let config = load_config(args.detector.config.as_deref())?;
+    let mut dargs = args.detector.clone();
+    if dargs.model.is_none() {
+        if let Some(p) = &args.precision {
+            dargs.model = Some(PathBuf::from(format!("models/nanodet-m-{p}.toml")));
+        }
+    }
+    if args.size.is_some() {
+        dargs.long_side = args.size;
+    }
+    if args.frames == 0 {
+        return Err(Error::Usage("--frames must be at least 1".into()).into());
+    }
+    if let Some(f) = args.realtime {
+        if !(f > 0.0 && f <= 1000.0) {
+            return Err(Error::Usage(format!(
+                "--realtime {f}: the feed rate must be between 0 and 1000 fps"
+            ))
+            .into());
+        }
+    }
+    let mut mqtt_cfg = config.mqtt.clone();
+    if args.mqtt.is_some() {
+        mqtt_cfg.url = args.mqtt.clone();
+    }
+    mqtt_cfg.validate().map_err(Error::Usage)?;
+    let device = mqtt_cfg.device.clone().unwrap_or_else(hostname);
+    let mut detector = build_detector(detector_config(&dargs, &config.detector))?;
+    let source = source::open(
+        &args.input,
+        SourceOptions {
+            realtime: false,
+            looping: args.looping,
+        },
+    )?;
+    let mqtt = match &mqtt_cfg.url {
+        Some(_) => Some(MqttPublisher::connect(
+            &mqtt_cfg,
+            &format!("{}/{device}", mqtt_cfg.topic_prefix),
+        )?),
+        None => None,
+    };
+    let stop = stop_on_signals()?;
+    let opts = ReplayOptions {
+        latest_wins: args.realtime.is_some(),
+        pace_fps: args.realtime,
+        max_frames: Some(args.warmup + args.frames),
+        json_lines: false,
+        warmup: args.warmup,
+        ..ReplayOptions::new(&device, "bench", &mqtt_cfg.topic_prefix)
+    };
+    let decoder_cpu_before = lookout::metrics::children_cpu_time();
+    let result = pipeline::replay(
+        &mut detector,
+        source,
+        mqtt.as_ref(),
+        &mut std::io::sink(),
+        &opts,
+        &stop,
+    );
+    let decoder_cpu = lookout::metrics::children_cpu_time().saturating_sub(decoder_cpu_before);
+    let mqtt_report = mqtt.as_ref().map(|m| {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = m.counters();
+        lookout::bench::MqttReport {
+            published: c.published.load(Relaxed),
+            dropped_disconnected: c.dropped_disconnected.load(Relaxed),
+            dropped_queue_full: c.dropped_queue_full.load(Relaxed),
+        }
+    });
+    if let Some(m) = mqtt {
+        m.close(Duration::from_secs(3));
+    }
+    let summary = result?;
+    if summary.measured_frames == 0 {
+        return Err(Error::Usage(format!(
+            "only {} frame(s) in the input, all used for warm-up; lower --warmup or add --loop",
+            summary.frames
+        ))
+        .into());
+    }
+    let spec = detector.spec();
+    let report = lookout::bench::BenchReport::new(
+        &summary,
+        lookout::bench::BenchContext {
+            input: args.input.clone(),
+            model: lookout::bench::ModelReport {
+                name: spec.name.clone(),
+                precision: spec.precision.clone(),
+                engine: detector.engine_name().into(),
+                file: spec.onnx_path.display().to_string(),
+            },
+            threads: detector.config().threads,
+            feed_fps: args.realtime,
+            warmup: args.warmup,
+            decoder_cpu: Some(decoder_cpu),
+            mqtt: mqtt_report,
+        },
+    );
+    if args.json {
+        let text =
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print!("{}", report.table(&summary.stages));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -368,7 +519,7 @@ fn print_summary(s: &ReplaySummary, detector: &Detector, mqtt_line: Option<&str>
     let mut text = format!(
         "replay: {} frames in {:.1} s ({:.1} fps), {} dropped (latest wins); model {} {} on {} ({} thread(s))\n",
         s.frames,
-        s.wall.as_secs_f64(),
+        s.measured_wall.as_secs_f64(),
         s.fps(),
         s.dropped,
         spec.name,

@@ -85,40 +85,51 @@ impl Histogram {
     }
 }
 
-/// The stages every frame goes through, in order.
-pub const STAGES: [&str; 6] = [
+/// The stages every frame goes through, in order. `total` is capture → publish done; `decode`
+/// happens before capture and is not part of it.
+pub const STAGES: [&str; 8] = [
     "decode",
     "preprocess",
     "queue",
     "inference",
     "postprocess",
+    "serialize",
+    "publish",
     "total",
 ];
 
 /// One histogram per stage.
 #[derive(Debug, Clone, Default)]
 pub struct StageHistograms {
-    pub stages: [Histogram; 6],
+    pub stages: [Histogram; 8],
 }
 
 impl StageHistograms {
-    pub fn record(&mut self, ms: &[f64; 6]) {
+    pub fn record(&mut self, ms: &[f64; 8]) {
         for (h, v) in self.stages.iter_mut().zip(ms) {
             h.record_ms(*v);
         }
     }
 
-    /// A small table: stage, p50, p99, max (ms).
+    pub fn get(&self, stage: &str) -> Option<&Histogram> {
+        STAGES
+            .iter()
+            .position(|s| *s == stage)
+            .map(|i| &self.stages[i])
+    }
+
+    /// A small table: stage, p50, p95, p99, max, mean (ms).
     pub fn table(&self) -> String {
         let mut s = format!(
-            "{:<12} {:>9} {:>9} {:>9} {:>9}\n",
-            "stage", "p50 ms", "p99 ms", "max ms", "mean ms"
+            "{:<12} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
+            "stage", "p50 ms", "p95 ms", "p99 ms", "max ms", "mean ms"
         );
         for (name, h) in STAGES.iter().zip(&self.stages) {
             s += &format!(
-                "{:<12} {:>9.2} {:>9.2} {:>9.2} {:>9.2}\n",
+                "{:<12} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}\n",
                 name,
                 h.quantile_ms(0.5),
+                h.quantile_ms(0.95),
                 h.quantile_ms(0.99),
                 h.max_ms(),
                 h.mean_ms()
@@ -126,6 +137,39 @@ impl StageHistograms {
         }
         s
     }
+}
+
+/// CPU time (user + system) this process has used so far.
+pub fn cpu_time() -> Duration {
+    rusage_cpu(libc::RUSAGE_SELF)
+}
+
+/// CPU time of this process's children that have been waited for (e.g. ffmpeg after it ends).
+pub fn children_cpu_time() -> Duration {
+    rusage_cpu(libc::RUSAGE_CHILDREN)
+}
+
+fn rusage(who: libc::c_int) -> Option<libc::rusage> {
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; it is zero-initialised either way.
+    let rc = unsafe { libc::getrusage(who, ru.as_mut_ptr()) };
+    // SAFETY: zero-initialised, and fully written on success.
+    (rc == 0).then(|| unsafe { ru.assume_init() })
+}
+
+fn rusage_cpu(who: libc::c_int) -> Duration {
+    let tv =
+        |t: libc::timeval| Duration::new(t.tv_sec.max(0) as u64, (t.tv_usec.max(0) as u32) * 1000);
+    rusage(who)
+        .map(|r| tv(r.ru_utime) + tv(r.ru_stime))
+        .unwrap_or_default()
+}
+
+/// Peak resident set size of this process, in bytes.
+pub fn peak_rss_bytes() -> u64 {
+    rusage(libc::RUSAGE_SELF)
+        .map(|r| r.ru_maxrss.max(0) as u64 * 1024)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -145,6 +189,18 @@ mod tests {
         assert_eq!(h.max_ms(), 100.0);
         assert_eq!(h.quantile_ms(1.0), 100.0);
         assert!(h.quantile_ms(0.0) <= p50);
+    }
+
+    #[test]
+    fn process_resources_are_measured() {
+        let before = cpu_time();
+        let mut x = 0u64;
+        for i in 0..20_000_000u64 {
+            x = x.wrapping_add(i * i);
+        }
+        assert!(x > 0);
+        assert!(cpu_time() > before, "busy loop used CPU time");
+        assert!(peak_rss_bytes() > 1 << 20, "peak RSS is at least 1 MiB");
     }
 
     #[test]

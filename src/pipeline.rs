@@ -114,20 +114,50 @@ pub struct ReplayOptions {
     pub topic_prefix: String,
     /// Latest-wins between capture and inference (for paced sources); otherwise every frame.
     pub latest_wins: bool,
+    /// Stop after this many frames (warm-up included).
     pub max_frames: Option<u64>,
     /// Write each message as a JSON line to the output.
     pub json_lines: bool,
+    /// Frames processed before statistics start (model and caches warm up).
+    pub warmup: u64,
+    /// Release frames to the pipeline at this fixed rate, as a camera would (use with `latest_wins`).
+    pub pace_fps: Option<f64>,
+}
+
+impl ReplayOptions {
+    pub fn new(device: &str, camera: &str, topic_prefix: &str) -> ReplayOptions {
+        ReplayOptions {
+            device: device.into(),
+            camera: camera.into(),
+            topic_prefix: topic_prefix.into(),
+            latest_wins: false,
+            max_frames: None,
+            json_lines: true,
+            warmup: 0,
+            pace_fps: None,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 pub struct ReplaySummary {
+    /// Frames processed, warm-up included.
     pub frames: u64,
+    /// Frames in the statistics (after warm-up).
+    pub measured_frames: u64,
+    /// Wall time of the measured frames (from the end of warm-up).
+    pub measured_wall: Duration,
+    /// CPU time this process used during the measured frames.
+    pub measured_cpu: Duration,
     /// Frames replaced in the slot before inference (latest wins).
     pub dropped: u64,
     pub wall: Duration,
     pub stages: StageHistograms,
     /// Detections per class name, summed over frames.
     pub class_counts: std::collections::BTreeMap<String, u64>,
+    /// Frame and network input size (width, height) of the last frame.
+    pub frame_size: (u32, u32),
+    pub input_size: (u32, u32),
     pub frames_with_person: u64,
     /// The source failed (after some frames) with this error.
     pub source_error: Option<String>,
@@ -136,11 +166,12 @@ pub struct ReplaySummary {
 }
 
 impl ReplaySummary {
+    /// Throughput over the measured frames.
     pub fn fps(&self) -> f64 {
-        if self.wall.is_zero() {
+        if self.measured_wall.is_zero() {
             0.0
         } else {
-            self.frames as f64 / self.wall.as_secs_f64()
+            self.measured_frames as f64 / self.measured_wall.as_secs_f64()
         }
     }
 }
@@ -177,16 +208,20 @@ pub fn replay(
             stop_capture.clone(),
             stop.clone(),
         );
-        let (latest_wins, max_frames) = (opts.latest_wins, opts.max_frames);
+        let (latest_wins, max_frames, pace) = (opts.latest_wins, opts.max_frames, opts.pace_fps);
         std::thread::Builder::new()
             .name("capture".into())
             .spawn(move || -> Result<()> {
                 let mut pixels = Vec::new();
                 let mut captured = 0u64;
+                let mut paced_start: Option<Instant> = None;
                 let result = loop {
+                    // In every-frame mode each captured frame is processed: stop capturing at the
+                    // limit. With latest wins the inference loop stops us once it has done enough.
+                    let at_limit = !latest_wins && max_frames.is_some_and(|m| captured >= m);
                     if stop.load(Ordering::SeqCst)
                         || stop_capture.load(Ordering::SeqCst)
-                        || max_frames.is_some_and(|m| captured >= m)
+                        || at_limit
                     {
                         break Ok(());
                     }
@@ -195,11 +230,21 @@ pub fn replay(
                         // so it overlaps that inference without aging in the slot for two.
                         slot.wait_empty();
                     }
-                    let frame = match source.next_frame(std::mem::take(&mut pixels)) {
+                    let mut frame = match source.next_frame(std::mem::take(&mut pixels)) {
                         Ok(Some(f)) => f,
                         Ok(None) => break Ok(()),
                         Err(e) => break Err(e),
                     };
+                    if let Some(fps) = pace.filter(|f| *f > 0.0) {
+                        // A camera delivers frame n at start + n/fps: hold the frame until then.
+                        let start = *paced_start.get_or_insert_with(Instant::now);
+                        let due = start + Duration::from_secs_f64(captured as f64 / fps);
+                        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                        frame.captured_mono = Instant::now();
+                        frame.captured_at = SystemTime::now();
+                    }
                     captured += 1;
                     let mut prepared = recycle_rx.try_recv().unwrap_or_default();
                     let t0 = Instant::now();
@@ -233,7 +278,11 @@ pub fn replay(
     let mut summary = ReplaySummary::default();
     let mut line = Vec::with_capacity(4096);
     let mut failure = None;
+    let (mut measure_from, mut cpu_from) = (started, crate::metrics::cpu_time());
     while let Some(work) = slot.take() {
+        if summary.frames == opts.warmup && opts.warmup > 0 {
+            (measure_from, cpu_from) = (Instant::now(), crate::metrics::cpu_time());
+        }
         let queue = work.ready_at.elapsed();
         let (dets, times) = match detector.infer(&work.prepared) {
             Ok(r) => r,
@@ -282,17 +331,16 @@ pub fn replay(
             latency_ms: latency,
             objects,
         };
+        let serialize_start = Instant::now();
         line.clear();
         if let Err(e) = serde_json::to_writer(&mut line, &msg) {
             failure = Some(Error::Usage(format!("cannot serialise a message: {e}")));
             break;
         }
+        let publish_start = Instant::now();
         if let Some(m) = mqtt {
             m.publish(&topic, line.clone());
         }
-        summary.stages.record(&latency.as_array());
-        summary.frames += 1;
-        let _ = recycle_tx.try_send(work.prepared);
         if opts.json_lines {
             line.push(b'\n');
             if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
@@ -304,6 +352,23 @@ pub fn replay(
                 break;
             }
         }
+        let published = Instant::now();
+        summary.frame_size = (work.prepared.frame_w, work.prepared.frame_h);
+        summary.input_size = (work.prepared.input_w, work.prepared.input_h);
+        let _ = recycle_tx.try_send(work.prepared);
+        summary.frames += 1;
+        if summary.frames > opts.warmup {
+            summary.measured_frames += 1;
+            let mut stages = [0.0; 8];
+            stages[..5].copy_from_slice(&latency.as_array()[..5]);
+            stages[5] = ms(publish_start - serialize_start);
+            stages[6] = ms(published - publish_start);
+            stages[7] = ms(published - work.captured_mono);
+            summary.stages.record(&stages);
+        }
+        if opts.max_frames.is_some_and(|m| summary.frames >= m) {
+            break;
+        }
     }
     // Unblock and end the capture thread whatever happened above.
     stop_capture.store(true, Ordering::SeqCst);
@@ -312,6 +377,8 @@ pub fn replay(
         .join()
         .map_err(|_| Error::Usage("the capture thread panicked".into()))?;
     summary.wall = started.elapsed();
+    summary.measured_wall = measure_from.elapsed();
+    summary.measured_cpu = crate::metrics::cpu_time().saturating_sub(cpu_from);
     summary.dropped = dropped.load(Ordering::Relaxed);
     if let Some(e) = failure {
         return Err(e);

@@ -1,0 +1,258 @@
+//! `lookout bench`: the real pipeline on a video or images, reported per stage (p50/p95/p99/max),
+//! with throughput, CPU time per frame and peak RSS — as a table or as JSON for scripts.
+
+use serde::Serialize;
+
+use crate::metrics::{self, Histogram, StageHistograms};
+use crate::pipeline::ReplaySummary;
+
+#[derive(Debug, Serialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+impl From<&Histogram> for Percentiles {
+    fn from(h: &Histogram) -> Self {
+        let r = |v: f64| crate::publish::message::round_to(v, 3);
+        Percentiles {
+            p50: r(h.quantile_ms(0.5)),
+            p95: r(h.quantile_ms(0.95)),
+            p99: r(h.quantile_ms(0.99)),
+            max: r(h.max_ms()),
+            mean: r(h.mean_ms()),
+        }
+    }
+}
+
+/// Per-stage latency in ms. `total` is capture → published; `decode` precedes capture.
+#[derive(Debug, Serialize)]
+pub struct Stages {
+    pub decode: Percentiles,
+    pub preprocess: Percentiles,
+    pub queue: Percentiles,
+    pub inference: Percentiles,
+    pub postprocess: Percentiles,
+    pub serialize: Percentiles,
+    pub publish: Percentiles,
+    pub total: Percentiles,
+}
+
+impl From<&StageHistograms> for Stages {
+    fn from(h: &StageHistograms) -> Self {
+        let s = &h.stages;
+        Stages {
+            decode: (&s[0]).into(),
+            preprocess: (&s[1]).into(),
+            queue: (&s[2]).into(),
+            inference: (&s[3]).into(),
+            postprocess: (&s[4]).into(),
+            serialize: (&s[5]).into(),
+            publish: (&s[6]).into(),
+            total: (&s[7]).into(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Machine {
+    pub cpu: String,
+    pub logical_cpus: usize,
+    pub os: String,
+}
+
+impl Machine {
+    pub fn describe() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+        let flags = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("flags"))
+            .unwrap_or("");
+        let simd: Vec<&str> = [
+            "avx2",
+            "fma",
+            "avx512f",
+            "avx512_vnni",
+            "avx_vnni",
+            "amx_int8",
+            "asimddp",
+        ]
+        .into_iter()
+        .filter(|f| flags.split_whitespace().any(|x| x == *f))
+        .collect();
+        Machine {
+            cpu: if simd.is_empty() {
+                cpu
+            } else {
+                format!("{cpu} ({})", simd.join(" "))
+            },
+            logical_cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ModelReport {
+    pub name: String,
+    pub precision: String,
+    pub engine: String,
+    pub file: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MqttReport {
+    pub published: u64,
+    pub dropped_disconnected: u64,
+    pub dropped_queue_full: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub lookout_version: &'static str,
+    pub machine: Machine,
+    pub input: String,
+    pub model: ModelReport,
+    pub threads: usize,
+    pub frame_size: [u32; 2],
+    pub input_size: [u32; 2],
+    /// "throughput": every frame, as fast as possible; "realtime": frames fed at `feed_fps`, latest wins.
+    pub mode: &'static str,
+    pub feed_fps: Option<f64>,
+    pub warmup_frames: u64,
+    pub frames: u64,
+    /// Frames replaced before inference (realtime mode).
+    pub dropped: u64,
+    pub throughput_fps: f64,
+    pub stages_ms: Stages,
+    /// Mean ms per frame of everything but inference and queueing: decode, preprocess,
+    /// postprocess, serialise, publish.
+    pub non_inference_ms: f64,
+    /// `non_inference_ms` / mean inference ms.
+    pub non_inference_ratio: f64,
+    /// CPU time of lookout's process per measured frame (all threads).
+    pub cpu_ms_per_frame: f64,
+    /// CPU time of the ffmpeg decoder per decoded frame, where ffmpeg decoded.
+    pub decoder_cpu_ms_per_frame: Option<f64>,
+    pub peak_rss_mb: f64,
+    pub mqtt: Option<MqttReport>,
+}
+
+pub struct BenchContext {
+    pub input: String,
+    pub model: ModelReport,
+    pub threads: usize,
+    pub feed_fps: Option<f64>,
+    pub warmup: u64,
+    pub decoder_cpu: Option<std::time::Duration>,
+    pub mqtt: Option<MqttReport>,
+}
+
+impl BenchReport {
+    pub fn new(s: &ReplaySummary, ctx: BenchContext) -> BenchReport {
+        let r = |v: f64| crate::publish::message::round_to(v, 3);
+        let mean = |stage: &str| s.stages.get(stage).map(Histogram::mean_ms).unwrap_or(0.0);
+        let non_inference: f64 = [
+            "decode",
+            "preprocess",
+            "postprocess",
+            "serialize",
+            "publish",
+        ]
+        .iter()
+        .map(|st| mean(st))
+        .sum();
+        let inference = mean("inference");
+        let frames = s.measured_frames.max(1) as f64;
+        BenchReport {
+            lookout_version: env!("CARGO_PKG_VERSION"),
+            machine: Machine::describe(),
+            input: ctx.input,
+            model: ctx.model,
+            threads: ctx.threads,
+            frame_size: [s.frame_size.0, s.frame_size.1],
+            input_size: [s.input_size.0, s.input_size.1],
+            mode: if ctx.feed_fps.is_some() {
+                "realtime"
+            } else {
+                "throughput"
+            },
+            feed_fps: ctx.feed_fps,
+            warmup_frames: ctx.warmup.min(s.frames),
+            frames: s.measured_frames,
+            dropped: s.dropped,
+            throughput_fps: r(s.fps()),
+            stages_ms: (&s.stages).into(),
+            non_inference_ms: r(non_inference),
+            non_inference_ratio: if inference > 0.0 {
+                r(non_inference / inference)
+            } else {
+                0.0
+            },
+            cpu_ms_per_frame: r(s.measured_cpu.as_secs_f64() * 1e3 / frames),
+            decoder_cpu_ms_per_frame: ctx
+                .decoder_cpu
+                .filter(|d| !d.is_zero())
+                .map(|d| r(d.as_secs_f64() * 1e3 / s.frames.max(1) as f64)),
+            peak_rss_mb: r(metrics::peak_rss_bytes() as f64 / (1024.0 * 1024.0)),
+            mqtt: ctx.mqtt,
+        }
+    }
+
+    pub fn table(&self, stages: &StageHistograms) -> String {
+        let mut t = format!(
+            "lookout bench: {} | {} {} on {} ({} thread(s)) | frame {}x{} -> input {}x{}\n",
+            self.input,
+            self.model.name,
+            self.model.precision,
+            self.model.engine,
+            self.threads,
+            self.frame_size[0],
+            self.frame_size[1],
+            self.input_size[0],
+            self.input_size[1]
+        );
+        t += &format!(
+            "machine: {}, {} logical CPUs\n",
+            self.machine.cpu, self.machine.logical_cpus
+        );
+        t += &match self.feed_fps {
+            Some(f) => format!(
+                "mode: realtime feed at {f} fps, latest wins; {} frames measured after {} warm-up, {} dropped\n",
+                self.frames, self.warmup_frames, self.dropped
+            ),
+            None => format!(
+                "mode: throughput (every frame); {} frames measured after {} warm-up\n",
+                self.frames, self.warmup_frames
+            ),
+        };
+        t += &stages.table();
+        t += &format!(
+            "throughput {:.1} fps | non-inference {:.2} ms/frame ({:.1} % of inference) | CPU {:.1} ms/frame{} | peak RSS {:.0} MB\n",
+            self.throughput_fps,
+            self.non_inference_ms,
+            self.non_inference_ratio * 100.0,
+            self.cpu_ms_per_frame,
+            self.decoder_cpu_ms_per_frame.map(|d| format!(" (+ ffmpeg {d:.1})")).unwrap_or_default(),
+            self.peak_rss_mb
+        );
+        if let Some(m) = &self.mqtt {
+            t += &format!(
+                "mqtt: {} published, {} dropped while disconnected, {} dropped on a full queue\n",
+                m.published, m.dropped_disconnected, m.dropped_queue_full
+            );
+        }
+        t
+    }
+}

@@ -1,0 +1,131 @@
+//! `lookout bench` in a tiny configuration: every field present with sane values. No timing
+//! thresholds: only orderings that hold on any machine.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::*;
+use serde_json::Value;
+
+fn bench(args: &[&str]) -> Value {
+    let out = lookout()
+        .arg("bench")
+        .arg(data("vtest.avi"))
+        .args(["--json", "--warmup", "2"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+fn num(v: &Value, path: &str) -> f64 {
+    v.pointer(path)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("{path} missing in {v}"))
+}
+
+fn check_report(r: &Value, frames: u64) {
+    assert_eq!(r["frames"].as_u64(), Some(frames));
+    assert_eq!(r["warmup_frames"].as_u64(), Some(2));
+    assert_eq!(r["frame_size"], serde_json::json!([768, 576]));
+    assert_eq!(r["input_size"], serde_json::json!([416, 320]));
+    assert!(r["machine"]["cpu"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(r["machine"]["logical_cpus"].as_u64().unwrap_or(0) >= 1);
+    let stages = [
+        "decode",
+        "preprocess",
+        "queue",
+        "inference",
+        "postprocess",
+        "serialize",
+        "publish",
+        "total",
+    ];
+    for s in stages {
+        let p = |q: &str| num(r, &format!("/stages_ms/{s}/{q}"));
+        assert!(p("p50") >= 0.0);
+        assert!(
+            p("p50") <= p("p95") && p("p95") <= p("p99") && p("p99") <= p("max"),
+            "{s}: {}",
+            r["stages_ms"][s]
+        );
+        assert!(p("mean") <= p("max"));
+    }
+    assert!(num(r, "/stages_ms/inference/p50") > 0.0);
+    // capture → publish covers every stage after capture
+    let after_capture: f64 = [
+        "preprocess",
+        "queue",
+        "inference",
+        "postprocess",
+        "serialize",
+        "publish",
+    ]
+    .iter()
+    .map(|s| num(r, &format!("/stages_ms/{s}/mean")))
+    .sum();
+    let total = num(r, "/stages_ms/total/mean");
+    assert!(
+        after_capture <= total * 1.01 + 0.01,
+        "stage means {after_capture} exceed total {total}"
+    );
+    assert!(num(r, "/throughput_fps") > 0.0);
+    assert!(num(r, "/cpu_ms_per_frame") > 0.0);
+    assert!(num(r, "/peak_rss_mb") > 10.0);
+    assert!(num(r, "/non_inference_ms") >= 0.0 && num(r, "/non_inference_ratio") >= 0.0);
+}
+
+#[test]
+fn throughput_bench_reports_every_field() {
+    let r = bench(&["--frames", "6"]);
+    check_report(&r, 6);
+    assert_eq!(r["mode"], "throughput");
+    assert_eq!(
+        r["dropped"].as_u64(),
+        Some(0),
+        "every frame mode drops nothing"
+    );
+    assert!(r["mqtt"].is_null());
+    assert_eq!(r["model"]["precision"], "fp32");
+}
+
+#[test]
+fn realtime_bench_with_mqtt_and_int8() {
+    let r = bench(&[
+        "--frames",
+        "5",
+        "--realtime",
+        "30",
+        "--precision",
+        "int8",
+        "--mqtt",
+        "mqtt://127.0.0.1:1883",
+    ]);
+    check_report(&r, 5);
+    assert_eq!(r["mode"], "realtime");
+    assert_eq!(r["feed_fps"].as_f64(), Some(30.0));
+    assert_eq!(r["model"]["precision"], "int8");
+    assert_eq!(
+        r["mqtt"]["published"].as_u64(),
+        Some(7),
+        "warm-up and measured frames are published"
+    );
+}
+
+#[test]
+fn bench_rejects_bad_arguments() {
+    let out = lookout()
+        .args(["bench", "--frames", "0"])
+        .arg(data("vtest.avi"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--frames"));
+}
