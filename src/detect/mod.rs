@@ -230,13 +230,29 @@ impl Detector {
 
     /// Inference + postprocessing on an already prepared input.
     pub fn infer(&mut self, p: &Prepared) -> Result<(Vec<Detection>, StageTimes)> {
+        let t0 = Instant::now();
+        self.run_engine(p)?;
+        let t1 = Instant::now();
+        let dets = self.postprocess(p)?;
+        let times = StageTimes {
+            preprocess: Duration::ZERO,
+            inference: t1 - t0,
+            postprocess: t1.elapsed(),
+        };
+        Ok((dets, times))
+    }
+
+    /// Runs the network on a prepared input; the raw outputs stay in the engine.
+    pub fn run_engine(&mut self, p: &Prepared) -> Result<()> {
         let shape = match self.spec.input.layout {
             spec::Layout::Nchw => [1, 3, p.input_h as usize, p.input_w as usize],
             spec::Layout::Nhwc => [1, p.input_h as usize, p.input_w as usize, 3],
         };
-        let t0 = Instant::now();
-        self.engine.run(&p.data, shape)?;
-        let t1 = Instant::now();
+        self.engine.run(&p.data, shape)
+    }
+
+    /// Decodes the engine's last outputs for `p`: boxes in frame pixels, class filter, NMS.
+    pub fn postprocess(&mut self, p: &Prepared) -> Result<Vec<Detection>> {
         self.candidates.clear();
         let outputs = self.engine.outputs()?;
         self.decoder.decode(
@@ -251,10 +267,11 @@ impl Detector {
             p.frame_h as f32 / p.input_h as f32,
         );
         let (fw, fh) = (p.frame_w as f32, p.frame_h as f32);
+        let allowed = &self.allowed;
         let mut dets: Vec<Detection> = self
             .candidates
             .drain(..)
-            .filter(|d| self.allowed.get(d.class_id).copied().unwrap_or(false))
+            .filter(|d| allowed.get(d.class_id).copied().unwrap_or(false))
             .map(|mut d| {
                 d.bbox = [
                     (d.bbox[0] * sx).clamp(0.0, fw),
@@ -266,15 +283,9 @@ impl Detector {
             })
             .collect();
         nms::nms_classwise(&mut dets, self.cfg.iou_threshold);
-        let times = StageTimes {
-            preprocess: Duration::ZERO,
-            inference: t1 - t0,
-            postprocess: t1.elapsed(),
-        };
-        Ok((dets, times))
+        Ok(dets)
     }
 }
-
 /// `allowed[class_id]` for a list of class names ("all" or empty: every class).
 fn class_filter(classes: &[String], wanted: &[String]) -> Result<Vec<bool>> {
     if wanted.is_empty() || wanted.iter().any(|w| w == "all") {

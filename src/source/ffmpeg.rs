@@ -168,6 +168,7 @@ impl FfmpegSource {
             .stdout
             .take()
             .ok_or_else(|| err(uri, "ffmpeg has no stdout"))?;
+        grow_pipe(&stdout, info.width as usize * info.height as usize * 3);
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         if let Some(stderr) = child.stderr.take() {
             let tail = stderr_tail.clone();
@@ -233,6 +234,21 @@ impl FfmpegSource {
             &self.uri,
             format!("ffmpeg failed ({status}): {}", self.stderr_summary()),
         ))
+    }
+}
+
+/// Lets ffmpeg write up to a whole frame ahead instead of 64 KiB at a time (fewer context switches
+/// per frame). Linux caps it at /proc/sys/fs/pipe-max-size (1 MiB by default); failure is harmless.
+fn grow_pipe(pipe: &ChildStdout, frame_bytes: usize) {
+    use std::os::fd::AsRawFd;
+    let size = frame_bytes.min(1 << 20) as libc::c_int;
+    // SAFETY: F_SETPIPE_SZ on a pipe fd we own; the call only resizes the kernel buffer.
+    let rc = unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, size) };
+    if rc < 0 {
+        tracing::debug!(
+            "could not enlarge the ffmpeg pipe: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 
