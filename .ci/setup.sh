@@ -23,3 +23,25 @@ if ! listening; then
   for _ in $(seq 1 100); do listening && break; sleep 0.1; done
   listening || { echo "setup: mosquitto did not start on 1883" >&2; exit 1; }
 fi
+
+# onnxruntime's shared library for the optional onnxruntime engine (cargo feature `onnxruntime`):
+# taken from the PyPI wheel, unpacked into target/onnxruntime/, where lookout looks for it.
+ORT_VERSION=1.32.0
+ORT_DIR=target/onnxruntime
+if ! ls "$ORT_DIR"/libonnxruntime.so* >/dev/null 2>&1; then
+  echo "setup: fetching libonnxruntime.so from the onnxruntime $ORT_VERSION wheel" >&2
+  mkdir -p "$ORT_DIR/wheel"
+  python3 -m pip download -q --no-deps --only-binary=:all: -d "$ORT_DIR/wheel" "onnxruntime==$ORT_VERSION"
+  python3 - "$ORT_DIR" <<'PY'
+import glob, os, sys, zipfile
+out = sys.argv[1]
+wheel = sorted(glob.glob(os.path.join(out, "wheel", "onnxruntime-*.whl")))[-1]
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        base = os.path.basename(name)
+        if name.startswith("onnxruntime/capi/") and base.startswith("libonnxruntime.so"):
+            with open(os.path.join(out, base), "wb") as f:
+                f.write(z.read(name))
+PY
+  rm -rf "$ORT_DIR/wheel"
+fi

@@ -78,6 +78,9 @@ struct DetectorArgs {
     /// Threads for one inference.
     #[arg(long)]
     threads: Option<usize>,
+    /// Inference engine: tract (default), onnxruntime or cuda (the latter two need cargo features).
+    #[arg(long, value_enum)]
+    engine: Option<lookout::detect::engine::EngineKind>,
 }
 
 #[derive(Args)]
@@ -223,6 +226,9 @@ fn detector_config(args: &DetectorArgs, base: &DetectorConfig) -> DetectorConfig
     }
     if let Some(v) = args.threads {
         cfg.threads = v;
+    }
+    if let Some(e) = args.engine {
+        cfg.engine = e;
     }
     cfg
 }

@@ -165,3 +165,42 @@ fn malformed_config_names_file_line_and_column() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn onnxruntime_engine_missing_library_or_feature() {
+    let out = lookout()
+        .args(["detect", "--engine", "onnxruntime", "tests/data/bus.jpg"])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    if cfg!(feature = "onnxruntime") {
+        assert_one_line_error(
+            &out,
+            &[
+                "cannot load onnxruntime",
+                "/nonexistent/libonnxruntime.so",
+                "pip install",
+            ],
+        );
+    } else {
+        assert_one_line_error(
+            &out,
+            &[
+                "built without the onnxruntime engine",
+                "--features onnxruntime",
+            ],
+        );
+    }
+}
+
+#[test]
+fn cuda_engine_without_gpu_or_feature_fails_cleanly() {
+    let out = run(&["detect", "--engine", "cuda", "tests/data/bus.jpg"]);
+    if cfg!(feature = "cuda") {
+        // CI has no GPU: a clean error, no crash
+        assert_one_line_error(&out, &["GPU"]);
+    } else {
+        assert_one_line_error(&out, &["built without the cuda engine", "--features cuda"]);
+    }
+}

@@ -3,11 +3,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use serde::Deserialize;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::runtime::RunOptions;
 
 use super::decode::OutputView;
 use super::spec::ModelSpec;
+use super::DetectorConfig;
 use crate::error::{Error, Result};
 
 pub trait Engine: Send {
@@ -20,7 +22,85 @@ pub trait Engine: Send {
     fn outputs(&self) -> Result<Vec<OutputView<'_>>>;
 }
 
-type Plan = Arc<TypedRunnableModel>;
+/// Which engine runs the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// tract on the CPU (pure Rust; always built).
+    #[default]
+    Tract,
+    /// onnxruntime, loaded from libonnxruntime.so (cargo feature `onnxruntime`).
+    Onnxruntime,
+    /// tract on an NVIDIA GPU (cargo feature `cuda`).
+    Cuda,
+}
+
+/// Loads the engine `cfg.engine` names, or says how to get it.
+pub fn load(
+    spec: &ModelSpec,
+    output_names: &[String],
+    cfg: &DetectorConfig,
+) -> Result<Box<dyn Engine>> {
+    #[allow(unused_variables)]
+    let missing = |feature: &str| {
+        Error::Usage(format!(
+            "this lookout was built without the {feature} engine; rebuild with \
+             `cargo build --release --features {feature}` (see docs/engines.md)"
+        ))
+    };
+    match cfg.engine {
+        EngineKind::Tract => Ok(Box::new(TractEngine::load(
+            spec,
+            output_names,
+            cfg.threads,
+            Device::Cpu,
+        )?)),
+        #[cfg(feature = "cuda")]
+        EngineKind::Cuda => Ok(Box::new(TractEngine::load(
+            spec,
+            output_names,
+            cfg.threads,
+            Device::Cuda,
+        )?)),
+        #[cfg(not(feature = "cuda"))]
+        EngineKind::Cuda => Err(missing("cuda")),
+        #[cfg(feature = "onnxruntime")]
+        EngineKind::Onnxruntime => Ok(Box::new(super::ort_engine::OrtEngine::load(
+            spec,
+            output_names,
+            cfg.threads,
+            cfg.onnxruntime_library.as_deref(),
+        )?)),
+        #[cfg(not(feature = "onnxruntime"))]
+        EngineKind::Onnxruntime => Err(missing("onnxruntime")),
+    }
+}
+
+/// Where tract runs the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    Cpu,
+    #[cfg(feature = "cuda")]
+    Cuda,
+}
+
+/// An optimised plan: tract's own CPU plan, or one prepared by another tract runtime (CUDA).
+#[derive(Clone)]
+enum Plan {
+    Cpu(Arc<TypedRunnableModel>),
+    #[cfg(feature = "cuda")]
+    Runtime(Arc<dyn tract_onnx::tract_core::runtime::Runnable>),
+}
+
+impl Plan {
+    fn run(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        match self {
+            Plan::Cpu(p) => p.run(inputs),
+            #[cfg(feature = "cuda")]
+            Plan::Runtime(r) => r.run(inputs),
+        }
+    }
+}
 
 /// How many optimised plans (one per input shape) are kept. Frames of one source share one shape;
 /// `detect` on a folder of mixed images may use a few.
@@ -31,6 +111,7 @@ pub struct TractEngine {
     model: InferenceModel,
     output_ix: Vec<usize>,
     options: RunOptions,
+    device: Device,
     plans: Vec<([usize; 4], Plan)>,
     outputs: TVec<TValue>,
 }
@@ -38,7 +119,12 @@ pub struct TractEngine {
 impl TractEngine {
     /// Loads and checks the model. `threads` > 1 gives tract its own rayon pool for matrix products;
     /// 1 keeps tract's single-thread executor (tract's multithread(1) would use every core).
-    pub fn load(spec: &ModelSpec, output_names: &[String], threads: usize) -> Result<TractEngine> {
+    pub fn load(
+        spec: &ModelSpec,
+        output_names: &[String],
+        threads: usize,
+        device: Device,
+    ) -> Result<TractEngine> {
         let path = &spec.onnx_path;
         let model_err = |msg: String| Error::Model {
             path: path.clone(),
@@ -87,10 +173,15 @@ impl TractEngine {
         if threads > 1 {
             options.executor = Some(tract_linalg::multithread::Executor::multithread(threads));
         }
+        #[cfg(feature = "cuda")]
+        if device == Device::Cuda {
+            cuda_runtime()?;
+        }
         Ok(TractEngine {
             model,
             output_ix,
             options,
+            device,
             plans: Vec::new(),
             outputs: tvec![],
         })
@@ -102,21 +193,43 @@ impl TractEngine {
             return Ok(self.plans[i].1.clone());
         }
         let started = std::time::Instant::now();
-        let plan = self
+        let prepare_err = |e: TractError| {
+            Error::Inference(format!(
+                "cannot prepare the model for input {shape:?}: {e:#}"
+            ))
+        };
+        let model = self
             .model
             .clone()
             .with_input_fact(0, f32::fact(shape).into())
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable_with_options(&self.options))
-            .map_err(|e| {
-                Error::Inference(format!(
-                    "cannot prepare the model for input {shape:?}: {e:#}"
-                ))
-            })?;
-        tracing::debug!(
+            .map_err(prepare_err)?;
+        let plan = match self.device {
+            Device::Cpu => Plan::Cpu(
+                model
+                    .into_optimized()
+                    .and_then(|m| m.into_runnable_with_options(&self.options))
+                    .map_err(prepare_err)?,
+            ),
+            #[cfg(feature = "cuda")]
+            Device::Cuda => {
+                tracing::warn!(
+                    ?shape,
+                    "preparing the CUDA plan: the first time for a shape compiles kernels and can take a minute"
+                );
+                let typed = model
+                    .into_typed()
+                    .and_then(|m| m.into_decluttered())
+                    .map_err(prepare_err)?;
+                let runnable = cuda_runtime()?
+                    .prepare_with_options(typed, &self.options)
+                    .map_err(prepare_err)?;
+                Plan::Runtime(Arc::from(runnable))
+            }
+        };
+        tracing::info!(
             ?shape,
             ms = started.elapsed().as_millis() as u64,
-            "optimised model for input shape"
+            "prepared the model for this input shape"
         );
         if self.plans.len() >= PLAN_CACHE {
             self.plans.remove(0);
@@ -128,7 +241,11 @@ impl TractEngine {
 
 impl Engine for TractEngine {
     fn name(&self) -> &'static str {
-        "tract"
+        match self.device {
+            Device::Cpu => "tract",
+            #[cfg(feature = "cuda")]
+            Device::Cuda => "tract-cuda",
+        }
     }
 
     fn run(&mut self, input: &[f32], shape: [usize; 4]) -> Result<()> {
@@ -162,6 +279,26 @@ impl Engine for TractEngine {
     }
 }
 
+/// tract's CUDA runtime, if a GPU and the CUDA libraries are usable here.
+#[cfg(feature = "cuda")]
+fn cuda_runtime() -> Result<&'static dyn tract_onnx::tract_core::runtime::Runtime> {
+    // Naming an item of the crate links it, which registers its runtime.
+    let _ = std::any::type_name::<tract_cuda::CudaTransform>();
+    let rt = tract_onnx::tract_core::runtime::runtime_for_name("cuda")
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            Error::Inference("tract's CUDA runtime is not registered in this build".into())
+        })?;
+    rt.check().map_err(|e| {
+        Error::Inference(format!(
+            "no usable NVIDIA GPU: {e:#}; the cuda engine needs an NVIDIA driver and the CUDA 13 \
+             libraries (cudart, cublas, nvrtc, cudnn) on the library path; or use --engine tract"
+        ))
+    })?;
+    Ok(rt)
+}
+
 /// An ONNX input or output name: the outlet's label, else its node's name.
 fn outlet_name(model: &InferenceModel, outlet: OutletId) -> String {
     model
@@ -170,7 +307,7 @@ fn outlet_name(model: &InferenceModel, outlet: OutletId) -> String {
         .to_string()
 }
 
-fn check_file(path: &Path) -> std::result::Result<(), String> {
+pub(super) fn check_file(path: &Path) -> std::result::Result<(), String> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(
             "model file not found; pass --model with a manifest such as models/nanodet-m-fp32.toml \
@@ -184,7 +321,7 @@ fn check_file(path: &Path) -> std::result::Result<(), String> {
     }
 }
 
-fn first_line(e: &impl std::fmt::Display) -> String {
+pub(super) fn first_line(e: &impl std::fmt::Display) -> String {
     let s = format!("{e:#}");
     s.lines().next().unwrap_or("").to_string()
 }

@@ -3,6 +3,8 @@
 pub mod decode;
 pub mod engine;
 pub mod nms;
+#[cfg(feature = "onnxruntime")]
+pub mod ort_engine;
 pub mod preprocess;
 pub mod spec;
 
@@ -15,7 +17,7 @@ pub use spec::ModelSpec;
 
 use crate::error::{Error, Result};
 use decode::Decoder;
-use engine::{Engine, TractEngine};
+use engine::Engine;
 
 /// One detected object, box in the frame's own pixels (x1, y1, x2, y2).
 #[derive(Debug, Clone, PartialEq)]
@@ -42,8 +44,13 @@ pub struct DetectorConfig {
     pub iou_threshold: f32,
     /// Class names to report; an empty list or `["all"]` reports every class.
     pub classes: Vec<String>,
-    /// Threads for one inference (tract's matrix products).
+    /// Threads for one inference (tract's matrix products, onnxruntime's intra-op pool).
     pub threads: usize,
+    /// Inference engine: tract (default, pure Rust), onnxruntime or cuda (cargo features).
+    pub engine: engine::EngineKind,
+    /// Path of libonnxruntime.so for the onnxruntime engine; default: $ORT_DYLIB_PATH, then
+    /// target/onnxruntime/ beside the binary, then the system library path.
+    pub onnxruntime_library: Option<std::path::PathBuf>,
 }
 
 impl Default for DetectorConfig {
@@ -56,6 +63,8 @@ impl Default for DetectorConfig {
             iou_threshold: 0.5,
             classes: TRAFFIC_CLASSES.iter().map(|s| s.to_string()).collect(),
             threads: 1,
+            engine: engine::EngineKind::Tract,
+            onnxruntime_library: None,
         }
     }
 }
@@ -166,12 +175,12 @@ impl Detector {
         cfg.validate().map_err(Error::Usage)?;
         let allowed = class_filter(&spec.classes, &cfg.classes)?;
         let decoder = decode::decoder_for(&spec.decoder);
-        let engine = TractEngine::load(&spec, &decoder.output_names(), cfg.threads)?;
+        let engine = engine::load(&spec, &decoder.output_names(), &cfg)?;
         Ok(Detector {
             preparer: Preparer::new(&spec, &cfg),
             spec,
             cfg,
-            engine: Box::new(engine),
+            engine,
             decoder,
             allowed,
             prepared: Prepared::default(),
