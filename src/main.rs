@@ -324,15 +324,7 @@ fn detect(args: &DetectorArgs, paths: &[PathBuf]) -> Result<ExitCode, Failure> {
 
 fn replay(args: &ReplayArgs) -> Result<ExitCode, Failure> {
     let config = load_config(args.detector.config.as_deref())?;
-    let mut mqtt_cfg: MqttConfig = config.mqtt.clone();
-    if let Some(url) = &args.mqtt {
-        mqtt_cfg.url = Some(url.clone());
-    }
-    if let Some(d) = &args.device {
-        mqtt_cfg.device = Some(d.clone());
-    }
-    mqtt_cfg.validate().map_err(Error::Usage)?;
-    let device = mqtt_cfg.device.clone().unwrap_or_else(hostname);
+    let (mqtt_cfg, device) = mqtt_settings(&config, args.mqtt.as_ref(), args.device.as_ref())?;
     let camera = match &args.camera {
         Some(c) if !valid_topic_segment(c) => {
             return Err(Error::Usage(format!(
@@ -356,13 +348,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode, Failure> {
             looping: args.looping,
         },
     )?;
-    let mqtt = match &mqtt_cfg.url {
-        Some(_) => Some(MqttPublisher::connect(
-            &mqtt_cfg,
-            &format!("{}/{device}", mqtt_cfg.topic_prefix),
-        )?),
-        None => None,
-    };
+    let mqtt = connect_mqtt(&mqtt_cfg, &device)?;
     let stop = stop_on_signals()?;
     let opts = ReplayOptions {
         latest_wins: args.realtime,
@@ -381,6 +367,35 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode, Failure> {
     let summary = result?;
     print_summary(&summary, &detector, mqtt_line.as_deref());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `[mqtt]` settings with the flags applied, and the device name (default: the hostname).
+fn mqtt_settings(
+    config: &Config,
+    url: Option<&String>,
+    device: Option<&String>,
+) -> Result<(MqttConfig, String), Failure> {
+    let mut mqtt = config.mqtt.clone();
+    if let Some(u) = url {
+        mqtt.url = Some(u.clone());
+    }
+    if let Some(d) = device {
+        mqtt.device = Some(d.clone());
+    }
+    mqtt.validate().map_err(Error::Usage)?;
+    let device = mqtt.device.clone().unwrap_or_else(hostname);
+    Ok((mqtt, device))
+}
+
+/// Connects when a broker URL is set; fails when the broker cannot be reached at start.
+fn connect_mqtt(cfg: &MqttConfig, device: &str) -> Result<Option<MqttPublisher>, Failure> {
+    match &cfg.url {
+        Some(_) => Ok(Some(MqttPublisher::connect(
+            cfg,
+            &format!("{}/{device}", cfg.topic_prefix),
+        )?)),
+        None => Ok(None),
+    }
 }
 
 /// A flag set by SIGINT or SIGTERM: the pipeline finishes the frame in flight and stops.
@@ -415,12 +430,7 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
             .into());
         }
     }
-    let mut mqtt_cfg = config.mqtt.clone();
-    if args.mqtt.is_some() {
-        mqtt_cfg.url = args.mqtt.clone();
-    }
-    mqtt_cfg.validate().map_err(Error::Usage)?;
-    let device = mqtt_cfg.device.clone().unwrap_or_else(hostname);
+    let (mqtt_cfg, device) = mqtt_settings(&config, args.mqtt.as_ref(), None)?;
     let mut detector = build_detector(detector_config(&dargs, &config.detector))?;
     let source = source::open(
         &args.input,
@@ -429,13 +439,7 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
             looping: args.looping,
         },
     )?;
-    let mqtt = match &mqtt_cfg.url {
-        Some(_) => Some(MqttPublisher::connect(
-            &mqtt_cfg,
-            &format!("{}/{device}", mqtt_cfg.topic_prefix),
-        )?),
-        None => None,
-    };
+    let mqtt = connect_mqtt(&mqtt_cfg, &device)?;
     let stop = stop_on_signals()?;
     let opts = ReplayOptions {
         latest_wins: args.realtime.is_some(),
