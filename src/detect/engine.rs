@@ -284,18 +284,15 @@ impl Engine for TractEngine {
 fn cuda_runtime() -> Result<&'static dyn tract_onnx::tract_core::runtime::Runtime> {
     // Naming an item of the crate links it, which registers its runtime.
     let _ = std::any::type_name::<tract_cuda::CudaTransform>();
+    // runtime_for_name checks the runtime: an error here means no usable GPU or libraries.
     let rt = tract_onnx::tract_core::runtime::runtime_for_name("cuda")
-        .ok()
-        .flatten()
-        .ok_or_else(|| {
-            Error::Inference("tract's CUDA runtime is not registered in this build".into())
-        })?;
-    rt.check().map_err(|e| {
-        Error::Inference(format!(
-            "no usable NVIDIA GPU: {e:#}; the cuda engine needs an NVIDIA driver and the CUDA 13 \
-             libraries (cudart, cublas, nvrtc, cudnn) on the library path; or use --engine tract"
-        ))
-    })?;
+        .map_err(|e| {
+            Error::Inference(format!(
+                "no usable NVIDIA GPU: {e:#}; the cuda engine needs an NVIDIA driver and the CUDA 13 \
+                 libraries (cudart, cublas, nvrtc, cudnn) on the library path; or use --engine tract"
+            ))
+        })?
+        .ok_or_else(|| Error::Inference("tract's CUDA runtime is not registered in this build".into()))?;
     Ok(rt)
 }
 
