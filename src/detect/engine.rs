@@ -214,7 +214,8 @@ impl TractEngine {
             Device::Cuda => {
                 tracing::warn!(
                     ?shape,
-                    "preparing the CUDA plan: the first time for a shape compiles kernels and can take a minute"
+                    "preparing the CUDA plan: on a machine's first run this compiles kernels (about a \
+                     minute); CUDA caches them in $CUDA_CACHE_PATH or ~/.nv/ComputeCache for later starts"
                 );
                 let typed = model
                     .into_typed()
