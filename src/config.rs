@@ -14,6 +14,64 @@ use crate::publish::mqtt::MqttConfig;
 pub struct Config {
     pub detector: DetectorConfig,
     pub mqtt: MqttConfig,
+    /// `[[cameras]]`: what `lookout run` captures.
+    pub cameras: Vec<CameraConfig>,
+}
+
+/// One `[[cameras]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig {
+    /// Camera name in topics and messages.
+    pub name: String,
+    /// Anything `ffmpeg` reads (file, rtsp://, http://), an image or a folder of images.
+    pub source: String,
+    /// Pace files at their frame rate, like a live camera; latest wins (default true).
+    #[serde(default = "default_true")]
+    pub realtime: bool,
+    /// Start a file again at its end (default false: the camera is done at the end).
+    #[serde(default, rename = "loop")]
+    pub looping: bool,
+    /// Per-camera detector settings; unset keys come from `[detector]`.
+    #[serde(default)]
+    pub detector: DetectorOverrides,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// `[cameras.detector]`: what a camera changes of `[detector]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorOverrides {
+    pub model: Option<std::path::PathBuf>,
+    pub long_side: Option<u32>,
+    pub score_threshold: Option<f32>,
+    pub iou_threshold: Option<f32>,
+    pub classes: Option<Vec<String>>,
+    pub threads: Option<usize>,
+    pub engine: Option<crate::detect::engine::EngineKind>,
+}
+
+impl CameraConfig {
+    /// `[detector]` with this camera's overrides applied.
+    pub fn detector(&self, base: &DetectorConfig) -> DetectorConfig {
+        let o = &self.detector;
+        let mut d = base.clone();
+        if let Some(v) = &o.model {
+            d.model = v.clone();
+        }
+        d.long_side = o.long_side.unwrap_or(d.long_side);
+        d.score_threshold = o.score_threshold.unwrap_or(d.score_threshold);
+        d.iou_threshold = o.iou_threshold.unwrap_or(d.iou_threshold);
+        if let Some(v) = &o.classes {
+            d.classes = v.clone();
+        }
+        d.threads = o.threads.unwrap_or(d.threads);
+        d.engine = o.engine.unwrap_or(d.engine);
+        d
+    }
 }
 
 /// The bundled FP32 model's manifest, relative to the working directory (the repository root).
@@ -47,6 +105,27 @@ impl Config {
         cfg.mqtt.validate().map_err(|m| {
             Error::Config(format!("{}:{}: [mqtt] {m}", path.display(), pos("mqtt")))
         })?;
+        let mut names = std::collections::HashSet::new();
+        for cam in &cfg.cameras {
+            let at = camera_position(text, &cam.name);
+            let fail =
+                |m: String| Error::Config(format!("{}:{at}: [[cameras]] {m}", path.display()));
+            if !crate::publish::valid_topic_segment(&cam.name) {
+                return Err(fail(format!(
+                    "name '{}' may only use letters, digits, '-', '_' and '.'",
+                    cam.name
+                )));
+            }
+            if !names.insert(cam.name.clone()) {
+                return Err(fail(format!(
+                    "name '{}' is used twice; camera names must be unique",
+                    cam.name
+                )));
+            }
+            cam.detector(&cfg.detector)
+                .validate()
+                .map_err(|m| fail(format!("'{}' detector: {m}", cam.name)))?;
+        }
         if cfg.detector.model.is_relative() && !cfg.detector.model.exists() {
             if let Some(dir) = path.parent() {
                 let beside = dir.join(&cfg.detector.model);
@@ -80,6 +159,16 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
         .map(|i| before.len() - i)
         .unwrap_or(before.len() + 1);
     (line, col)
+}
+
+/// `line:col` of the `name = "..."` line of a camera, for error messages.
+fn camera_position(text: &str, name: &str) -> String {
+    let quoted = format!("\"{name}\"");
+    text.lines()
+        .enumerate()
+        .find(|(_, l)| l.trim_start().starts_with("name") && l.contains(&quoted))
+        .map(|(i, l)| format!("{}:{}", i + 1, l.len() - l.trim_start().len() + 1))
+        .unwrap_or_else(|| "1:1".into())
 }
 
 /// Position of the first line that assigns `key`.
@@ -159,6 +248,32 @@ mod tests {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/lookout.toml");
         let cfg = Config::load(&p).expect("config/lookout.toml parses");
         assert_eq!(cfg.detector.score_threshold, 0.35);
+    }
+
+    #[test]
+    fn cameras_are_checked_and_inherit_the_detector() {
+        let ok = Config::parse(
+            "[detector]\nscore_threshold = 0.4\n[[cameras]]\nname = \"a\"\nsource = \"x.mp4\"\n\
+             [cameras.detector]\nthreads = 2\n[[cameras]]\nname = \"b\"\nsource = \"y.mp4\"\nloop = true\n",
+            Path::new("c.toml"),
+        )
+        .expect("valid");
+        assert_eq!(ok.cameras.len(), 2);
+        let a = ok.cameras[0].detector(&ok.detector);
+        assert_eq!((a.threads, a.score_threshold), (2, 0.4));
+        assert!(ok.cameras[0].realtime && !ok.cameras[0].looping && ok.cameras[1].looping);
+        let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\n[[cameras]]\nname = \"a\"\nsource = \"y\"\n");
+        assert!(
+            e.contains("used twice") && e.starts_with("x.toml:2:1"),
+            "{e}"
+        );
+        let e = err("[[cameras]]\nname = \"a b\"\nsource = \"x\"\n");
+        assert!(e.contains("may only use"), "{e}");
+        let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\nfps = 3\n");
+        assert!(
+            e.starts_with("x.toml:4:1") && e.contains("unknown field `fps`"),
+            "{e}"
+        );
     }
 
     #[test]

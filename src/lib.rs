@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod daemon;
 pub mod detect;
 pub mod error;
 pub mod metrics;

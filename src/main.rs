@@ -48,6 +48,12 @@ enum Command {
     /// Measure the real pipeline (decode → preprocess → inference → postprocess → serialise →
     /// publish) on a video or images: per-stage p50/p95/p99/max, throughput, CPU per frame, peak RSS.
     Bench(BenchArgs),
+    /// Run every camera of a config file until SIGTERM/SIGINT (the service; see systemd/).
+    Run {
+        /// Config file (config/lookout.toml documents every key).
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Validate a config file without running anything (exit 0 when valid).
     CheckConfig { file: PathBuf },
 }
@@ -178,6 +184,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay(&args),
         Command::Bench(args) => bench(&args),
         Command::CheckConfig { file } => check_config(&file),
+        Command::Run { config } => run_daemon(&config),
     };
     match result {
         Ok(code) => code,
@@ -560,6 +567,14 @@ fn print_summary(s: &ReplaySummary, detector: &Detector, mqtt_line: Option<&str>
         text += &format!("warning: the source stopped early: {e}\n");
     }
     eprint!("{text}");
+}
+
+fn run_daemon(file: &Path) -> Result<ExitCode, Failure> {
+    let config = Config::load(file)?;
+    let device = config.mqtt.device.clone().unwrap_or_else(hostname);
+    let stop = stop_on_signals()?;
+    lookout::daemon::run(&config, &resolve_model, &device, &stop)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check_config(file: &Path) -> Result<ExitCode, Failure> {

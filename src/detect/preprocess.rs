@@ -122,9 +122,9 @@ impl Preprocessor {
                 Layout::Nhwc => {
                     let dst = &mut out[start * 3..][..dst_w as usize * 3];
                     for (o, &(x0, x1, w)) in dst.chunks_exact_mut(3).zip(&self.taps.x) {
-                        for c in 0..3 {
+                        for (c, v) in o.iter_mut().enumerate() {
                             let s = self.src_channel[c];
-                            o[c] = lerp_round(row[x0 as usize + s], row[x1 as usize + s], w)
+                            *v = lerp_round(row[x0 as usize + s], row[x1 as usize + s], w)
                                 * self.scale[c]
                                 + self.offset[c];
                         }

@@ -172,6 +172,32 @@ impl MqttPublisher {
     /// Connects and waits for the broker's first answer, up to `connect_timeout_s`. A refused
     /// connection, bad credentials or no answer in time is an error; later outages are not.
     pub fn connect(cfg: &MqttConfig, root: &str) -> Result<MqttPublisher> {
+        let (mut publisher, outcome_rx) = Self::spawn(cfg, root)?;
+        let url = publisher.url.clone();
+        match wait_outcome(&outcome_rx, Duration::from_secs_f64(cfg.connect_timeout_s)) {
+            Some(Outcome::Connected) => Ok(publisher),
+            Some(Outcome::Failed(reason)) => {
+                publisher.abort();
+                Err(Error::Mqtt(reason))
+            }
+            None => {
+                publisher.abort();
+                Err(Error::Mqtt(format!(
+                    "no answer from the broker at {url} within {}s; check the address and that a broker \
+                     listens there",
+                    cfg.connect_timeout_s
+                )))
+            }
+        }
+    }
+
+    /// Starts connecting without waiting: a daemon keeps running (and retrying with backoff) while
+    /// the broker is away. Only a malformed URL is an error.
+    pub fn start(cfg: &MqttConfig, root: &str) -> Result<MqttPublisher> {
+        Ok(Self::spawn(cfg, root)?.0)
+    }
+
+    fn spawn(cfg: &MqttConfig, root: &str) -> Result<(MqttPublisher, Receiver<Outcome>)> {
         let url = cfg
             .url
             .clone()
@@ -261,7 +287,7 @@ impl MqttPublisher {
                 })
                 .map_err(|e| Error::Mqtt(format!("cannot start the MQTT thread: {e}")))?
         };
-        let mut publisher = MqttPublisher {
+        let publisher = MqttPublisher {
             client,
             connected,
             shutting_down,
@@ -270,23 +296,9 @@ impl MqttPublisher {
             last_error,
             wake: wake_tx,
             thread: Some(thread),
-            url: url.clone(),
+            url,
         };
-        match wait_outcome(&outcome_rx, Duration::from_secs_f64(cfg.connect_timeout_s)) {
-            Some(Outcome::Connected) => Ok(publisher),
-            Some(Outcome::Failed(reason)) => {
-                publisher.abort();
-                Err(Error::Mqtt(reason))
-            }
-            None => {
-                publisher.abort();
-                Err(Error::Mqtt(format!(
-                    "no answer from the broker at {url} within {}s; check the address and that a broker \
-                     listens there",
-                    cfg.connect_timeout_s
-                )))
-            }
-        }
+        Ok((publisher, outcome_rx))
     }
 
     pub fn is_connected(&self) -> bool {
