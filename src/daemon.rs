@@ -34,7 +34,8 @@ pub fn sd_notify(state: &str) {
     }
 }
 
-/// Loads every camera's detector (failing early on a bad model or config), then runs the cameras
+/// Loads and warms every camera's detector (failing early on a bad model or config; a GPU compiles
+/// its kernels here, before READY), then runs the cameras
 /// until `stop` is set or every non-looping camera has reached the end of its source.
 pub fn run(
     config: &Config,
@@ -51,7 +52,15 @@ pub fn run(
     for cam in &config.cameras {
         let cfg = cam.detector(&config.detector);
         let spec = ModelSpec::load(&resolve_model(&cfg.model))?;
-        detectors.push(Detector::new(spec, cfg)?);
+        let mut detector = Detector::new(spec, cfg)?;
+        sd_notify(&format!(
+            "STATUS=warming up the {} engine for camera {}",
+            detector.engine_name(),
+            cam.name
+        ));
+        let took = detector.warm_up()?;
+        tracing::info!(camera = %cam.name, engine = detector.engine_name(), ms = took.as_millis() as u64, "detector warmed up");
+        detectors.push(detector);
     }
     let mqtt = match &config.mqtt.url {
         Some(_) => Some(MqttPublisher::start(

@@ -218,6 +218,16 @@ impl Detector {
         Preparer::new(&self.spec, &self.cfg)
     }
 
+    /// Runs one inference on a grey 4:3 frame, so that model optimisation (and, on a GPU, kernel
+    /// compilation) happens before the first real frame. Returns how long it took.
+    pub fn warm_up(&mut self) -> Result<Duration> {
+        let t0 = Instant::now();
+        let (w, h) = (640, 480);
+        let grey = vec![114u8; w * h * 3];
+        self.detect(&grey, w as u32, h as u32)?;
+        Ok(t0.elapsed())
+    }
+
     /// Runs the whole detector on one RGB24 frame.
     pub fn detect(&mut self, rgb: &[u8], w: u32, h: u32) -> Result<(Vec<Detection>, StageTimes)> {
         if w == 0 || h == 0 || rgb.len() != (w as usize) * (h as usize) * 3 {
