@@ -16,6 +16,8 @@ pub struct Config {
     pub mqtt: MqttConfig,
     /// `[[cameras]]`: what `lookout run` captures.
     pub cameras: Vec<CameraConfig>,
+    /// `[admin]`: the /live, /ready, /metrics endpoint of `lookout run`.
+    pub admin: crate::admin::AdminConfig,
 }
 
 /// One `[[cameras]]` entry.

@@ -62,6 +62,12 @@ pub fn run(
         tracing::info!(camera = %cam.name, engine = detector.engine_name(), ms = took.as_millis() as u64, "detector warmed up");
         detectors.push(detector);
     }
+    let listener = match config.admin.listen.as_str() {
+        "" => None,
+        addr => Some(crate::admin::bind(addr)?),
+    };
+    let camera_metrics: Vec<Arc<crate::metrics::CameraMetrics>> =
+        config.cameras.iter().map(|_| Arc::default()).collect();
     let mqtt = match &config.mqtt.url {
         Some(_) => Some(MqttPublisher::start(
             &config.mqtt,
@@ -74,20 +80,51 @@ pub fn run(
         config.cameras.len()
     ));
     tracing::info!(cameras = config.cameras.len(), "lookout running");
+    let cameras_done = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        for (cam, detector) in config.cameras.iter().zip(detectors.iter_mut()) {
+        let mut cameras = Vec::new();
+        for ((cam, detector), metrics) in config
+            .cameras
+            .iter()
+            .zip(detectors.iter_mut())
+            .zip(&camera_metrics)
+        {
             let mqtt = mqtt.as_ref();
             let topic_prefix = config.mqtt.topic_prefix.as_str();
-            std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name(format!("camera-{}", cam.name))
                 .spawn_scoped(scope, move || {
-                    run_camera(cam, detector, mqtt, device, topic_prefix, stop)
-                })
-                .map(|_| ())
-                .unwrap_or_else(
-                    |e| tracing::error!(camera = %cam.name, "cannot start the camera thread: {e}"),
-                );
+                    run_camera(cam, detector, mqtt, device, topic_prefix, metrics, stop)
+                });
+            match spawned {
+                Ok(handle) => cameras.push(handle),
+                Err(e) => {
+                    tracing::error!(camera = %cam.name, "cannot start the camera thread: {e}")
+                }
+            }
         }
+        if let Some(listener) = listener {
+            let state = crate::admin::AdminState {
+                cameras: config
+                    .cameras
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .zip(camera_metrics.iter().cloned())
+                    .collect(),
+                mqtt: mqtt.as_ref(),
+            };
+            let done = &cameras_done;
+            // Serves until the daemon stops or every camera has finished its file.
+            scope.spawn(move || {
+                crate::admin::serve(listener, &state, &|| {
+                    stop.load(Ordering::SeqCst) || done.load(Ordering::SeqCst)
+                })
+            });
+        }
+        for handle in cameras {
+            let _ = handle.join();
+        }
+        cameras_done.store(true, Ordering::SeqCst);
     });
     sd_notify("STOPPING=1");
     if let Some(m) = mqtt {
@@ -103,12 +140,15 @@ fn run_camera(
     mqtt: Option<&MqttPublisher>,
     device: &str,
     topic_prefix: &str,
+    metrics: &Arc<crate::metrics::CameraMetrics>,
     stop: &Arc<AtomicBool>,
 ) {
     let mut backoff = Duration::from_millis(500);
+    let observer: Arc<dyn pipeline::FrameObserver> = metrics.clone();
     let opts = ReplayOptions {
         latest_wins: cam.realtime,
         json_lines: false,
+        observer: Some(observer),
         ..ReplayOptions::new(device, &cam.name, topic_prefix)
     };
     while !stop.load(Ordering::SeqCst) {
@@ -137,6 +177,7 @@ fn run_camera(
             }
             Err(e) => tracing::error!(camera = %cam.name, "{e}; retrying in {backoff:?}"),
         }
+        metrics.source_restarts.fetch_add(1, Ordering::Relaxed);
         // A source that ran a while before failing starts again quickly.
         if started.elapsed() > Duration::from_secs(30) {
             backoff = Duration::from_millis(500);

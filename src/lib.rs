@@ -2,6 +2,7 @@
 //!
 //! Pipeline: [`source`] → [`pipeline::FrameSlot`] → [`detect::Detector`] → [`publish`].
 
+pub mod admin;
 pub mod bench;
 pub mod config;
 pub mod daemon;

@@ -172,6 +172,42 @@ pub fn peak_rss_bytes() -> u64 {
         .unwrap_or(0)
 }
 
+/// Live counters of one camera, for `/metrics` and `/ready`.
+#[derive(Debug, Default)]
+pub struct CameraMetrics {
+    pub frames_processed: std::sync::atomic::AtomicU64,
+    pub frames_dropped: std::sync::atomic::AtomicU64,
+    pub source_restarts: std::sync::atomic::AtomicU64,
+    pub stages: std::sync::Mutex<StageHistograms>,
+    pub last_frame: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl CameraMetrics {
+    pub fn has_produced(&self) -> bool {
+        self.frames_processed
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    }
+}
+
+impl crate::pipeline::FrameObserver for CameraMetrics {
+    fn frame_done(&self, stages_ms: &[f64; 8]) {
+        self.frames_processed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut s) = self.stages.lock() {
+            s.record(stages_ms);
+        }
+        if let Ok(mut t) = self.last_frame.lock() {
+            *t = Some(std::time::Instant::now());
+        }
+    }
+
+    fn frame_dropped(&self) {
+        self.frames_dropped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

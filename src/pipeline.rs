@@ -107,6 +107,14 @@ struct Work {
     prepared: Prepared,
 }
 
+/// Told about every frame as it happens (live metrics); `replay`'s summary comes only at the end.
+pub trait FrameObserver: Send + Sync + std::fmt::Debug {
+    /// A frame was published; stage times in ms, in the order of [`crate::metrics::STAGES`].
+    fn frame_done(&self, stages_ms: &[f64; 8]);
+    /// A captured frame was replaced before inference (latest wins).
+    fn frame_dropped(&self);
+}
+
 #[derive(Debug, Clone)]
 pub struct ReplayOptions {
     pub device: String,
@@ -122,6 +130,7 @@ pub struct ReplayOptions {
     pub warmup: u64,
     /// Release frames to the pipeline at this fixed rate, as a camera would (use with `latest_wins`).
     pub pace_fps: Option<f64>,
+    pub observer: Option<Arc<dyn FrameObserver>>,
 }
 
 impl ReplayOptions {
@@ -135,6 +144,7 @@ impl ReplayOptions {
             json_lines: true,
             warmup: 0,
             pace_fps: None,
+            observer: None,
         }
     }
 }
@@ -209,6 +219,7 @@ pub fn replay(
             stop.clone(),
         );
         let (latest_wins, max_frames, pace) = (opts.latest_wins, opts.max_frames, opts.pace_fps);
+        let observer = opts.observer.clone();
         std::thread::Builder::new()
             .name("capture".into())
             .spawn(move || -> Result<()> {
@@ -264,6 +275,9 @@ pub fn replay(
                     if latest_wins {
                         if slot.put_latest(work).is_some() {
                             dropped.fetch_add(1, Ordering::Relaxed);
+                            if let Some(o) = &observer {
+                                o.frame_dropped();
+                            }
                         }
                     } else if slot.put_wait(work).is_err() {
                         break Ok(());
@@ -365,6 +379,9 @@ pub fn replay(
             stages[6] = ms(published - publish_start);
             stages[7] = ms(published - work.captured_mono);
             summary.stages.record(&stages);
+            if let Some(o) = &opts.observer {
+                o.frame_done(&stages);
+            }
         }
         if opts.max_frames.is_some_and(|m| summary.frames >= m) {
             break;

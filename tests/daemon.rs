@@ -8,9 +8,20 @@ use std::time::{Duration, Instant};
 use common::*;
 
 fn write_config(dir: &std::path::Path, device: &str, cameras: &str) -> std::path::PathBuf {
+    write_config_admin(dir, device, cameras, "")
+}
+
+/// `admin`: the [admin] listen address ("" disables the endpoint).
+fn write_config_admin(
+    dir: &std::path::Path,
+    device: &str,
+    cameras: &str,
+    admin: &str,
+) -> std::path::PathBuf {
     let path = dir.join("lookout.toml");
     let text = format!(
-        "[detector]\nmodel = \"{}\"\n\n[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\ndevice = \"{device}\"\n\n{cameras}",
+        "[detector]\nmodel = \"{}\"\n\n[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\ndevice = \"{device}\"\n\n\
+         [admin]\nlisten = \"{admin}\"\n\n{cameras}",
         path_str(&model("fp32"))
     );
     std::fs::write(&path, text).expect("write config");
@@ -26,6 +37,20 @@ fn start(config: &std::path::Path) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("starts")
+}
+
+/// GET `path` from the admin endpoint: (status code, body).
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(conn, "GET {path} HTTP/1.0\r\n\r\n").ok()?;
+    let mut text = String::new();
+    conn.read_to_string(&mut text).ok()?;
+    let code = text.split_whitespace().nth(1)?.parse().ok()?;
+    Some((
+        code,
+        text.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
+    ))
 }
 
 /// SIGTERM, then the exit status within `within`.
@@ -55,7 +80,13 @@ fn two_cameras_publish_and_sigterm_stops_cleanly() {
         path_str(&data("vtest.avi")),
         path_str(&images)
     );
-    let config = write_config(dir.path(), &device, &cameras);
+    let admin_port = free_port();
+    let config = write_config_admin(
+        dir.path(),
+        &device,
+        &cameras,
+        &format!("127.0.0.1:{admin_port}"),
+    );
     let check = lookout()
         .args(["check-config"])
         .arg(&config)
@@ -105,6 +136,53 @@ fn two_cameras_publish_and_sigterm_stops_cleanly() {
         online && street >= 3 && gate >= 1,
         "online {online}, street {street}, gate {gate}"
     );
+
+    // Health: live, ready once both cameras produced and the broker is connected, metrics that move.
+    assert!(
+        wait_for_port(admin_port, Duration::from_secs(10)),
+        "admin endpoint listens"
+    );
+    assert_eq!(http_get(admin_port, "/live").map(|r| r.0), Some(200));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut ready = http_get(admin_port, "/ready");
+    while ready.as_ref().map(|r| r.0) != Some(200) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        ready = http_get(admin_port, "/ready");
+    }
+    assert_eq!(
+        ready.map(|r| r.0),
+        Some(200),
+        "ready once every camera produced a frame"
+    );
+    let processed = |body: &str| -> u64 {
+        body.lines()
+            .find(|l| l.starts_with("lookout_frames_processed_total{camera=\"street\"}"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no street counter in {body}"))
+    };
+    let (code, first) = http_get(admin_port, "/metrics").expect("metrics");
+    assert_eq!(code, 200);
+    assert!(first.contains("lookout_mqtt_connected 1"), "{first}");
+    assert!(
+        first.contains(
+            "lookout_stage_latency_ms{camera=\"gate\",stage=\"inference\",quantile=\"0.5\"}"
+        ),
+        "{first}"
+    );
+    let before = processed(&first);
+    // The counter moves while frames flow (polled until it does, up to 10 s).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut after = before;
+    while after <= before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        after = processed(&http_get(admin_port, "/metrics").expect("metrics").1);
+    }
+    assert!(
+        after > before,
+        "frames_processed moved: {before} -> {after}"
+    );
+    assert_eq!(http_get(admin_port, "/nope").map(|r| r.0), Some(404));
 
     let status =
         terminate(&mut child, Duration::from_secs(10)).expect("exits within 10 s of SIGTERM");
