@@ -63,41 +63,32 @@ impl AdminState<'_> {
         let counter = |s: &mut String, name: &str, help: &str| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter");
         };
-        counter(
-            &mut s,
-            "lookout_frames_processed_total",
-            "Frames detected and published.",
-        );
-        for (cam, m) in &self.cameras {
-            let _ = writeln!(
-                s,
-                "lookout_frames_processed_total{{camera=\"{cam}\"}} {}",
-                m.frames_processed.load(Relaxed)
-            );
-        }
-        counter(
-            &mut s,
-            "lookout_frames_dropped_total",
-            "Frames dropped before inference, by reason.",
-        );
-        for (cam, m) in &self.cameras {
-            let _ = writeln!(
-                s,
-                "lookout_frames_dropped_total{{camera=\"{cam}\",reason=\"latest_wins\"}} {}",
-                m.frames_dropped.load(Relaxed)
-            );
-        }
-        counter(
-            &mut s,
-            "lookout_source_restarts_total",
-            "Times a camera's source was restarted.",
-        );
-        for (cam, m) in &self.cameras {
-            let _ = writeln!(
-                s,
-                "lookout_source_restarts_total{{camera=\"{cam}\"}} {}",
-                m.source_restarts.load(Relaxed)
-            );
+        type Read = fn(&CameraMetrics) -> u64;
+        let per_camera: [(&str, &str, &str, Read); 3] = [
+            (
+                "lookout_frames_processed_total",
+                "Frames detected and published.",
+                "",
+                |m| m.frames_processed.load(Relaxed),
+            ),
+            (
+                "lookout_frames_dropped_total",
+                "Frames dropped before inference, by reason.",
+                ",reason=\"latest_wins\"",
+                |m| m.frames_dropped.load(Relaxed),
+            ),
+            (
+                "lookout_source_restarts_total",
+                "Times a camera's source was restarted.",
+                "",
+                |m| m.source_restarts.load(Relaxed),
+            ),
+        ];
+        for (name, help, labels, read) in per_camera {
+            counter(&mut s, name, help);
+            for (cam, m) in &self.cameras {
+                let _ = writeln!(s, "{name}{{camera=\"{cam}\"{labels}}} {}", read(m));
+            }
         }
         let _ = writeln!(
             s,
