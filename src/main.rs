@@ -270,17 +270,7 @@ fn detect(args: &DetectorArgs, paths: &[PathBuf]) -> Result<ExitCode, Failure> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| Error::Source {
-                    uri: p.display().to_string(),
-                    msg: format!("cannot list: {e}"),
-                })?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|f| source::is_image_path(f))
-                .collect();
-            found.sort();
-            files.extend(found);
+            files.extend(images::list_folder(p)?);
         } else {
             files.push(p.clone());
         }

@@ -201,10 +201,6 @@ impl FfmpegSource {
         })
     }
 
-    pub fn info(&self) -> VideoInfo {
-        self.info
-    }
-
     fn stderr_summary(&self) -> String {
         self.stderr_tail
             .lock()
@@ -293,10 +289,6 @@ impl Source for FfmpegSource {
         };
         self.seq += 1;
         Ok(Some(frame))
-    }
-
-    fn fps(&self) -> Option<f64> {
-        self.info.fps
     }
 }
 

@@ -21,15 +21,7 @@ impl ImageSource {
         let mut files = Vec::new();
         for p in paths {
             if p.is_dir() {
-                let entries = std::fs::read_dir(p)
-                    .map_err(|e| source_err(p, format!("cannot list the folder: {e}")))?;
-                let mut found: Vec<PathBuf> = entries
-                    .flatten()
-                    .map(|e| e.path())
-                    .filter(|f| f.is_file() && is_image_path(f))
-                    .collect();
-                found.sort();
-                files.extend(found);
+                files.extend(list_folder(p)?);
             } else if p.exists() {
                 files.push(p.clone());
             } else {
@@ -57,6 +49,19 @@ impl ImageSource {
             due: None,
         })
     }
+}
+
+/// The images in a folder (jpg, jpeg, png, bmp, webp), sorted by name, not recursive.
+pub fn list_folder(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| source_err(dir, format!("cannot list the folder: {e}")))?;
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|f| f.is_file() && is_image_path(f))
+        .collect();
+    found.sort();
+    Ok(found)
 }
 
 fn source_err(p: &Path, msg: String) -> Error {
@@ -119,9 +124,5 @@ impl Source for ImageSource {
         };
         self.seq += 1;
         Ok(Some(frame))
-    }
-
-    fn fps(&self) -> Option<f64> {
-        self.opts.realtime.then_some(1.0)
     }
 }

@@ -32,8 +32,6 @@ pub struct Frame {
 pub trait Source: Send {
     /// The next frame, written into `buf` (a recycled buffer, possibly empty); `None` at the end.
     fn next_frame(&mut self, buf: Vec<u8>) -> Result<Option<Frame>>;
-    /// Frames per second of the source, where known.
-    fn fps(&self) -> Option<f64>;
 }
 
 /// Image file extensions that go to the image source instead of ffmpeg.
