@@ -128,12 +128,23 @@ impl Config {
                 .validate()
                 .map_err(|m| fail(format!("'{}' detector: {m}", cam.name)))?;
         }
-        if cfg.detector.model.is_relative() && !cfg.detector.model.exists() {
-            if let Some(dir) = path.parent() {
-                let beside = dir.join(&cfg.detector.model);
-                if beside.exists() {
-                    cfg.detector.model = beside;
+        // Model paths: the working directory first, then beside this file; the same rule for the
+        // cameras' own models as for [detector]'s.
+        let beside_config = |model: &mut std::path::PathBuf| {
+            if model.is_relative() && !model.exists() {
+                if let Some(beside) = path
+                    .parent()
+                    .map(|dir| dir.join(&*model))
+                    .filter(|b| b.exists())
+                {
+                    *model = beside;
                 }
+            }
+        };
+        beside_config(&mut cfg.detector.model);
+        for cam in &mut cfg.cameras {
+            if let Some(model) = cam.detector.model.as_mut() {
+                beside_config(model);
             }
         }
         Ok(cfg)
@@ -275,6 +286,23 @@ mod tests {
         assert!(
             e.starts_with("x.toml:4:1") && e.contains("unknown field `fps`"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn relative_models_are_found_beside_the_config() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("my-model.toml"), "").expect("write");
+        let cfg = Config::parse(
+            "[detector]\nmodel = \"my-model.toml\"\n[[cameras]]\nname = \"a\"\nsource = \"x\"\n\
+             [cameras.detector]\nmodel = \"my-model.toml\"\n",
+            &dir.path().join("lookout.toml"),
+        )
+        .expect("valid");
+        assert_eq!(cfg.detector.model, dir.path().join("my-model.toml"));
+        assert_eq!(
+            cfg.cameras[0].detector.model.as_deref(),
+            Some(dir.path().join("my-model.toml").as_path())
         );
     }
 
