@@ -4,16 +4,17 @@
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::metrics::{CameraMetrics, STAGES};
+use crate::pipeline::DropReason;
 use crate::publish::mqtt::MqttPublisher;
 
 /// `[admin]` in the config.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
     /// Address of the admin endpoint; keep it on loopback unless a firewall guards it. "" disables it.
@@ -28,24 +29,34 @@ impl Default for AdminConfig {
     }
 }
 
+/// The cameras the pages report on; the daemon replaces the list when a reload adds or removes one.
+pub type CameraList = Arc<RwLock<Vec<(String, Arc<CameraMetrics>)>>>;
+
 /// What the pages report.
-pub struct AdminState<'a> {
-    pub cameras: Vec<(String, Arc<CameraMetrics>)>,
-    pub mqtt: Option<&'a MqttPublisher>,
+pub struct AdminState {
+    pub cameras: CameraList,
+    pub mqtt: Option<Arc<MqttPublisher>>,
 }
 
-impl AdminState<'_> {
+impl AdminState {
     /// Ready: every camera has produced a frame and, when MQTT is configured, the broker is connected.
     pub fn readiness(&self) -> (bool, String) {
-        let mut missing: Vec<&str> = self
-            .cameras
+        let cameras = self.cameras.read().unwrap_or_else(|p| p.into_inner());
+        let mut missing: Vec<String> = cameras
             .iter()
             .filter(|(_, m)| !m.has_produced())
-            .map(|(n, _)| n.as_str())
+            .map(
+                |(n, m)| match m.last_error.lock().ok().and_then(|e| e.clone()) {
+                    Some(e) => format!("camera {n} ({e})"),
+                    None => format!("camera {n}"),
+                },
+            )
             .collect();
-        let broker_ok = self.mqtt.is_none_or(|m| m.is_connected());
-        if !broker_ok {
-            missing.push("mqtt");
+        if let Some(m) = self.mqtt.as_ref().filter(|m| !m.is_connected()) {
+            missing.push(match m.last_error() {
+                Some(e) => format!("mqtt ({e})"),
+                None => "mqtt".into(),
+            });
         }
         if missing.is_empty() {
             (true, "ready\n".into())
@@ -60,42 +71,72 @@ impl AdminState<'_> {
     pub fn metrics(&self) -> String {
         use std::sync::atomic::Ordering::Relaxed;
         let mut s = String::new();
-        let counter = |s: &mut String, name: &str, help: &str| {
-            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter");
+        let head = |s: &mut String, name: &str, kind: &str, help: &str| {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
         };
+        let cameras = self.cameras.read().unwrap_or_else(|p| p.into_inner());
         type Read = fn(&CameraMetrics) -> u64;
-        let per_camera: [(&str, &str, &str, Read); 3] = [
+        let per_camera: [(&str, &str, Read); 2] = [
+            (
+                "lookout_frames_captured_total",
+                "Frames received from the camera's source.",
+                |m| m.frames_captured.load(Relaxed),
+            ),
             (
                 "lookout_frames_processed_total",
                 "Frames detected and published.",
-                "",
                 |m| m.frames_processed.load(Relaxed),
             ),
-            (
-                "lookout_frames_dropped_total",
-                "Frames dropped before inference, by reason.",
-                ",reason=\"latest_wins\"",
-                |m| m.frames_dropped.load(Relaxed),
-            ),
-            (
-                "lookout_source_restarts_total",
-                "Times a camera's source was restarted.",
-                "",
-                |m| m.source_restarts.load(Relaxed),
-            ),
         ];
-        for (name, help, labels, read) in per_camera {
-            counter(&mut s, name, help);
-            for (cam, m) in &self.cameras {
-                let _ = writeln!(s, "{name}{{camera=\"{cam}\"{labels}}} {}", read(m));
+        for (name, help, read) in per_camera {
+            head(&mut s, name, "counter", help);
+            for (cam, m) in cameras.iter() {
+                let _ = writeln!(s, "{name}{{camera=\"{cam}\"}} {}", read(m));
             }
         }
-        let _ = writeln!(
-            s,
-            "# HELP lookout_stage_latency_ms Per-frame stage latency (total: capture to publish).\n\\
-             # TYPE lookout_stage_latency_ms summary"
+        head(
+            &mut s,
+            "lookout_frames_dropped_total",
+            "counter",
+            "Captured frames that never reached the detector, by reason.",
         );
-        for (cam, m) in &self.cameras {
+        for (cam, m) in cameras.iter() {
+            for reason in DropReason::ALL {
+                let _ = writeln!(
+                    s,
+                    "lookout_frames_dropped_total{{camera=\"{cam}\",reason=\"{}\"}} {}",
+                    reason.as_str(),
+                    m.dropped(reason)
+                );
+            }
+        }
+        head(
+            &mut s,
+            "lookout_source_restarts_total",
+            "counter",
+            "Times a camera's source was restarted, by reason (open_failed, stalled, failed, ended).",
+        );
+        for (cam, m) in cameras.iter() {
+            let restarts = m
+                .source_restarts
+                .lock()
+                .map(|r| r.clone())
+                .unwrap_or_default();
+            for reason in ["open_failed", "stalled", "failed", "ended"] {
+                let n = restarts.get(reason).copied().unwrap_or(0);
+                let _ = writeln!(
+                    s,
+                    "lookout_source_restarts_total{{camera=\"{cam}\",reason=\"{reason}\"}} {n}"
+                );
+            }
+        }
+        head(
+            &mut s,
+            "lookout_stage_latency_ms",
+            "summary",
+            "Per-frame stage latency in ms; stage=\"total\" is end to end, capture to publish.",
+        );
+        for (cam, m) in cameras.iter() {
             let Ok(h) = m.stages.lock() else { continue };
             for (stage, hist) in STAGES.iter().zip(&h.stages) {
                 for q in [0.5, 0.9, 0.99] {
@@ -117,45 +158,8 @@ impl AdminState<'_> {
                 );
             }
         }
-        if let Some(m) = self.mqtt {
-            let c = m.counters();
-            let _ = writeln!(s, "# HELP lookout_mqtt_connected 1 while connected to the broker.\n# TYPE lookout_mqtt_connected gauge");
-            let _ = writeln!(s, "lookout_mqtt_connected {}", u8::from(m.is_connected()));
-            counter(
-                &mut s,
-                "lookout_mqtt_published_total",
-                "Messages handed to the broker connection.",
-            );
-            let _ = writeln!(
-                s,
-                "lookout_mqtt_published_total {}",
-                c.published.load(Relaxed)
-            );
-            counter(
-                &mut s,
-                "lookout_mqtt_dropped_total",
-                "Messages dropped, by reason.",
-            );
-            let _ = writeln!(
-                s,
-                "lookout_mqtt_dropped_total{{reason=\"disconnected\"}} {}",
-                c.dropped_disconnected.load(Relaxed)
-            );
-            let _ = writeln!(
-                s,
-                "lookout_mqtt_dropped_total{{reason=\"queue_full\"}} {}",
-                c.dropped_queue_full.load(Relaxed)
-            );
-            counter(
-                &mut s,
-                "lookout_mqtt_reconnects_total",
-                "Reconnections to the broker.",
-            );
-            let _ = writeln!(
-                s,
-                "lookout_mqtt_reconnects_total {}",
-                c.reconnects.load(Relaxed)
-            );
+        if let Some(m) = &self.mqtt {
+            crate::publish::mqtt::write_metrics(m, &mut s);
         }
         s
     }
@@ -170,7 +174,7 @@ pub fn bind(listen: &str) -> crate::Result<TcpListener> {
 }
 
 /// Serves until `should_stop` says so. Each request is answered on this thread: the pages are tiny.
-pub fn serve(listener: TcpListener, state: &AdminState<'_>, should_stop: &dyn Fn() -> bool) {
+pub fn serve(listener: TcpListener, state: &AdminState, should_stop: &dyn Fn() -> bool) {
     while !should_stop() {
         match listener.accept() {
             Ok((conn, _)) => {
@@ -189,7 +193,7 @@ pub fn serve(listener: TcpListener, state: &AdminState<'_>, should_stop: &dyn Fn
     }
 }
 
-fn answer(mut conn: TcpStream, state: &AdminState<'_>) -> std::io::Result<()> {
+fn answer(mut conn: TcpStream, state: &AdminState) -> std::io::Result<()> {
     conn.set_nonblocking(false)?;
     conn.set_read_timeout(Some(Duration::from_secs(2)))?;
     let mut buf = [0u8; 2048];

@@ -21,7 +21,7 @@ pub struct Config {
 }
 
 /// One `[[cameras]]` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CameraConfig {
     /// Camera name in topics and messages.
@@ -34,6 +34,11 @@ pub struct CameraConfig {
     /// Start a file again at its end (default false: the camera is done at the end).
     #[serde(default, rename = "loop")]
     pub looping: bool,
+    /// Process at most this many frames per second; the rest are dropped (counted as `fps_cap`).
+    pub fps: Option<f64>,
+    /// No frame for this many seconds: the source is restarted (reason `stalled`).
+    #[serde(default = "default_stall_timeout")]
+    pub stall_timeout_s: f64,
     /// Per-camera detector settings; unset keys come from `[detector]`.
     #[serde(default)]
     pub detector: DetectorOverrides,
@@ -43,8 +48,12 @@ fn default_true() -> bool {
     true
 }
 
+fn default_stall_timeout() -> f64 {
+    10.0
+}
+
 /// `[cameras.detector]`: what a camera changes of `[detector]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DetectorOverrides {
     pub model: Option<std::path::PathBuf>,
@@ -105,7 +114,13 @@ impl Config {
             Error::Config(format!("{}:{}: [detector] {m}", path.display(), pos(key)))
         })?;
         cfg.mqtt.validate().map_err(|m| {
-            Error::Config(format!("{}:{}: [mqtt] {m}", path.display(), pos("mqtt")))
+            // The first key the message names that the file sets.
+            let at = m
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .find_map(|w| key_position(text, w))
+                .map(|(l, c)| format!("{l}:{c}"))
+                .unwrap_or_else(|| "1:1".into());
+            Error::Config(format!("{}:{at}: [mqtt] {m}", path.display()))
         })?;
         let mut names = std::collections::HashSet::new();
         for cam in &cfg.cameras {
@@ -121,6 +136,18 @@ impl Config {
             if !names.insert(cam.name.clone()) {
                 return Err(fail(format!(
                     "name '{}' is used twice; camera names must be unique",
+                    cam.name
+                )));
+            }
+            if cam.fps.is_some_and(|f| !(f > 0.0 && f <= 1000.0)) {
+                return Err(fail(format!(
+                    "'{}' fps must be between 0 and 1000 (unset: no cap)",
+                    cam.name
+                )));
+            }
+            if !(cam.stall_timeout_s >= 0.5 && cam.stall_timeout_s <= 3600.0) {
+                return Err(fail(format!(
+                    "'{}' stall_timeout_s must be between 0.5 and 3600",
                     cam.name
                 )));
             }
@@ -282,11 +309,13 @@ mod tests {
         );
         let e = err("[[cameras]]\nname = \"a b\"\nsource = \"x\"\n");
         assert!(e.contains("may only use"), "{e}");
-        let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\nfps = 3\n");
+        let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\nfsp = 3\n");
         assert!(
-            e.starts_with("x.toml:4:1") && e.contains("unknown field `fps`"),
+            e.starts_with("x.toml:4:1") && e.contains("did you mean `fps`"),
             "{e}"
         );
+        let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\nfps = -1.0\n");
+        assert!(e.contains("fps must be between"), "{e}");
     }
 
     #[test]

@@ -1,15 +1,21 @@
 //! `lookout run`: every camera of the config concurrently, one shared MQTT connection, systemd
-//! notifications, and a clean stop on SIGTERM/SIGINT. A camera whose source fails is restarted
-//! with exponential backoff and a logged reason; it never takes the others down.
+//! notifications (READY, STATUS, WATCHDOG, RELOADING, STOPPING), a config reload on SIGHUP and a
+//! clean stop on SIGTERM/SIGINT. A camera whose source fails or stalls is restarted with
+//! exponential backoff and a logged reason; it never takes the others down.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::admin::{AdminState, CameraList};
 use crate::config::{CameraConfig, Config};
-use crate::detect::{Detector, ModelSpec};
-use crate::error::Result;
-use crate::pipeline::{self, ReplayOptions};
+use crate::detect::{Detector, DetectorConfig, ModelSpec};
+use crate::error::{Error, Result};
+use crate::metrics::CameraMetrics;
+use crate::pipeline::{self, Controls, Filters, ReplayOptions};
 use crate::publish::mqtt::MqttPublisher;
 use crate::source::{self, SourceOptions};
 
@@ -34,113 +40,425 @@ pub fn sd_notify(state: &str) {
     }
 }
 
-/// Loads and warms every camera's detector (failing early on a bad model or config; a GPU compiles
-/// its kernels here, before READY), then runs the cameras
-/// until `stop` is set or every non-looping camera has reached the end of its source.
-pub fn run(
-    config: &Config,
-    resolve_model: &dyn Fn(&std::path::Path) -> std::path::PathBuf,
-    device: &str,
-    stop: &Arc<AtomicBool>,
-) -> Result<()> {
-    if config.cameras.is_empty() {
-        return Err(crate::Error::Config(
-            "the config has no [[cameras]]; add one (see config/lookout.toml)".into(),
-        ));
+/// The systemd watchdog interval ($WATCHDOG_USEC, for this process), if one is set.
+fn watchdog_interval() -> Option<Duration> {
+    if let Ok(pid) = std::env::var("WATCHDOG_PID") {
+        if pid.parse::<u32>().ok() != Some(std::process::id()) {
+            return None;
+        }
     }
-    let mut detectors = Vec::new();
-    for cam in &config.cameras {
-        let cfg = cam.detector(&config.detector);
-        let spec = ModelSpec::load(&resolve_model(&cfg.model))?;
-        let mut detector = Detector::new(spec, cfg)?;
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    (usec > 0).then(|| Duration::from_micros(usec))
+}
+
+/// What `run` needs besides the config.
+pub struct Daemon<'a> {
+    /// The config file, read again on SIGHUP.
+    pub config_path: &'a Path,
+    pub resolve_model: &'a (dyn Fn(&Path) -> PathBuf + Sync),
+    /// Topic segment naming this machine.
+    pub device: String,
+    /// Set by SIGTERM/SIGINT.
+    pub stop: Arc<AtomicBool>,
+    /// Set by SIGHUP; `run` clears it and reloads.
+    pub reload: Arc<AtomicBool>,
+}
+
+/// A running camera: its thread and what the supervisor may change.
+struct Camera {
+    config: CameraConfig,
+    detector: DetectorConfig,
+    metrics: Arc<CameraMetrics>,
+    controls: Arc<Controls>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What a camera thread shares with the daemon.
+#[derive(Clone)]
+struct Shared {
+    mqtt: Option<Arc<MqttPublisher>>,
+    device: String,
+    topic_prefix: String,
+}
+
+impl Daemon<'_> {
+    /// Loads and warms every camera's detector (failing early on a bad model; a GPU compiles its
+    /// kernels here, before READY), then runs until SIGTERM/SIGINT or every non-looping camera has
+    /// reached the end of its file.
+    pub fn run(&self, config: Config) -> Result<()> {
+        if config.cameras.is_empty() {
+            return Err(Error::Config(
+                "the config has no [[cameras]]; add one (see config/lookout.toml)".into(),
+            ));
+        }
+        let mut detectors = Vec::new();
+        for cam in &config.cameras {
+            let cfg = cam.detector(&config.detector);
+            detectors.push(self.load_detector(&cam.name, cfg)?);
+        }
+        let listener = match config.admin.listen.as_str() {
+            "" => None,
+            addr => Some(crate::admin::bind(addr)?),
+        };
+        let mqtt = match &config.mqtt.url {
+            Some(_) => Some(Arc::new(MqttPublisher::start(
+                &config.mqtt,
+                &format!("{}/{}", config.mqtt.topic_prefix, self.device),
+            )?)),
+            None => None,
+        };
+        let shared = Shared {
+            mqtt: mqtt.clone(),
+            device: self.device.clone(),
+            topic_prefix: config.mqtt.topic_prefix.clone(),
+        };
+        let mut cameras: BTreeMap<String, Camera> = BTreeMap::new();
+        for (cam, detector) in config.cameras.iter().zip(detectors) {
+            let metrics = Arc::default();
+            let camera = start_camera(cam, detector, metrics, &shared);
+            cameras.insert(cam.name.clone(), camera);
+        }
+        let list: CameraList = Arc::default();
+        publish_list(&list, &cameras);
+        let admin_done = Arc::new(AtomicBool::new(false));
+        let admin = listener.map(|listener| {
+            let state = AdminState {
+                cameras: list.clone(),
+                mqtt: mqtt.clone(),
+            };
+            let done = admin_done.clone();
+            std::thread::Builder::new()
+                .name("admin".into())
+                .spawn(move || {
+                    crate::admin::serve(listener, &state, &|| done.load(Ordering::SeqCst))
+                })
+        });
         sd_notify(&format!(
-            "STATUS=warming up the {} engine for camera {}",
-            detector.engine_name(),
-            cam.name
+            "READY=1\nSTATUS=running {} camera(s)",
+            cameras.len()
         ));
-        let took = detector.warm_up()?;
-        tracing::info!(camera = %cam.name, engine = detector.engine_name(), ms = took.as_millis() as u64, "detector warmed up");
-        detectors.push(detector);
-    }
-    let listener = match config.admin.listen.as_str() {
-        "" => None,
-        addr => Some(crate::admin::bind(addr)?),
-    };
-    let camera_metrics: Vec<Arc<crate::metrics::CameraMetrics>> =
-        config.cameras.iter().map(|_| Arc::default()).collect();
-    let mqtt = match &config.mqtt.url {
-        Some(_) => Some(MqttPublisher::start(
-            &config.mqtt,
-            &format!("{}/{device}", config.mqtt.topic_prefix),
-        )?),
-        None => None,
-    };
-    sd_notify(&format!(
-        "READY=1\nSTATUS=running {} camera(s)",
-        config.cameras.len()
-    ));
-    tracing::info!(cameras = config.cameras.len(), "lookout running");
-    let cameras_done = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let mut cameras = Vec::new();
-        for ((cam, detector), metrics) in config
-            .cameras
-            .iter()
-            .zip(detectors.iter_mut())
-            .zip(&camera_metrics)
-        {
-            let mqtt = mqtt.as_ref();
-            let topic_prefix = config.mqtt.topic_prefix.as_str();
-            let spawned = std::thread::Builder::new()
-                .name(format!("camera-{}", cam.name))
-                .spawn_scoped(scope, move || {
-                    run_camera(cam, detector, mqtt, device, topic_prefix, metrics, stop)
-                });
-            match spawned {
-                Ok(handle) => cameras.push(handle),
-                Err(e) => {
-                    tracing::error!(camera = %cam.name, "cannot start the camera thread: {e}")
+        tracing::info!(cameras = cameras.len(), "lookout running");
+
+        let mut config = config;
+        let watchdog = watchdog_interval();
+        if let Some(w) = watchdog {
+            let longest = config
+                .cameras
+                .iter()
+                .map(|c| c.stall_timeout_s)
+                .fold(0.0, f64::max);
+            if longest >= w.as_secs_f64() {
+                tracing::warn!(
+                    "the systemd watchdog ({:.0} s) is shorter than a camera's stall_timeout_s \
+                     ({longest} s): a stalled camera restarts the whole service",
+                    w.as_secs_f64()
+                );
+            }
+        }
+        let mut supervisor = Supervisor {
+            last_ping: Instant::now(),
+            last_status: Instant::now(),
+            frames_at_status: BTreeMap::new(),
+            silent_logged: false,
+        };
+        loop {
+            if self.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            if self.reload.swap(false, Ordering::SeqCst) {
+                sd_notify("RELOADING=1");
+                self.reload_config(&mut config, &mut cameras, &shared);
+                publish_list(&list, &cameras);
+                sd_notify("READY=1");
+            }
+            if cameras.values().all(|c| c.finished()) {
+                tracing::info!("every camera reached the end of its source");
+                break;
+            }
+            if let Some(w) = watchdog {
+                supervisor.watchdog(w, &cameras);
+            }
+            supervisor.status(&cameras, mqtt.as_deref());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        sd_notify("STOPPING=1\nSTATUS=stopping");
+        for cam in cameras.values() {
+            cam.stop.store(true, Ordering::SeqCst);
+        }
+        for (name, mut cam) in cameras {
+            if let Some(t) = cam.thread.take() {
+                if t.join().is_err() {
+                    tracing::error!(camera = %name, "the camera thread panicked");
                 }
             }
         }
-        if let Some(listener) = listener {
-            let state = crate::admin::AdminState {
-                cameras: config
-                    .cameras
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .zip(camera_metrics.iter().cloned())
-                    .collect(),
-                mqtt: mqtt.as_ref(),
-            };
-            let done = &cameras_done;
-            // Serves until the daemon stops or every camera has finished its file.
-            scope.spawn(move || {
-                crate::admin::serve(listener, &state, &|| {
-                    stop.load(Ordering::SeqCst) || done.load(Ordering::SeqCst)
-                })
-            });
+        admin_done.store(true, Ordering::SeqCst);
+        if let Some(Ok(t)) = admin {
+            let _ = t.join();
         }
-        for handle in cameras {
-            let _ = handle.join();
+        if let Some(m) = mqtt {
+            m.close(Duration::from_secs(3));
         }
-        cameras_done.store(true, Ordering::SeqCst);
-    });
-    sd_notify("STOPPING=1");
-    if let Some(m) = mqtt {
-        m.close(Duration::from_secs(3));
+        Ok(())
     }
-    Ok(())
+
+    fn load_detector(&self, camera: &str, cfg: DetectorConfig) -> Result<Detector> {
+        let spec = ModelSpec::load(&(self.resolve_model)(&cfg.model))?;
+        let mut detector = Detector::new(spec, cfg)?;
+        sd_notify(&format!(
+            "STATUS=warming up the {} engine for camera {camera}",
+            detector.engine_name()
+        ));
+        let took = detector.warm_up()?;
+        tracing::info!(
+            camera,
+            engine = detector.engine_name(),
+            ms = took.as_millis() as u64,
+            "detector warmed up"
+        );
+        Ok(detector)
+    }
+
+    /// SIGHUP: reads the config again. A bad file is rejected and everything keeps running. Cameras
+    /// added or removed start or stop; a changed score threshold, IoU threshold or class list applies
+    /// live; any other change to a camera restarts that camera only. `[mqtt]` and `[admin]`
+    /// changes need a restart of lookout and are reported as such.
+    fn reload_config(
+        &self,
+        current: &mut Config,
+        cameras: &mut BTreeMap<String, Camera>,
+        shared: &Shared,
+    ) {
+        let new = match Config::load(self.config_path) {
+            Ok(c) if c.cameras.is_empty() => Err(Error::Config(format!(
+                "{}: the config has no [[cameras]]",
+                self.config_path.display()
+            ))),
+            other => other,
+        };
+        let new = match new {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("reload rejected, the running config stays: {e}");
+                sd_notify("STATUS=reload rejected (see the log); running the previous config");
+                return;
+            }
+        };
+        tracing::info!(config = %self.config_path.display(), "reloading");
+        for (section, changed) in [
+            ("[mqtt]", new.mqtt != current.mqtt),
+            ("[admin]", new.admin != current.admin),
+        ] {
+            if changed {
+                tracing::warn!("{section} changed: it applies after a restart of lookout (systemctl restart lookout); keeping the running one");
+            }
+        }
+        let names: Vec<String> = cameras.keys().cloned().collect();
+        for name in names {
+            if !new.cameras.iter().any(|c| c.name == name) {
+                if let Some(cam) = cameras.remove(&name) {
+                    cam.shut_down();
+                    tracing::info!(camera = %name, "camera removed");
+                }
+            }
+        }
+        for cfg in &new.cameras {
+            let detector = cfg.detector(&new.detector);
+            match cameras.get(&cfg.name) {
+                Some(cam) if cam.config == *cfg && cam.detector == detector => {}
+                Some(cam)
+                    if same_source(&cam.config, cfg) && same_model(&cam.detector, &detector) =>
+                {
+                    cam.controls.set_filters(Filters::of(&detector));
+                    tracing::info!(camera = %cfg.name, "new detector thresholds/classes: applied live");
+                    if let Some(cam) = cameras.get_mut(&cfg.name) {
+                        cam.detector = detector;
+                        cam.config = cfg.clone();
+                    }
+                }
+                existing => {
+                    let loaded = match self.load_detector(&cfg.name, detector) {
+                        Ok(d) => d,
+                        Err(e) => {
+                            tracing::error!(camera = %cfg.name, "reload: cannot load its detector ({e}); keeping it as it was");
+                            continue;
+                        }
+                    };
+                    let metrics = match existing {
+                        Some(c) => c.metrics.clone(),
+                        None => Arc::default(),
+                    };
+                    let action = match cameras.remove(&cfg.name) {
+                        Some(old) => {
+                            old.shut_down();
+                            "restarted with its new settings"
+                        }
+                        None => "added",
+                    };
+                    let cam = start_camera(cfg, loaded, metrics, shared);
+                    cameras.insert(cfg.name.clone(), cam);
+                    tracing::info!(camera = %cfg.name, "camera {action}");
+                }
+            }
+        }
+        let (mqtt, admin) = (current.mqtt.clone(), current.admin.clone());
+        *current = Config { mqtt, admin, ..new };
+        sd_notify(&format!(
+            "STATUS=reloaded; running {} camera(s)",
+            cameras.len()
+        ));
+    }
+}
+
+/// Whether two detector configs differ at most in what `Detector::set_filters` changes.
+fn same_model(a: &DetectorConfig, b: &DetectorConfig) -> bool {
+    let strip = |d: &DetectorConfig| DetectorConfig {
+        score_threshold: 0.0,
+        iou_threshold: 0.0,
+        classes: Vec::new(),
+        ..d.clone()
+    };
+    strip(a) == strip(b)
+}
+
+/// Whether two camera entries differ at most in the detector settings that apply live.
+fn same_source(a: &CameraConfig, b: &CameraConfig) -> bool {
+    let strip = |c: &CameraConfig| {
+        let mut c = c.clone();
+        (
+            c.detector.score_threshold,
+            c.detector.iou_threshold,
+            c.detector.classes,
+        ) = (None, None, None);
+        c
+    };
+    strip(a) == strip(b)
+}
+
+fn publish_list(list: &CameraList, cameras: &BTreeMap<String, Camera>) {
+    let mut l = list.write().unwrap_or_else(|p| p.into_inner());
+    *l = cameras
+        .iter()
+        .map(|(n, c)| (n.clone(), c.metrics.clone()))
+        .collect();
+}
+
+impl Camera {
+    fn finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    fn shut_down(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The supervisor loop's bookkeeping: watchdog pings and STATUS lines.
+struct Supervisor {
+    last_ping: Instant,
+    last_status: Instant,
+    frames_at_status: BTreeMap<String, u64>,
+    silent_logged: bool,
+}
+
+impl Supervisor {
+    /// Pings the systemd watchdog at half its interval, but only while every running camera shows
+    /// progress (frames published, or its restart loop working): a hung pipeline stops the pings and
+    /// systemd restarts the service.
+    fn watchdog(&mut self, interval: Duration, cameras: &BTreeMap<String, Camera>) {
+        if self.last_ping.elapsed() < interval / 2 {
+            return;
+        }
+        let silent: Vec<&str> = cameras
+            .iter()
+            .filter(|(_, c)| !c.finished() && c.metrics.silent_for() >= interval / 2)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if silent.is_empty() {
+            sd_notify("WATCHDOG=1");
+            self.last_ping = Instant::now();
+            self.silent_logged = false;
+        } else if !self.silent_logged {
+            tracing::error!(
+                "no progress from camera(s) {}: not pinging the systemd watchdog",
+                silent.join(", ")
+            );
+            self.silent_logged = true;
+        }
+    }
+
+    /// A STATUS= line with each camera's processing rate every 5 s.
+    fn status(&mut self, cameras: &BTreeMap<String, Camera>, mqtt: Option<&MqttPublisher>) {
+        let elapsed = self.last_status.elapsed();
+        if elapsed < Duration::from_secs(5) {
+            return;
+        }
+        let mut parts = Vec::new();
+        for (name, cam) in cameras {
+            let now = cam.metrics.frames_processed.load(Ordering::Relaxed);
+            let before = self.frames_at_status.insert(name.clone(), now).unwrap_or(0);
+            let fps = now.saturating_sub(before) as f64 / elapsed.as_secs_f64();
+            parts.push(format!("{name} {fps:.1} fps"));
+        }
+        let broker = match mqtt {
+            Some(m) if m.is_connected() => "; mqtt connected",
+            Some(_) => "; mqtt disconnected",
+            None => "",
+        };
+        sd_notify(&format!("STATUS={}{broker}", parts.join(", ")));
+        self.last_status = Instant::now();
+    }
+}
+
+fn start_camera(
+    cfg: &CameraConfig,
+    detector: Detector,
+    metrics: Arc<CameraMetrics>,
+    shared: &Shared,
+) -> Camera {
+    let stop = Arc::new(AtomicBool::new(false));
+    let controls = Arc::new(Controls::default());
+    let effective = detector.config().clone();
+    let thread = {
+        let (cfg, metrics, controls, stop, shared) = (
+            cfg.clone(),
+            metrics.clone(),
+            controls.clone(),
+            stop.clone(),
+            shared.clone(),
+        );
+        std::thread::Builder::new()
+            .name(format!("camera-{}", cfg.name))
+            .spawn(move || run_camera(&cfg, detector, &shared, &metrics, controls, &stop))
+    };
+    let thread = match thread {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::error!(camera = %cfg.name, "cannot start the camera thread: {e}");
+            None
+        }
+    };
+    Camera {
+        detector: effective,
+        config: cfg.clone(),
+        metrics,
+        controls,
+        stop,
+        thread,
+    }
 }
 
 /// One camera: open, process until the source ends or fails, restart with backoff.
 fn run_camera(
     cam: &CameraConfig,
-    detector: &mut Detector,
-    mqtt: Option<&MqttPublisher>,
-    device: &str,
-    topic_prefix: &str,
-    metrics: &Arc<crate::metrics::CameraMetrics>,
+    mut detector: Detector,
+    shared: &Shared,
+    metrics: &Arc<CameraMetrics>,
+    controls: Arc<Controls>,
     stop: &Arc<AtomicBool>,
 ) {
     let mut backoff = Duration::from_millis(500);
@@ -148,42 +466,62 @@ fn run_camera(
     let opts = ReplayOptions {
         latest_wins: cam.realtime,
         json_lines: false,
+        max_fps: cam.fps,
         observer: Some(observer),
-        ..ReplayOptions::new(device, &cam.name, topic_prefix)
+        controls: Some(controls),
+        ..ReplayOptions::new(&shared.device, &cam.name, &shared.topic_prefix)
     };
+    let source_opts = SourceOptions {
+        realtime: cam.realtime,
+        looping: cam.looping,
+        stall_timeout: Some(Duration::from_secs_f64(cam.stall_timeout_s)),
+        stop: Some(stop.clone()),
+        ..SourceOptions::default()
+    };
+    let stream = cam.source.contains("://") && !cam.source.starts_with("file://");
     while !stop.load(Ordering::SeqCst) {
+        metrics.beat();
         let started = Instant::now();
-        let outcome = source::open(
-            &cam.source,
-            SourceOptions {
-                realtime: cam.realtime,
-                looping: cam.looping,
-            },
-        )
-        .and_then(|src| pipeline::replay(detector, src, mqtt, &mut std::io::sink(), &opts, stop));
-        match outcome {
-            Ok(summary) if summary.source_error.is_none() && !cam.looping => {
-                tracing::info!(camera = %cam.name, frames = summary.frames, "source ended");
+        let outcome = source::open(&cam.source, source_opts.clone()).and_then(|src| {
+            pipeline::replay(
+                &mut detector,
+                src,
+                shared.mqtt.as_deref(),
+                &mut std::io::sink(),
+                &opts,
+                stop,
+            )
+        });
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let (reason, why) = match outcome {
+            // A file that ends is done; a stream or a looping file that ends is restarted.
+            Ok(s) if s.source_error.is_none() && !cam.looping && !stream => {
+                tracing::info!(camera = %cam.name, frames = s.frames, "source ended");
                 return;
             }
-            Ok(summary) => {
-                if stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                let reason = summary
-                    .source_error
-                    .unwrap_or_else(|| "the source ended".into());
-                tracing::warn!(camera = %cam.name, frames = summary.frames, "{reason}; restarting in {backoff:?}");
-            }
-            Err(e) => tracing::error!(camera = %cam.name, "{e}; retrying in {backoff:?}"),
-        }
-        metrics.source_restarts.fetch_add(1, Ordering::Relaxed);
+            Ok(s) => match s.source_error {
+                Some(e @ Error::Stalled { .. }) => ("stalled", e.to_string()),
+                Some(e) => ("failed", e.to_string()),
+                None => ("ended", "the source ended".to_string()),
+            },
+            Err(e @ Error::Stalled { .. }) => ("stalled", e.to_string()),
+            Err(e) => ("open_failed", e.to_string()),
+        };
         // A source that ran a while before failing starts again quickly.
         if started.elapsed() > Duration::from_secs(30) {
             backoff = Duration::from_millis(500);
         }
+        if reason == "ended" {
+            tracing::info!(camera = %cam.name, "{why}; restarting");
+        } else {
+            tracing::warn!(camera = %cam.name, reason, "{why}; retrying in {backoff:?}");
+        }
+        metrics.restarted(reason, (reason != "ended").then_some(why));
         let until = Instant::now() + backoff;
         while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+            metrics.beat();
             std::thread::sleep(Duration::from_millis(50).min(until - Instant::now()));
         }
         backoff = (backoff * 2).min(Duration::from_secs(30));

@@ -16,6 +16,9 @@ pub enum Error {
     Config(String),
     #[error("source {uri}: {msg}")]
     Source { uri: String, msg: String },
+    /// A source that delivered no frame for `secs` seconds (a hung stream or camera).
+    #[error("source {uri}: no frame for {secs} s; the stream stalled")]
+    Stalled { uri: String, secs: f64 },
     #[error("mqtt: {0}")]
     Mqtt(String),
     #[error("{0}")]

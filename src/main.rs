@@ -28,8 +28,17 @@ struct Cli {
     /// Log filter (error, warn, info, debug, or a tracing filter); RUST_LOG also works.
     #[arg(long, global = true, default_value = "warn")]
     log_level: String,
+    /// Log format: human (default; journald adds timestamps) or json (one object per line).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -108,6 +117,10 @@ struct ReplayArgs {
     /// detector is busy are replaced by newer ones (latest wins) and counted as dropped.
     #[arg(long)]
     realtime: bool,
+    /// With --realtime: play the file this many times faster than its frame rate (e.g. 5 to feed
+    /// frames faster than the detector keeps up with, and watch latest-wins drop them).
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
     /// Start the video again at its end (until interrupted).
     #[arg(long = "loop")]
     looping: bool,
@@ -175,10 +188,18 @@ fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&cli.log_level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Human => logs.init(),
+        // One JSON object per line, for log shippers (Loki, Elasticsearch, journald's JSON export).
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
     let result = match cli.command {
         Command::Detect { detector, images } => detect(&detector, &images),
         Command::Replay(args) => replay(&args),
@@ -337,16 +358,24 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode, Failure> {
                 .unwrap_or("camera"),
         ),
     };
+    if !(args.speed > 0.0 && args.speed <= 100.0) {
+        return Err(
+            Error::Usage(format!("--speed {}: must be between 0 and 100", args.speed)).into(),
+        );
+    }
     let mut detector = build_detector(detector_config(&args.detector, &config.detector))?;
+    let stop = stop_on_signals()?;
     let source = source::open(
         &args.video,
         SourceOptions {
             realtime: args.realtime,
+            speed: args.speed,
             looping: args.looping,
+            stall_timeout: Some(Duration::from_secs(10)),
+            stop: Some(stop.clone()),
         },
     )?;
     let mqtt = connect_mqtt(&mqtt_cfg, &device)?;
-    let stop = stop_on_signals()?;
     let opts = ReplayOptions {
         latest_wins: args.realtime,
         max_frames: args.max_frames,
@@ -429,15 +458,17 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
     }
     let (mqtt_cfg, device) = mqtt_settings(&config, args.mqtt.as_ref(), None)?;
     let mut detector = build_detector(detector_config(&dargs, &config.detector))?;
+    let stop = stop_on_signals()?;
     let source = source::open(
         &args.input,
         SourceOptions {
-            realtime: false,
             looping: args.looping,
+            stall_timeout: Some(Duration::from_secs(10)),
+            stop: Some(stop.clone()),
+            ..SourceOptions::default()
         },
     )?;
     let mqtt = connect_mqtt(&mqtt_cfg, &device)?;
-    let stop = stop_on_signals()?;
     let opts = ReplayOptions {
         latest_wins: args.realtime.is_some(),
         pace_fps: args.realtime,
@@ -563,7 +594,17 @@ fn run_daemon(file: &Path) -> Result<ExitCode, Failure> {
     let config = Config::load(file)?;
     let device = config.mqtt.device.clone().unwrap_or_else(hostname);
     let stop = stop_on_signals()?;
-    lookout::daemon::run(&config, &resolve_model, &device, &stop)?;
+    let reload = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone())
+        .map_err(|e| Error::Usage(format!("cannot install a signal handler: {e}")))?;
+    let daemon = lookout::daemon::Daemon {
+        config_path: file,
+        resolve_model: &resolve_model,
+        device,
+        stop,
+        reload,
+    };
+    daemon.run(config)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,7 +1,11 @@
 //! Latency statistics: a log-bucketed histogram (about 1 % resolution, bounded memory however long
 //! the run) per pipeline stage.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::pipeline::DropReason;
 
 /// Buckets grow by this factor; a percentile is off by at most this ratio.
 const GROWTH: f64 = 1.01;
@@ -172,39 +176,105 @@ pub fn peak_rss_bytes() -> u64 {
         .unwrap_or(0)
 }
 
-/// Live counters of one camera, for `/metrics` and `/ready`.
-#[derive(Debug, Default)]
+/// Live counters of one camera, for `/metrics`, `/ready` and the systemd watchdog.
+#[derive(Debug)]
 pub struct CameraMetrics {
-    pub frames_processed: std::sync::atomic::AtomicU64,
-    pub frames_dropped: std::sync::atomic::AtomicU64,
-    pub source_restarts: std::sync::atomic::AtomicU64,
-    pub stages: std::sync::Mutex<StageHistograms>,
-    pub last_frame: std::sync::Mutex<Option<std::time::Instant>>,
+    pub frames_captured: AtomicU64,
+    pub frames_processed: AtomicU64,
+    /// Per [`DropReason::ALL`], in that order.
+    pub frames_dropped: [AtomicU64; 3],
+    /// Source restarts by reason (`open_failed`, `stalled`, `failed`, `ended`).
+    pub source_restarts: Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    pub stages: Mutex<StageHistograms>,
+    /// Last sign of life: a frame processed, a paused frame, or the restart loop waiting.
+    heartbeat: Mutex<Instant>,
+    /// Why the source last failed, until it produces a frame again.
+    pub last_error: Mutex<Option<String>>,
+}
+
+impl Default for CameraMetrics {
+    fn default() -> Self {
+        CameraMetrics {
+            frames_captured: AtomicU64::new(0),
+            frames_processed: AtomicU64::new(0),
+            frames_dropped: Default::default(),
+            source_restarts: Mutex::default(),
+            stages: Mutex::default(),
+            heartbeat: Mutex::new(Instant::now()),
+            last_error: Mutex::default(),
+        }
+    }
 }
 
 impl CameraMetrics {
     pub fn has_produced(&self) -> bool {
-        self.frames_processed
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 0
+        self.frames_processed.load(Relaxed) > 0
+    }
+
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        let i = DropReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(0);
+        self.frames_dropped[i].load(Relaxed)
+    }
+
+    pub fn restarted(&self, reason: &'static str, error: Option<String>) {
+        if let Ok(mut m) = self.source_restarts.lock() {
+            *m.entry(reason).or_default() += 1;
+        }
+        if let Some(e) = error {
+            *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+        }
+        self.beat();
+    }
+
+    pub fn restarts_total(&self) -> u64 {
+        self.source_restarts
+            .lock()
+            .map(|m| m.values().sum())
+            .unwrap_or(0)
+    }
+
+    /// Records a sign of life (see `heartbeat`).
+    pub fn beat(&self) {
+        *self.heartbeat.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+
+    /// Time since the last sign of life.
+    pub fn silent_for(&self) -> Duration {
+        self.heartbeat
+            .lock()
+            .map(|t| t.elapsed())
+            .unwrap_or_default()
     }
 }
 
 impl crate::pipeline::FrameObserver for CameraMetrics {
+    fn frame_captured(&self) {
+        self.frames_captured.fetch_add(1, Relaxed);
+    }
+
     fn frame_done(&self, stages_ms: &[f64; 8]) {
-        self.frames_processed
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.frames_processed.fetch_add(1, Relaxed);
         if let Ok(mut s) = self.stages.lock() {
             s.record(stages_ms);
         }
-        if let Ok(mut t) = self.last_frame.lock() {
-            *t = Some(std::time::Instant::now());
+        if let Ok(mut e) = self.last_error.lock() {
+            *e = None;
         }
+        self.beat();
     }
 
-    fn frame_dropped(&self) {
-        self.frames_dropped
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    fn frame_dropped(&self, reason: DropReason) {
+        let i = DropReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(0);
+        self.frames_dropped[i].fetch_add(1, Relaxed);
+        if reason == DropReason::Paused {
+            self.beat();
+        }
     }
 }
 

@@ -107,12 +107,88 @@ struct Work {
     prepared: Prepared,
 }
 
+/// Why a captured frame never reached the detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Replaced by a newer frame while the detector was busy.
+    LatestWins,
+    /// Above the camera's `fps` cap.
+    FpsCap,
+    /// The camera is paused (control topic).
+    Paused,
+}
+
+impl DropReason {
+    pub const ALL: [DropReason; 3] = [
+        DropReason::LatestWins,
+        DropReason::FpsCap,
+        DropReason::Paused,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::LatestWins => "latest_wins",
+            DropReason::FpsCap => "fps_cap",
+            DropReason::Paused => "paused",
+        }
+    }
+}
+
 /// Told about every frame as it happens (live metrics); `replay`'s summary comes only at the end.
 pub trait FrameObserver: Send + Sync + std::fmt::Debug {
+    /// A frame arrived from the source.
+    fn frame_captured(&self) {}
     /// A frame was published; stage times in ms, in the order of [`crate::metrics::STAGES`].
     fn frame_done(&self, stages_ms: &[f64; 8]);
-    /// A captured frame was replaced before inference (latest wins).
-    fn frame_dropped(&self);
+    /// A captured frame did not reach the detector.
+    fn frame_dropped(&self, reason: DropReason);
+}
+
+/// Settings changed while a camera runs (SIGHUP reload, control topic); applied between frames.
+#[derive(Debug, Default)]
+pub struct Controls {
+    paused: AtomicBool,
+    filters: Mutex<Option<Filters>>,
+}
+
+/// The detector settings that apply without reloading the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filters {
+    pub score_threshold: f32,
+    pub iou_threshold: f32,
+    pub classes: Vec<String>,
+}
+
+impl Filters {
+    pub fn of(cfg: &crate::detect::DetectorConfig) -> Filters {
+        Filters {
+            score_threshold: cfg.score_threshold,
+            iou_threshold: cfg.iou_threshold,
+            classes: cfg.classes.clone(),
+        }
+    }
+}
+
+impl Controls {
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::SeqCst);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    /// Asks the camera to apply `filters` before its next frame.
+    pub fn set_filters(&self, filters: Filters) {
+        *self.filters.lock().unwrap_or_else(|p| p.into_inner()) = Some(filters);
+    }
+
+    fn take_filters(&self) -> Option<Filters> {
+        self.filters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -130,7 +206,10 @@ pub struct ReplayOptions {
     pub warmup: u64,
     /// Release frames to the pipeline at this fixed rate, as a camera would (use with `latest_wins`).
     pub pace_fps: Option<f64>,
+    /// Process at most this many frames per second; the others are dropped as `fps_cap`.
+    pub max_fps: Option<f64>,
     pub observer: Option<Arc<dyn FrameObserver>>,
+    pub controls: Option<Arc<Controls>>,
 }
 
 impl ReplayOptions {
@@ -144,7 +223,9 @@ impl ReplayOptions {
             json_lines: true,
             warmup: 0,
             pace_fps: None,
+            max_fps: None,
             observer: None,
+            controls: None,
         }
     }
 }
@@ -159,7 +240,7 @@ pub struct ReplaySummary {
     pub measured_wall: Duration,
     /// CPU time this process used during the measured frames.
     pub measured_cpu: Duration,
-    /// Frames replaced in the slot before inference (latest wins).
+    /// Frames replaced in the slot before inference (latest wins), above the fps cap, or paused.
     pub dropped: u64,
     pub wall: Duration,
     pub stages: StageHistograms,
@@ -170,7 +251,7 @@ pub struct ReplaySummary {
     pub input_size: (u32, u32),
     pub frames_with_person: u64,
     /// The source failed (after some frames) with this error.
-    pub source_error: Option<String>,
+    pub source_error: Option<Error>,
     /// Stopped because stdout was closed.
     pub output_closed: bool,
 }
@@ -220,12 +301,25 @@ pub fn replay(
         );
         let (latest_wins, max_frames, pace) = (opts.latest_wins, opts.max_frames, opts.pace_fps);
         let observer = opts.observer.clone();
+        let controls = opts.controls.clone();
+        // A frame within 5 % of the cap's interval after the last kept one is kept (camera jitter).
+        let min_gap = opts
+            .max_fps
+            .filter(|f| *f > 0.0)
+            .map(|f| Duration::from_secs_f64(0.95 / f));
         std::thread::Builder::new()
             .name("capture".into())
             .spawn(move || -> Result<()> {
                 let mut pixels = Vec::new();
                 let mut captured = 0u64;
                 let mut paced_start: Option<Instant> = None;
+                let mut last_kept: Option<Instant> = None;
+                let drop_frame = |reason: DropReason| {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                    if let Some(o) = &observer {
+                        o.frame_dropped(reason);
+                    }
+                };
                 let result = loop {
                     // In every-frame mode each captured frame is processed: stop capturing at the
                     // limit. With latest wins the inference loop stops us once it has done enough.
@@ -257,6 +351,22 @@ pub fn replay(
                         frame.captured_at = SystemTime::now();
                     }
                     captured += 1;
+                    if let Some(o) = &observer {
+                        o.frame_captured();
+                    }
+                    if controls.as_ref().is_some_and(|c| c.is_paused()) {
+                        pixels = frame.pixels;
+                        drop_frame(DropReason::Paused);
+                        continue;
+                    }
+                    if let Some(gap) = min_gap {
+                        if last_kept.is_some_and(|t| frame.captured_mono < t + gap) {
+                            pixels = frame.pixels;
+                            drop_frame(DropReason::FpsCap);
+                            continue;
+                        }
+                        last_kept = Some(frame.captured_mono);
+                    }
                     let mut prepared = recycle_rx.try_recv().unwrap_or_default();
                     let t0 = Instant::now();
                     preparer.prepare(&frame.pixels, frame.width, frame.height, &mut prepared);
@@ -274,10 +384,7 @@ pub fn replay(
                     pixels = frame.pixels;
                     if latest_wins {
                         if slot.put_latest(work).is_some() {
-                            dropped.fetch_add(1, Ordering::Relaxed);
-                            if let Some(o) = &observer {
-                                o.frame_dropped();
-                            }
+                            drop_frame(DropReason::LatestWins);
                         }
                     } else if slot.put_wait(work).is_err() {
                         break Ok(());
@@ -296,6 +403,14 @@ pub fn replay(
     while let Some(work) = slot.take() {
         if summary.frames == opts.warmup && opts.warmup > 0 {
             (measure_from, cpu_from) = (Instant::now(), crate::metrics::cpu_time());
+        }
+        if let Some(f) = opts.controls.as_ref().and_then(|c| c.take_filters()) {
+            match detector.set_filters(f.score_threshold, f.iou_threshold, &f.classes) {
+                Ok(()) => {
+                    tracing::info!(camera = %opts.camera, score_threshold = f.score_threshold, iou_threshold = f.iou_threshold, classes = ?f.classes, "detector settings applied")
+                }
+                Err(e) => tracing::error!(camera = %opts.camera, "detector settings rejected: {e}"),
+            }
         }
         let queue = work.ready_at.elapsed();
         let (dets, times) = match detector.infer(&work.prepared) {
@@ -404,7 +519,7 @@ pub fn replay(
         if summary.frames == 0 {
             return Err(e);
         }
-        summary.source_error = Some(e.to_string());
+        summary.source_error = Some(e);
     }
     Ok(summary)
 }

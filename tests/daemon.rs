@@ -28,15 +28,46 @@ fn write_config_admin(
     path
 }
 
-fn start(config: &std::path::Path) -> Child {
-    lookout()
-        .args(["run", "--log-level", "info", "--config"])
-        .arg(config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts")
+/// A running `lookout run`, killed if the test fails before it stops it.
+struct Running(Option<Child>);
+
+impl Running {
+    fn id(&self) -> u32 {
+        self.0.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.0.as_mut().and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    fn wait_with_output(mut self) -> std::io::Result<std::process::Output> {
+        match self.0.take() {
+            Some(c) => c.wait_with_output(),
+            None => Err(std::io::Error::other("already reaped")),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn start(config: &std::path::Path) -> Running {
+    Running(Some(
+        lookout()
+            .args(["run", "--log-level", "info", "--config"])
+            .arg(config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts"),
+    ))
 }
 
 /// GET `path` from the admin endpoint: (status code, body).
@@ -54,12 +85,12 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
 }
 
 /// SIGTERM, then the exit status within `within`.
-fn terminate(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+fn terminate(child: &mut Running, within: Duration) -> Option<std::process::ExitStatus> {
     // SAFETY: sending a signal to our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
+        if let Some(status) = child.try_wait() {
             return Some(status);
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -232,4 +263,284 @@ fn run_without_cameras_is_a_config_error() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no [[cameras]]"));
+}
+
+/// The value of the metric line starting with `series` (name and labels), if present.
+fn metric(body: &str, series: &str) -> Option<f64> {
+    body.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Polls `/metrics` until `ok` holds for it (up to `within`); returns the last body.
+fn metrics_until(port: u16, within: Duration, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let body = http_get(port, "/metrics").map(|r| r.1).unwrap_or_default();
+        if ok(&body) || Instant::now() > deadline {
+            return body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn sighup_applies_a_valid_config_and_rejects_a_bad_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let images = dir.path().join("images");
+    std::fs::create_dir(&images).expect("mkdir");
+    std::fs::copy(data("bus.jpg"), images.join("bus.jpg")).expect("copy");
+    let device = unique("daemon-hup");
+    let street = |threshold: f64| {
+        format!(
+            "[[cameras]]\nname = \"street\"\nsource = \"{}\"\nloop = true\nfps = 5\n\
+             [cameras.detector]\nscore_threshold = {threshold}\n",
+            path_str(&data("vtest.avi"))
+        )
+    };
+    let config = write_config(dir.path(), &device, &street(0.3));
+    let sub = Subscriber::new(1883, &format!("lookout/{device}/#"));
+    let mut child = start(&config);
+    let street_topic = format!("lookout/{device}/street/detections");
+    let scores = |payload: &[u8]| -> Vec<f64> {
+        let msg: serde_json::Value = serde_json::from_slice(payload).expect("JSON");
+        msg["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .filter_map(|o| o["score"].as_f64())
+            .collect()
+    };
+    // Before: objects scoring below 0.6 are reported (the street has many faint people).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut low_before = false;
+    while !low_before && Instant::now() < deadline {
+        let (payload, _) = sub
+            .next_on(&street_topic, Duration::from_secs(30))
+            .expect("street publishes");
+        low_before = scores(&payload).iter().any(|s| *s < 0.6);
+    }
+    assert!(low_before, "threshold 0.3 reports objects under 0.6");
+
+    // A valid new config: a stricter threshold for street (applies live) and a new camera.
+    let gate = format!(
+        "[[cameras]]\nname = \"gate\"\nsource = \"{}\"\nloop = true\nfps = 2\n",
+        path_str(&images)
+    );
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config)
+            .expect("read")
+            .replace(&street(0.3), &format!("{}\n{gate}", street(0.6))),
+    )
+    .expect("rewrite config");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+    let gate_topic = format!("lookout/{device}/gate/detections");
+    sub.next_on(&gate_topic, Duration::from_secs(60))
+        .expect("the added camera publishes after SIGHUP");
+    // The threshold was handed to street before gate started; one frame may be in flight.
+    sub.next_on(&street_topic, Duration::from_secs(30))
+        .expect("street still publishes");
+    for _ in 0..5 {
+        let (payload, _) = sub
+            .next_on(&street_topic, Duration::from_secs(30))
+            .expect("street still publishes");
+        let s = scores(&payload);
+        assert!(s.iter().all(|s| *s >= 0.6), "new threshold applies: {s:?}");
+    }
+
+    // A bad config: rejected, and the running one goes on.
+    std::fs::write(&config, "[detector]\nscore_treshold = 0.5\n").expect("break config");
+    // SAFETY: as above.
+    unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+    for topic in [&street_topic, &gate_topic, &street_topic, &gate_topic] {
+        sub.next_on(topic, Duration::from_secs(30))
+            .expect("both cameras keep publishing after a rejected reload");
+    }
+    let status = terminate(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    let out = child.wait_with_output().expect("output");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("applied live") && log.contains("camera added"),
+        "{log}"
+    );
+    assert!(
+        log.contains("reload rejected")
+            && log.contains("lookout.toml:2:1")
+            && log.contains("score_threshold"),
+        "the rejection names the file, position and the key: {log}"
+    );
+}
+
+/// Serves `bytes` over HTTP to every client, but only the first half, then holds the connection
+/// open without sending: a network camera that hangs. Stops when `stop` is set.
+fn stalling_http_server(
+    bytes: Vec<u8>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> u16 {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let bytes = std::sync::Arc::new(bytes);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let (bytes, stop) = (bytes.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut req = [0u8; 4096];
+                let _ = conn.read(&mut req);
+                let half = &bytes[..bytes.len() / 2];
+                let _ = conn.write_all(
+                    b"HTTP/1.0 200 OK\r\nContent-Type: video/mp2t\r\nConnection: close\r\n\r\n",
+                );
+                let _ = conn.write_all(half);
+                while !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn stalled_and_dying_sources_restart_while_the_others_publish() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // A 30 s MPEG-TS clip of the street video for the hanging "network camera"; it sends the first
+    // half (enough for ffprobe to find the stream, which needs about 5 s of it).
+    let ts = dir.path().join("street.ts");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(data("vtest.avi"))
+        .args([
+            "-t",
+            "30",
+            "-c:v",
+            "mpeg2video",
+            "-q:v",
+            "8",
+            "-f",
+            "mpegts",
+        ])
+        .arg(&ts)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(made.success());
+    let stop_server = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let http = stalling_http_server(std::fs::read(&ts).expect("ts"), stop_server.clone());
+    // A file whose ffmpeg the test kills.
+    let dying = dir.path().join(format!("{}.avi", unique("dying")));
+    std::fs::copy(data("vtest.avi"), &dying).expect("copy");
+
+    let device = unique("daemon-resilience");
+    let cameras = format!(
+        "[[cameras]]\nname = \"hang\"\nsource = \"http://127.0.0.1:{http}/street.ts\"\nrealtime = false\n\
+         fps = 3\nstall_timeout_s = 2\n\n\
+         [[cameras]]\nname = \"dying\"\nsource = \"{}\"\nloop = true\nfps = 3\n\n\
+         [[cameras]]\nname = \"street\"\nsource = \"{}\"\nloop = true\nfps = 2\n",
+        path_str(&dying),
+        path_str(&data("vtest.avi"))
+    );
+    let admin_port = free_port();
+    let config = write_config_admin(
+        dir.path(),
+        &device,
+        &cameras,
+        &format!("127.0.0.1:{admin_port}"),
+    );
+    let mut child = start(&config);
+    assert!(
+        wait_for_port(admin_port, Duration::from_secs(60)),
+        "admin endpoint"
+    );
+    let processed = |cam: &str| format!("lookout_frames_processed_total{{camera=\"{cam}\"}}");
+    let restarts = |cam: &str, reason: &str| {
+        format!("lookout_source_restarts_total{{camera=\"{cam}\",reason=\"{reason}\"}}")
+    };
+    let body = metrics_until(admin_port, Duration::from_secs(60), |b| {
+        metric(b, &processed("dying")).unwrap_or(0.0) > 0.0
+    });
+    assert!(
+        metric(&body, &processed("dying")).unwrap_or(0.0) > 0.0,
+        "{body}"
+    );
+
+    // Kill the dying camera's ffmpeg (the decoder, not ffprobe).
+    let pattern = format!("{} -map", path_str(&dying));
+    let pids = std::process::Command::new("pgrep")
+        .args(["-f", &pattern])
+        .output()
+        .expect("pgrep");
+    let pids = String::from_utf8_lossy(&pids.stdout).to_string();
+    assert!(
+        !pids.trim().is_empty(),
+        "found the ffmpeg of the dying camera"
+    );
+    for pid in pids.split_whitespace() {
+        let pid: i32 = pid.parse().expect("pid");
+        // SAFETY: killing the ffmpeg our lookout started.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    let before_kill = metric(&body, &processed("dying")).unwrap_or(0.0);
+    let body = metrics_until(admin_port, Duration::from_secs(30), |b| {
+        metric(b, &restarts("dying", "failed")).unwrap_or(0.0) >= 1.0
+            && metric(b, &processed("dying")).unwrap_or(0.0) > before_kill + 2.0
+    });
+    assert!(
+        metric(&body, &restarts("dying", "failed")).unwrap_or(0.0) >= 1.0,
+        "a killed ffmpeg restarts its camera: {body}"
+    );
+    assert!(
+        metric(&body, &processed("dying")).unwrap_or(0.0) > before_kill + 2.0,
+        "the restarted camera publishes again: {body}"
+    );
+
+    // The hanging stream delivered frames, then stalled; lookout noticed and restarted it.
+    let body = metrics_until(admin_port, Duration::from_secs(60), |b| {
+        metric(b, &restarts("hang", "stalled")).unwrap_or(0.0) >= 1.0
+    });
+    assert!(
+        metric(&body, &restarts("hang", "stalled")).unwrap_or(0.0) >= 1.0,
+        "a stalled stream is restarted: {body}"
+    );
+    assert!(
+        metric(&body, &processed("hang")).unwrap_or(0.0) > 0.0,
+        "it had delivered frames before it stalled: {body}"
+    );
+    // Meanwhile the street camera kept going, held to its fps cap.
+    let street_before = metric(&body, &processed("street")).unwrap_or(0.0);
+    let body = metrics_until(admin_port, Duration::from_secs(30), |b| {
+        metric(b, &processed("street")).unwrap_or(0.0) > street_before + 2.0
+    });
+    assert!(
+        metric(&body, &processed("street")).unwrap_or(0.0) > street_before + 2.0,
+        "the street camera is untouched: {body}"
+    );
+    assert!(
+        metric(
+            &body,
+            "lookout_frames_dropped_total{camera=\"street\",reason=\"fps_cap\"}"
+        )
+        .unwrap_or(0.0)
+            > 0.0,
+        "a 10 fps file capped at 2 fps drops frames as fps_cap: {body}"
+    );
+    assert_eq!(
+        metric(&body, &restarts("street", "failed")),
+        Some(0.0),
+        "{body}"
+    );
+    let status = terminate(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
+    stop_server.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(status.success(), "{status:?}");
+    let log =
+        String::from_utf8_lossy(&child.wait_with_output().expect("output").stderr).to_string();
+    assert!(
+        log.contains("stalled") && log.contains("ffmpeg failed"),
+        "{log}"
+    );
 }

@@ -161,9 +161,11 @@ fn broker_dying_mid_replay_does_not_stop_detections_on_stdout() {
     let out = child.wait_with_output().expect("exits");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
+    // --max-frames 40 processed frames: output went on to the end (latest wins may skip a frame
+    // or two when the machine is busy, so the last seq is 39 or a little more).
     assert_eq!(
-        seqs.last(),
-        Some(&39),
+        seqs.len(),
+        40,
         "detection output continued to the end: {seqs:?}"
     );
     assert!(

@@ -31,7 +31,7 @@ pub struct Detection {
 pub const TRAFFIC_CLASSES: [&str; 6] = ["person", "bicycle", "car", "motorcycle", "bus", "truck"];
 
 /// Detector settings (the `[detector]` table of the config, or CLI flags).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectorConfig {
     /// Model manifest (`.toml`) or `.onnx` with a manifest beside it.
@@ -194,6 +194,17 @@ impl Detector {
 
     pub fn config(&self) -> &DetectorConfig {
         &self.cfg
+    }
+
+    /// Applies a new score threshold, IoU threshold and class list between frames, without
+    /// reloading the model. A bad class name is an error and leaves the old settings in place.
+    pub fn set_filters(&mut self, score: f32, iou: f32, classes: &[String]) -> Result<()> {
+        let mut cfg = self.cfg.clone();
+        (cfg.score_threshold, cfg.iou_threshold, cfg.classes) = (score, iou, classes.to_vec());
+        cfg.validate().map_err(Error::Usage)?;
+        self.allowed = class_filter(&self.spec.classes, classes)?;
+        self.cfg = cfg;
+        Ok(())
     }
 
     pub fn engine_name(&self) -> &'static str {

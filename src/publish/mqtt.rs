@@ -16,11 +16,18 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 
 /// `[mqtt]` in the config file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MqttConfig {
     /// `mqtt://[user[:password]@]host[:port]`; unset: no MQTT.
     pub url: Option<String>,
+    /// User name; overrides the URL's.
+    pub username: Option<String>,
+    /// File whose first line is the password (keeps it out of the config). A leading
+    /// `$CREDENTIALS_DIRECTORY/` is expanded (systemd `LoadCredential=`).
+    pub password_file: Option<std::path::PathBuf>,
+    /// Environment variable holding the password.
+    pub password_env: Option<String>,
     /// Topic segment naming this machine; default: the hostname.
     pub device: Option<String>,
     /// First topic segment.
@@ -36,6 +43,9 @@ impl Default for MqttConfig {
     fn default() -> Self {
         MqttConfig {
             url: None,
+            username: None,
+            password_file: None,
+            password_env: None,
             device: None,
             topic_prefix: "lookout".into(),
             queue: 64,
@@ -47,8 +57,25 @@ impl Default for MqttConfig {
 
 impl MqttConfig {
     pub fn validate(&self) -> std::result::Result<(), String> {
-        if let Some(url) = &self.url {
-            BrokerUrl::parse(url)?;
+        let url_password = match &self.url {
+            Some(url) => BrokerUrl::parse(url)?.password.is_some(),
+            None => false,
+        };
+        let sources = [
+            url_password,
+            self.password_file.is_some(),
+            self.password_env.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() > 1 {
+            return Err(
+                "password: give it in one place only (the URL, password_file or password_env)"
+                    .into(),
+            );
+        }
+        if let Some(v) = &self.password_env {
+            if v.is_empty() || v.contains('=') {
+                return Err(format!("password_env '{v}' is not a variable name"));
+            }
         }
         if let Some(d) = &self.device {
             if !super::valid_topic_segment(d) {
@@ -70,6 +97,57 @@ impl MqttConfig {
             return Err("keep_alive_s must be between 1 and 3600".into());
         }
         Ok(())
+    }
+}
+
+impl MqttConfig {
+    /// User and password from the URL, `username`, `password_file` or `password_env`.
+    pub fn credentials(&self) -> Result<Option<(String, String)>> {
+        let url = match &self.url {
+            Some(u) => BrokerUrl::parse(u).map_err(Error::Mqtt)?,
+            None => return Ok(None),
+        };
+        let user = self.username.clone().or(url.user);
+        let password = if let Some(file) = &self.password_file {
+            let file = expand_credentials_dir(file);
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                Error::Config(format!(
+                    "[mqtt] password_file {}: cannot read it ({e}); check the path and that the \
+                     service user may read it (systemd: LoadCredential=)",
+                    file.display()
+                ))
+            })?;
+            Some(text.lines().next().unwrap_or("").to_string())
+        } else if let Some(var) = &self.password_env {
+            Some(std::env::var(var).map_err(|_| {
+                Error::Config(format!(
+                    "[mqtt] password_env {var}: the variable is not set; set it in the service's \
+                     environment (systemd: Environment= or EnvironmentFile=)"
+                ))
+            })?)
+        } else {
+            url.password
+        };
+        Ok(match (user, password) {
+            (Some(u), p) => Some((u, p.unwrap_or_default())),
+            (None, Some(_)) => {
+                return Err(Error::Config(
+                    "[mqtt] a password is set but no user name; set username or put it in the URL"
+                        .into(),
+                ))
+            }
+            (None, None) => None,
+        })
+    }
+}
+
+fn expand_credentials_dir(p: &std::path::Path) -> std::path::PathBuf {
+    match (
+        p.strip_prefix("$CREDENTIALS_DIRECTORY"),
+        std::env::var_os("CREDENTIALS_DIRECTORY"),
+    ) {
+        (Ok(rest), Some(dir)) => std::path::Path::new(&dir).join(rest),
+        _ => p.to_path_buf(),
     }
 }
 
@@ -141,6 +219,8 @@ impl BrokerUrl {
 #[derive(Debug, Default)]
 pub struct Counters {
     pub published: AtomicU64,
+    /// Publishes rumqttc has written to the network; `published - sent` is the queue depth.
+    pub sent: AtomicU64,
     pub dropped_disconnected: AtomicU64,
     pub dropped_queue_full: AtomicU64,
     pub reconnects: AtomicU64,
@@ -160,7 +240,7 @@ pub struct MqttPublisher {
     status_topic: String,
     last_error: Arc<Mutex<Option<String>>>,
     wake: Sender<()>,
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
     url: String,
 }
 
@@ -172,7 +252,7 @@ impl MqttPublisher {
     /// Connects and waits for the broker's first answer, up to `connect_timeout_s`. A refused
     /// connection, bad credentials or no answer in time is an error; later outages are not.
     pub fn connect(cfg: &MqttConfig, root: &str) -> Result<MqttPublisher> {
-        let (mut publisher, outcome_rx) = Self::spawn(cfg, root)?;
+        let (publisher, outcome_rx) = Self::spawn(cfg, root)?;
         let url = publisher.url.clone();
         match wait_outcome(&outcome_rx, Duration::from_secs_f64(cfg.connect_timeout_s)) {
             Some(Outcome::Connected) => Ok(publisher),
@@ -214,8 +294,8 @@ impl MqttPublisher {
                 QoS::AtLeastOnce,
                 true,
             ));
-        if let Some(user) = &broker.user {
-            opts.set_credentials(user.clone(), broker.password.clone().unwrap_or_default());
+        if let Some((user, password)) = cfg.credentials()? {
+            opts.set_credentials(user, password);
         }
         let (client, mut connection) = Client::new(opts, cfg.queue);
         let connected = Arc::new(AtomicBool::new(false));
@@ -259,6 +339,9 @@ impl MqttPublisher {
                                 let _ = outcome_tx.try_send(Outcome::Connected);
                             }
                             Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
+                            Ok(Event::Outgoing(Outgoing::Publish(_))) => {
+                                counters.sent.fetch_add(1, Ordering::Relaxed);
+                            }
                             Ok(_) => {}
                             Err(e) => {
                                 let was_connected = connected.swap(false, Ordering::SeqCst);
@@ -295,7 +378,7 @@ impl MqttPublisher {
             status_topic,
             last_error,
             wake: wake_tx,
-            thread: Some(thread),
+            thread: Mutex::new(Some(thread)),
             url,
         };
         Ok((publisher, outcome_rx))
@@ -345,7 +428,7 @@ impl MqttPublisher {
 
     /// Publishes the retained `offline` status, disconnects cleanly (so the last will is not sent)
     /// and waits up to `timeout` for the connection thread to finish.
-    pub fn close(mut self, timeout: Duration) {
+    pub fn close(&self, timeout: Duration) {
         if self.is_connected() {
             let _ = self
                 .client
@@ -354,7 +437,8 @@ impl MqttPublisher {
         }
         self.shutting_down.store(true, Ordering::SeqCst);
         let _ = self.wake.try_send(());
-        if let Some(t) = self.thread.take() {
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(t) = thread {
             let deadline = std::time::Instant::now() + timeout;
             while !t.is_finished() && std::time::Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
@@ -367,7 +451,7 @@ impl MqttPublisher {
         }
     }
 
-    fn abort(&mut self) {
+    fn abort(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
         let _ = self.wake.try_send(());
         let _ = self.client.try_disconnect();
@@ -437,10 +521,48 @@ impl Backoff {
 
 impl Drop for MqttPublisher {
     fn drop(&mut self) {
-        if self.thread.is_some() {
+        if self.thread.get_mut().map(|t| t.is_some()).unwrap_or(false) {
             self.abort();
         }
     }
+}
+
+/// The connection's Prometheus metrics (admin `/metrics`).
+pub fn write_metrics(m: &MqttPublisher, s: &mut String) {
+    use std::fmt::Write as _;
+    let c = m.counters();
+    let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let _ = writeln!(
+        s,
+        "# HELP lookout_mqtt_connected 1 while connected to the broker.\n# TYPE lookout_mqtt_connected gauge\n\
+         lookout_mqtt_connected {}",
+        u8::from(m.is_connected())
+    );
+    let _ = writeln!(
+        s,
+        "# HELP lookout_mqtt_queue_depth Messages accepted but not yet written to the network.\n\
+         # TYPE lookout_mqtt_queue_depth gauge\nlookout_mqtt_queue_depth {}",
+        get(&c.published).saturating_sub(get(&c.sent))
+    );
+    let _ = writeln!(
+        s,
+        "# HELP lookout_mqtt_published_total Messages handed to the broker connection.\n\
+         # TYPE lookout_mqtt_published_total counter\nlookout_mqtt_published_total {}",
+        get(&c.published)
+    );
+    let _ = writeln!(
+        s,
+        "# HELP lookout_mqtt_dropped_total Messages dropped, by reason.\n# TYPE lookout_mqtt_dropped_total counter\n\
+         lookout_mqtt_dropped_total{{reason=\"disconnected\"}} {}\nlookout_mqtt_dropped_total{{reason=\"queue_full\"}} {}",
+        get(&c.dropped_disconnected),
+        get(&c.dropped_queue_full)
+    );
+    let _ = writeln!(
+        s,
+        "# HELP lookout_mqtt_reconnects_total Reconnections to the broker.\n\
+         # TYPE lookout_mqtt_reconnects_total counter\nlookout_mqtt_reconnects_total {}",
+        get(&c.reconnects)
+    );
 }
 
 #[cfg(test)]
@@ -474,6 +596,45 @@ mod tests {
         assert!(BrokerUrl::parse("http://x").is_err());
         assert!(BrokerUrl::parse("mqtt://:1883").is_err());
         assert!(BrokerUrl::parse("mqtt://h:99999").is_err());
+    }
+
+    #[test]
+    fn passwords_come_from_one_place() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "s3cret\nignored\n").expect("write");
+        let cfg = MqttConfig {
+            url: Some("mqtt://bob@h".into()),
+            password_file: Some(file),
+            ..MqttConfig::default()
+        };
+        assert!(cfg.validate().is_ok());
+        assert_eq!(
+            cfg.credentials().expect("readable"),
+            Some(("bob".into(), "s3cret".into()))
+        );
+        let cfg = MqttConfig {
+            url: Some("mqtt://h".into()),
+            username: Some("ann".into()),
+            password_env: Some("LOOKOUT_TEST_UNSET_VARIABLE".into()),
+            ..MqttConfig::default()
+        };
+        let e = cfg.credentials().expect_err("unset variable").to_string();
+        assert!(e.contains("LOOKOUT_TEST_UNSET_VARIABLE") && e.contains("not set"), "{e}");
+        let cfg = MqttConfig {
+            url: Some("mqtt://bob:pw@h".into()),
+            password_env: Some("X".into()),
+            ..MqttConfig::default()
+        };
+        assert!(cfg.validate().expect_err("two places").contains("one place"));
+        let cfg = MqttConfig {
+            url: Some("mqtt://h".into()),
+            password_file: Some("/nonexistent/pw".into()),
+            username: Some("u".into()),
+            ..MqttConfig::default()
+        };
+        let e = cfg.credentials().expect_err("missing file").to_string();
+        assert!(e.contains("/nonexistent/pw") && e.contains("cannot read"), "{e}");
     }
 
     #[test]

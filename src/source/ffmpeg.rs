@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
 
@@ -81,21 +81,31 @@ fn parse_rate(r: &str) -> Option<f64> {
         .filter(|f| f.is_finite() && *f < 1000.0)
 }
 
-/// Asks ffprobe for the first video stream's size and rate.
-pub fn probe(uri: &str) -> Result<VideoInfo> {
+/// Asks ffprobe for the first video stream's size and rate; a stream that does not answer within
+/// `timeout` is an error (ffprobe alone waits forever on a hung server).
+pub fn probe(uri: &str, timeout: Option<Duration>) -> Result<VideoInfo> {
     if !is_stream(uri) && !Path::new(uri.trim_start_matches("file://")).exists() {
         return Err(err(
             uri,
             "no such file; check the path (or give a stream URL such as rtsp://...)",
         ));
     }
-    let out = Command::new("ffprobe")
+    let child = Command::new("ffprobe")
         .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
         .arg("stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames")
         .args(["-of", "json", "--", uri])
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| spawn_error(uri, "ffprobe", e))?;
+    let out = wait_output(child, timeout).map_err(|e| match e {
+        Some(e) => err(uri, format!("running ffprobe: {e}")),
+        None => Error::Stalled {
+            uri: uri.to_string(),
+            secs: timeout.map(|t| t.as_secs_f64()).unwrap_or_default(),
+        },
+    })?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     let reason = stderr
         .lines()
@@ -147,13 +157,62 @@ pub fn probe(uri: &str) -> Result<VideoInfo> {
     })
 }
 
+/// Like `Child::wait_with_output`, but kills the child after `timeout`: `Err(None)` then.
+fn wait_output(
+    mut child: Child,
+    timeout: Option<Duration>,
+) -> std::result::Result<std::process::Output, Option<std::io::Error>> {
+    // Drain both pipes on threads so a chatty child cannot block on a full pipe.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let errs = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(Some)? {
+            break status;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: errs.join().unwrap_or_default(),
+    })
+}
+
 impl FfmpegSource {
     pub fn open(uri: &str, opts: SourceOptions) -> Result<FfmpegSource> {
-        let info = probe(uri)?;
+        let info = probe(uri, opts.stall_timeout)?;
         let mut cmd = Command::new("ffmpeg");
         cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error"]);
         if opts.realtime && !is_stream(uri) {
-            cmd.arg("-re");
+            match opts.speed {
+                s if s > 0.0 && s != 1.0 => cmd.args(["-readrate", &format!("{s}")]),
+                _ => cmd.arg("-re"),
+            };
         }
         if opts.looping && !is_stream(uri) {
             cmd.args(["-stream_loop", "-1"]);
@@ -163,6 +222,15 @@ impl FfmpegSource {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // ffmpeg dies with us, even if we are killed with SIGKILL.
+        // SAFETY: prctl is async-signal-safe; the closure touches nothing else.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         let mut child = cmd.spawn().map_err(|e| spawn_error(uri, "ffmpeg", e))?;
         let stdout = child
             .stdout
@@ -221,15 +289,55 @@ impl FfmpegSource {
         if status.success() {
             return Ok(None);
         }
-        if self.seq > 0 {
-            // Decoded some frames, then failed: a truncated or damaged file, or a dropped stream.
-            tracing::warn!(source = %self.uri, frames = self.seq, "ffmpeg stopped with {status}: {}", self.stderr_summary());
-            return Ok(None);
-        }
+        // Failed before the first frame, or later: a damaged file, a dropped stream, a killed ffmpeg.
+        let after = match self.seq {
+            0 => String::new(),
+            n => format!(" after {n} frames"),
+        };
         Err(err(
             &self.uri,
-            format!("ffmpeg failed ({status}): {}", self.stderr_summary()),
+            format!("ffmpeg failed{after} ({status}): {}", self.stderr_summary()),
         ))
+    }
+
+    /// Waits until ffmpeg's pipe has data, the stall timeout passes (an error), or `stop` is set
+    /// (false: give up).
+    fn wait_readable(&self, since: Instant) -> Result<bool> {
+        use std::os::fd::AsRawFd;
+        loop {
+            if self
+                .opts
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+            {
+                return Ok(false);
+            }
+            let mut fd = libc::pollfd {
+                fd: self.stdout.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one pollfd for a pipe we own, valid for the call.
+            let rc = unsafe { libc::poll(&mut fd, 1, 200) };
+            if rc > 0 {
+                return Ok(true); // readable, or hung up (read then returns 0)
+            }
+            if rc < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(err(&self.uri, format!("waiting for ffmpeg: {e}")));
+                }
+            }
+            if let Some(limit) = self.opts.stall_timeout {
+                if since.elapsed() >= limit {
+                    return Err(Error::Stalled {
+                        uri: self.uri.clone(),
+                        secs: limit.as_secs_f64(),
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -259,6 +367,9 @@ impl Source for FfmpegSource {
         let mut first_byte = None;
         let mut filled = 0;
         while filled < size {
+            if !self.wait_readable(start)? {
+                return Ok(None);
+            }
             match self.stdout.read(&mut buf[filled..]) {
                 Ok(0) => return self.end(filled),
                 Ok(n) => {

@@ -44,12 +44,20 @@ pub fn is_image_path(p: &Path) -> bool {
 }
 
 /// Options for opening a source.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct SourceOptions {
     /// Pace frames at the source's frame rate (like a live camera) instead of as fast as possible.
     pub realtime: bool,
+    /// With `realtime`, play files this many times faster than their frame rate (0 or 1: normal).
+    pub speed: f64,
     /// Start again from the beginning at the end (files only).
     pub looping: bool,
+    /// No frame (or no answer while opening) for this long is an error: [`Error::Stalled`].
+    ///
+    /// [`Error::Stalled`]: crate::Error::Stalled
+    pub stall_timeout: Option<std::time::Duration>,
+    /// Set to give up waiting for a frame (shutdown); the source then ends.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Opens a video file, stream URL, image or folder of images.
