@@ -10,6 +10,8 @@ command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
 command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
+# nokhwa's V4L2 bindings (default feature `v4l2`) run bindgen, which needs libclang.
+dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 # `systemd-analyze verify` checks the unit file in the tests.
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then

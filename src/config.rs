@@ -42,6 +42,9 @@ pub struct CameraConfig {
     /// Per-camera detector settings; unset keys come from `[detector]`.
     #[serde(default)]
     pub detector: DetectorOverrides,
+    /// `[cameras.capture]`: mode requested from a V4L2 camera.
+    #[serde(default)]
+    pub capture: crate::source::CaptureRequest,
 }
 
 fn default_true() -> bool {
@@ -142,6 +145,24 @@ impl Config {
             if cam.fps.is_some_and(|f| !(f > 0.0 && f <= 1000.0)) {
                 return Err(fail(format!(
                     "'{}' fps must be between 0 and 1000 (unset: no cap)",
+                    cam.name
+                )));
+            }
+            let c = &cam.capture;
+            if *c != crate::source::CaptureRequest::default()
+                && !crate::source::is_device(&cam.source)
+            {
+                return Err(fail(format!(
+                    "'{}' [cameras.capture] applies to V4L2 cameras (/dev/videoN) only",
+                    cam.name
+                )));
+            }
+            if c.resolution
+                .is_some_and(|(w, h)| !(1..=16384).contains(&w) || !(1..=16384).contains(&h))
+                || c.fps.is_some_and(|f| !(1..=1000).contains(&f))
+            {
+                return Err(fail(format!(
+                    "'{}' [cameras.capture] resolution must be [width, height] up to 16384 and fps 1..1000",
                     cam.name
                 )));
             }

@@ -463,8 +463,11 @@ fn run_camera(
 ) {
     let mut backoff = Duration::from_millis(500);
     let observer: Arc<dyn pipeline::FrameObserver> = metrics.clone();
+    let stream = cam.source.contains("://") && !cam.source.starts_with("file://");
+    // A live source (camera, network stream) never waits for the detector: latest wins.
+    let live = stream || source::is_device(&cam.source);
     let opts = ReplayOptions {
-        latest_wins: cam.realtime,
+        latest_wins: cam.realtime || live,
         json_lines: false,
         max_fps: cam.fps,
         observer: Some(observer),
@@ -476,9 +479,9 @@ fn run_camera(
         looping: cam.looping,
         stall_timeout: Some(Duration::from_secs_f64(cam.stall_timeout_s)),
         stop: Some(stop.clone()),
+        capture: cam.capture.clone(),
         ..SourceOptions::default()
     };
-    let stream = cam.source.contains("://") && !cam.source.starts_with("file://");
     while !stop.load(Ordering::SeqCst) {
         metrics.beat();
         let started = Instant::now();

@@ -373,6 +373,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode, Failure> {
             looping: args.looping,
             stall_timeout: Some(Duration::from_secs(10)),
             stop: Some(stop.clone()),
+            ..SourceOptions::default()
         },
     )?;
     let mqtt = connect_mqtt(&mqtt_cfg, &device)?;

@@ -225,15 +225,23 @@ fn two_cameras_publish_and_sigterm_stops_cleanly() {
 }
 
 #[test]
-fn a_broken_camera_does_not_stop_the_others() {
+fn broken_and_missing_cameras_do_not_stop_the_others() {
     let dir = tempfile::tempdir().expect("tmp");
     let device = unique("daemon-broken");
     let cameras = format!(
-        "[[cameras]]\nname = \"gone\"\nsource = \"{}\"\n\n[[cameras]]\nname = \"street\"\nsource = \"{}\"\nloop = true\n",
+        "[[cameras]]\nname = \"gone\"\nsource = \"{}\"\n\n\
+         [[cameras]]\nname = \"usb\"\nsource = \"/dev/video99\"\n[cameras.capture]\nresolution = [640, 480]\n\n\
+         [[cameras]]\nname = \"street\"\nsource = \"{}\"\nloop = true\n",
         path_str(&dir.path().join("unplugged.mp4")),
         path_str(&data("vtest.avi"))
     );
-    let config = write_config(dir.path(), &device, &cameras);
+    let admin_port = free_port();
+    let config = write_config_admin(
+        dir.path(),
+        &device,
+        &cameras,
+        &format!("127.0.0.1:{admin_port}"),
+    );
     let sub = Subscriber::new(1883, &format!("lookout/{device}/#"));
     let mut child = start(&config);
     let topic = format!("lookout/{device}/street/detections");
@@ -241,12 +249,24 @@ fn a_broken_camera_does_not_stop_the_others() {
         sub.next_on(&topic, Duration::from_secs(30))
             .expect("the good camera keeps publishing");
     }
+    // Not ready, and /ready says which cameras are missing and why.
+    let (code, body) = http_get(admin_port, "/ready").expect("ready page");
+    assert_eq!(code, 503, "{body}");
+    assert!(
+        body.contains("camera usb") && body.contains("plugged in") && body.contains("camera gone"),
+        "{body}"
+    );
+    assert!(!body.contains("camera street"), "{body}");
     let status = terminate(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
     assert!(status.success(), "{status:?}");
     let out = child.wait_with_output().expect("output");
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(
         log.contains("gone") && log.contains("no such file") && log.contains("retrying"),
+        "{log}"
+    );
+    assert!(
+        log.contains("/dev/video99") && log.contains("plugged in"),
         "{log}"
     );
     assert!(!log.contains("panicked"), "{log}");

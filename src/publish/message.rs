@@ -7,6 +7,12 @@ use serde::Serialize;
 
 /// Schema identifier carried in every detections message; bumped on incompatible changes.
 pub const DETECTIONS_SCHEMA: &str = "lookout.detections.v1";
+/// `<root>/<camera>/events`.
+pub const EVENT_SCHEMA: &str = "lookout.event.v1";
+/// `<root>/<camera>/state` (retained).
+pub const STATE_SCHEMA: &str = "lookout.state.v1";
+/// `<root>/stats`.
+pub const STATS_SCHEMA: &str = "lookout.stats.v1";
 
 #[derive(Debug, Serialize)]
 pub struct Object<'a> {

@@ -1,8 +1,12 @@
 //! Where detections go: MQTT (rumqttc) and JSON lines on stdout. Publishing never blocks the
 //! pipeline.
 
+pub mod client;
 pub mod message;
 pub mod mqtt;
+pub mod outbox;
+pub mod publisher;
+pub mod tls;
 
 /// Topic segments (device, camera) must not contain MQTT wildcards or separators.
 pub fn valid_topic_segment(s: &str) -> bool {

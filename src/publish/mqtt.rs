@@ -1,26 +1,31 @@
-//! MQTT publisher on rumqttc. The pipeline calls [`MqttPublisher::publish_detections`], which never
-//! blocks: a bounded request queue, `try_publish`, and counted drops. A connection thread drives
-//! rumqttc's event loop and backs off between reconnects (rumqttc alone retries in a hot loop).
+//! `[mqtt]`: the broker URL, protocol, TLS, credentials (URL, file or environment) and per-topic
+//! delivery settings. The connection itself is [`MqttPublisher`].
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::path::PathBuf;
 
-use crossbeam_channel::{bounded, Receiver, Sender};
-use rumqttc::{
-    Client, ConnectReturnCode, ConnectionError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS,
-};
 use serde::Deserialize;
 
+use super::client::Protocol;
+use super::outbox::Overflow;
 use crate::error::{Error, Result};
 
 /// `[mqtt]` in the config file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MqttConfig {
-    /// `mqtt://[user[:password]@]host[:port]`; unset: no MQTT.
+    /// `mqtt://[user[:password]@]host[:port]` or `mqtts://` (TLS); unset: no MQTT.
     pub url: Option<String>,
+    /// "5" (default) or "3.1.1".
+    pub protocol: Protocol,
+    /// TLS even with an mqtt:// URL (mqtts:// always uses it).
+    pub tls: bool,
+    /// CA certificates (PEM) that sign the broker's certificate; default: the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate and key (PEM) for mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// Name to verify in the broker's certificate instead of the URL's host.
+    pub server_name: Option<String>,
     /// User name; overrides the URL's.
     pub username: Option<String>,
     /// File whose first line is the password (keeps it out of the config). A leading
@@ -37,12 +42,35 @@ pub struct MqttConfig {
     pub keep_alive_s: u64,
     /// How long `replay`/`detect` wait for the first connection before giving up.
     pub connect_timeout_s: f64,
+    /// QoS of `<camera>/detections` (0 or 1); never queued across an outage.
+    pub detections_qos: u8,
+    /// MQTT 5 message expiry of detections in seconds: the broker discards older ones (0: none).
+    pub detections_expiry_s: u32,
+    /// QoS of `<camera>/events` (0, 1 or 2); QoS ≥ 1 events are stored and forwarded.
+    pub events_qos: u8,
+    /// Retain flags per topic class (state and status are always retained).
+    pub detections_retain: bool,
+    pub events_retain: bool,
+    /// Events kept while the broker is away or has not acknowledged them.
+    pub event_queue: usize,
+    /// drop_oldest (default) or drop_newest when the event queue is full.
+    pub event_overflow: Overflow,
+    /// Seconds between `<root>/stats` messages and `state` refreshes (`lookout run`); 0: off.
+    pub stats_interval_s: f64,
+    /// Subscribe to `<root>/<camera>/set` for pause/resume and threshold changes (`lookout run`).
+    pub control: bool,
 }
 
 impl Default for MqttConfig {
     fn default() -> Self {
         MqttConfig {
             url: None,
+            protocol: Protocol::V5,
+            tls: false,
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
+            server_name: None,
             username: None,
             password_file: None,
             password_env: None,
@@ -51,6 +79,15 @@ impl Default for MqttConfig {
             queue: 64,
             keep_alive_s: 10,
             connect_timeout_s: 5.0,
+            detections_qos: 0,
+            detections_expiry_s: 5,
+            events_qos: 1,
+            detections_retain: false,
+            events_retain: false,
+            event_queue: 1000,
+            event_overflow: Overflow::DropOldest,
+            stats_interval_s: 10.0,
+            control: true,
         }
     }
 }
@@ -95,6 +132,23 @@ impl MqttConfig {
         }
         if !(1..=3600).contains(&self.keep_alive_s) {
             return Err("keep_alive_s must be between 1 and 3600".into());
+        }
+        if self.detections_qos > 1 {
+            return Err("detections_qos must be 0 or 1 (detections are never queued)".into());
+        }
+        if self.events_qos > 2 {
+            return Err("events_qos must be 0, 1 or 2".into());
+        }
+        if !(1..=1_000_000).contains(&self.event_queue) {
+            return Err("event_queue must be between 1 and 1000000".into());
+        }
+        if !(self.stats_interval_s == 0.0 || (1.0..=86400.0).contains(&self.stats_interval_s)) {
+            return Err("stats_interval_s must be 0 (off) or between 1 and 86400".into());
+        }
+        if self.client_cert.is_some() != self.client_key.is_some() {
+            return Err(
+                "client_cert and client_key go together (mutual TLS); set both or neither".into(),
+            );
         }
         Ok(())
     }
@@ -154,6 +208,8 @@ fn expand_credentials_dir(p: &std::path::Path) -> std::path::PathBuf {
 /// A parsed `mqtt://` URL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BrokerUrl {
+    /// mqtts:// (or ssl://): TLS, port 8883 by default.
+    pub tls: bool,
     pub host: String,
     pub port: u16,
     pub user: Option<String>,
@@ -163,16 +219,19 @@ pub struct BrokerUrl {
 impl BrokerUrl {
     pub fn parse(url: &str) -> std::result::Result<BrokerUrl, String> {
         let bad = |why: &str| {
-            format!("bad MQTT URL '{url}': {why}; expected mqtt://[user:password@]host[:port]")
+            format!(
+                "bad MQTT URL '{url}': {why}; expected mqtt://[user:password@]host[:port] or mqtts://..."
+            )
         };
-        let rest = match url.split_once("://") {
-            Some(("mqtt" | "tcp", rest)) => rest,
+        let (tls, rest) = match url.split_once("://") {
+            Some(("mqtt" | "tcp", rest)) => (false, rest),
+            Some(("mqtts" | "ssl", rest)) => (true, rest),
             Some((scheme, _)) => {
                 return Err(bad(&format!(
-                    "scheme '{scheme}' is not supported (TLS comes later)"
+                    "scheme '{scheme}' is not supported (mqtt:// or mqtts://)"
                 )))
             }
-            None => url,
+            None => (false, url),
         };
         let rest = rest.trim_end_matches('/');
         let (creds, hostport) = match rest.rsplit_once('@') {
@@ -204,9 +263,11 @@ impl BrokerUrl {
                 .ok()
                 .filter(|p| *p > 0)
                 .ok_or_else(|| bad("port must be 1..65535"))?,
+            None if tls => 8883,
             None => 1883,
         };
         Ok(BrokerUrl {
+            tls,
             host,
             port,
             user,
@@ -215,355 +276,19 @@ impl BrokerUrl {
     }
 }
 
-/// Why messages were not handed to the broker.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub published: AtomicU64,
-    /// Publishes rumqttc has written to the network; `published - sent` is the queue depth.
-    pub sent: AtomicU64,
-    pub dropped_disconnected: AtomicU64,
-    pub dropped_queue_full: AtomicU64,
-    pub reconnects: AtomicU64,
-}
-
-#[derive(Debug, Clone)]
-enum Outcome {
-    Connected,
-    Failed(String),
-}
-
-pub struct MqttPublisher {
-    client: Client,
-    connected: Arc<AtomicBool>,
-    shutting_down: Arc<AtomicBool>,
-    counters: Arc<Counters>,
-    status_topic: String,
-    last_error: Arc<Mutex<Option<String>>>,
-    wake: Sender<()>,
-    thread: Mutex<Option<JoinHandle<()>>>,
-    url: String,
-}
-
-/// Retained status payloads on `<root>/status`.
-pub const ONLINE: &str = "online";
-pub const OFFLINE: &str = "offline";
-
-impl MqttPublisher {
-    /// Connects and waits for the broker's first answer, up to `connect_timeout_s`. A refused
-    /// connection, bad credentials or no answer in time is an error; later outages are not.
-    pub fn connect(cfg: &MqttConfig, root: &str) -> Result<MqttPublisher> {
-        let (publisher, outcome_rx) = Self::spawn(cfg, root)?;
-        let url = publisher.url.clone();
-        match wait_outcome(&outcome_rx, Duration::from_secs_f64(cfg.connect_timeout_s)) {
-            Some(Outcome::Connected) => Ok(publisher),
-            Some(Outcome::Failed(reason)) => {
-                publisher.abort();
-                Err(Error::Mqtt(reason))
-            }
-            None => {
-                publisher.abort();
-                Err(Error::Mqtt(format!(
-                    "no answer from the broker at {url} within {}s; check the address and that a broker \
-                     listens there",
-                    cfg.connect_timeout_s
-                )))
-            }
-        }
-    }
-
-    /// Starts connecting without waiting: a daemon keeps running (and retrying with backoff) while
-    /// the broker is away. Only a malformed URL is an error.
-    pub fn start(cfg: &MqttConfig, root: &str) -> Result<MqttPublisher> {
-        Ok(Self::spawn(cfg, root)?.0)
-    }
-
-    fn spawn(cfg: &MqttConfig, root: &str) -> Result<(MqttPublisher, Receiver<Outcome>)> {
-        let url = cfg
-            .url
-            .clone()
-            .ok_or_else(|| Error::Mqtt("no broker URL".into()))?;
-        let broker = BrokerUrl::parse(&url).map_err(Error::Mqtt)?;
-        let client_id = format!("lookout-{}-{}", root.replace('/', "-"), std::process::id());
-        let status_topic = format!("{root}/status");
-        let mut opts = MqttOptions::new(client_id, broker.host.clone(), broker.port);
-        opts.set_keep_alive(Duration::from_secs(cfg.keep_alive_s))
-            .set_clean_session(true)
-            .set_last_will(LastWill::new(
-                &status_topic,
-                OFFLINE,
-                QoS::AtLeastOnce,
-                true,
-            ));
-        if let Some((user, password)) = cfg.credentials()? {
-            opts.set_credentials(user, password);
-        }
-        let (client, mut connection) = Client::new(opts, cfg.queue);
-        let connected = Arc::new(AtomicBool::new(false));
-        let shutting_down = Arc::new(AtomicBool::new(false));
-        let counters = Arc::new(Counters::default());
-        let last_error = Arc::new(Mutex::new(None));
-        let (outcome_tx, outcome_rx) = bounded::<Outcome>(1);
-        let (wake_tx, wake_rx) = bounded::<()>(1);
-        let thread = {
-            let (client, connected, shutting_down, counters, last_error, status_topic, url) = (
-                client.clone(),
-                connected.clone(),
-                shutting_down.clone(),
-                counters.clone(),
-                last_error.clone(),
-                status_topic.clone(),
-                url.clone(),
-            );
-            std::thread::Builder::new()
-                .name("mqtt".into())
-                .spawn(move || {
-                    let mut backoff = Backoff::new();
-                    let mut ever_connected = false;
-                    for event in connection.iter() {
-                        match event {
-                            Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                                connected.store(true, Ordering::SeqCst);
-                                backoff.reset();
-                                if ever_connected {
-                                    counters.reconnects.fetch_add(1, Ordering::Relaxed);
-                                }
-                                ever_connected = true;
-                                *last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                                tracing::info!(broker = %url, "mqtt connected");
-                                let _ = client.try_publish(
-                                    &status_topic,
-                                    QoS::AtLeastOnce,
-                                    true,
-                                    ONLINE,
-                                );
-                                let _ = outcome_tx.try_send(Outcome::Connected);
-                            }
-                            Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
-                            Ok(Event::Outgoing(Outgoing::Publish(_))) => {
-                                counters.sent.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Ok(_) => {}
-                            Err(e) => {
-                                let was_connected = connected.swap(false, Ordering::SeqCst);
-                                if shutting_down.load(Ordering::SeqCst) {
-                                    break;
-                                }
-                                let reason = describe(&e, &url);
-                                let mut last = last_error.lock().unwrap_or_else(|p| p.into_inner());
-                                // Log each new reason once, not every retry.
-                                if was_connected || last.as_deref() != Some(reason.as_str()) {
-                                    tracing::warn!("{reason}; retrying with backoff");
-                                }
-                                *last = Some(reason.clone());
-                                drop(last);
-                                let _ = outcome_tx.try_send(Outcome::Failed(reason));
-                                // Interruptible sleep: `close` wakes us.
-                                if wake_rx.recv_timeout(backoff.next_delay()).is_ok()
-                                    || shutting_down.load(Ordering::SeqCst)
-                                {
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                    connected.store(false, Ordering::SeqCst);
-                })
-                .map_err(|e| Error::Mqtt(format!("cannot start the MQTT thread: {e}")))?
-        };
-        let publisher = MqttPublisher {
-            client,
-            connected,
-            shutting_down,
-            counters,
-            status_topic,
-            last_error,
-            wake: wake_tx,
-            thread: Mutex::new(Some(thread)),
-            url,
-        };
-        Ok((publisher, outcome_rx))
-    }
-
-    pub fn is_connected(&self) -> bool {
-        self.connected.load(Ordering::SeqCst)
-    }
-
-    pub fn counters(&self) -> &Counters {
-        &self.counters
-    }
-
-    pub fn last_error(&self) -> Option<String> {
-        self.last_error.lock().ok().and_then(|l| l.clone())
-    }
-
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// Hands a QoS 0 message to the network without waiting. Returns false (and counts why) when
-    /// it was dropped: broker away, or the request queue full.
-    pub fn publish(&self, topic: &str, payload: Vec<u8>) -> bool {
-        if !self.is_connected() {
-            self.counters
-                .dropped_disconnected
-                .fetch_add(1, Ordering::Relaxed);
-            return false;
-        }
-        match self
-            .client
-            .try_publish(topic, QoS::AtMostOnce, false, payload)
-        {
-            Ok(()) => {
-                self.counters.published.fetch_add(1, Ordering::Relaxed);
-                true
-            }
-            Err(_) => {
-                self.counters
-                    .dropped_queue_full
-                    .fetch_add(1, Ordering::Relaxed);
-                false
-            }
-        }
-    }
-
-    /// Publishes the retained `offline` status, disconnects cleanly (so the last will is not sent)
-    /// and waits up to `timeout` for the connection thread to finish.
-    pub fn close(&self, timeout: Duration) {
-        if self.is_connected() {
-            let _ = self
-                .client
-                .try_publish(&self.status_topic, QoS::AtLeastOnce, true, OFFLINE);
-            let _ = self.client.try_disconnect();
-        }
-        self.shutting_down.store(true, Ordering::SeqCst);
-        let _ = self.wake.try_send(());
-        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(t) = thread {
-            let deadline = std::time::Instant::now() + timeout;
-            while !t.is_finished() && std::time::Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            if t.is_finished() {
-                let _ = t.join();
-            } else {
-                tracing::warn!("MQTT connection did not close within {timeout:?}");
-            }
-        }
-    }
-
-    fn abort(&self) {
-        self.shutting_down.store(true, Ordering::SeqCst);
-        let _ = self.wake.try_send(());
-        let _ = self.client.try_disconnect();
+impl MqttConfig {
+    /// Whether the connection uses TLS (mqtts:// or `tls = true`).
+    pub fn uses_tls(&self) -> bool {
+        self.tls
+            || self
+                .url
+                .as_deref()
+                .and_then(|u| BrokerUrl::parse(u).ok())
+                .is_some_and(|u| u.tls)
     }
 }
 
-fn wait_outcome(rx: &Receiver<Outcome>, timeout: Duration) -> Option<Outcome> {
-    rx.recv_timeout(timeout).ok()
-}
-
-/// A one-line, actionable description of a connection failure.
-fn describe(e: &ConnectionError, url: &str) -> String {
-    match e {
-        ConnectionError::ConnectionRefused(ConnectReturnCode::BadUserNamePassword)
-        | ConnectionError::ConnectionRefused(ConnectReturnCode::NotAuthorized) => format!(
-            "the broker at {url} refused the credentials ({e}); check the user and password in the URL"
-        ),
-        ConnectionError::ConnectionRefused(code) => {
-            format!("the broker at {url} refused the connection ({code:?}); check its configuration")
-        }
-        ConnectionError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => format!(
-            "cannot connect to the broker at {url}: connection refused; is a broker running there? \
-             (e.g. `mosquitto -d`)"
-        ),
-        ConnectionError::Io(io) => format!("cannot reach the broker at {url}: {io}; check the host and network"),
-        ConnectionError::NetworkTimeout => {
-            format!("the broker at {url} did not answer in time; check the host and network")
-        }
-        other => format!("connection to the broker at {url} failed: {other}"),
-    }
-}
-
-/// Exponential backoff with jitter: 100 ms doubling up to 10 s.
-struct Backoff {
-    next: Duration,
-    seed: u64,
-}
-
-impl Backoff {
-    fn new() -> Backoff {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos() as u64)
-            .unwrap_or(1)
-            | 1;
-        Backoff {
-            next: Duration::from_millis(100),
-            seed,
-        }
-    }
-
-    fn reset(&mut self) {
-        self.next = Duration::from_millis(100);
-    }
-
-    fn next_delay(&mut self) -> Duration {
-        // xorshift jitter in [0.5, 1.0) of the nominal delay
-        self.seed ^= self.seed << 13;
-        self.seed ^= self.seed >> 7;
-        self.seed ^= self.seed << 17;
-        let jitter = 0.5 + (self.seed % 1000) as f64 / 2000.0;
-        let d = self.next.mul_f64(jitter);
-        self.next = (self.next * 2).min(Duration::from_secs(10));
-        d
-    }
-}
-
-impl Drop for MqttPublisher {
-    fn drop(&mut self) {
-        if self.thread.get_mut().map(|t| t.is_some()).unwrap_or(false) {
-            self.abort();
-        }
-    }
-}
-
-/// The connection's Prometheus metrics (admin `/metrics`).
-pub fn write_metrics(m: &MqttPublisher, s: &mut String) {
-    use std::fmt::Write as _;
-    let c = m.counters();
-    let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    let _ = writeln!(
-        s,
-        "# HELP lookout_mqtt_connected 1 while connected to the broker.\n# TYPE lookout_mqtt_connected gauge\n\
-         lookout_mqtt_connected {}",
-        u8::from(m.is_connected())
-    );
-    let _ = writeln!(
-        s,
-        "# HELP lookout_mqtt_queue_depth Messages accepted but not yet written to the network.\n\
-         # TYPE lookout_mqtt_queue_depth gauge\nlookout_mqtt_queue_depth {}",
-        get(&c.published).saturating_sub(get(&c.sent))
-    );
-    let _ = writeln!(
-        s,
-        "# HELP lookout_mqtt_published_total Messages handed to the broker connection.\n\
-         # TYPE lookout_mqtt_published_total counter\nlookout_mqtt_published_total {}",
-        get(&c.published)
-    );
-    let _ = writeln!(
-        s,
-        "# HELP lookout_mqtt_dropped_total Messages dropped, by reason.\n# TYPE lookout_mqtt_dropped_total counter\n\
-         lookout_mqtt_dropped_total{{reason=\"disconnected\"}} {}\nlookout_mqtt_dropped_total{{reason=\"queue_full\"}} {}",
-        get(&c.dropped_disconnected),
-        get(&c.dropped_queue_full)
-    );
-    let _ = writeln!(
-        s,
-        "# HELP lookout_mqtt_reconnects_total Reconnections to the broker.\n\
-         # TYPE lookout_mqtt_reconnects_total counter\nlookout_mqtt_reconnects_total {}",
-        get(&c.reconnects)
-    );
-}
+pub use super::publisher::{write_metrics, Counters, MqttPublisher, OFFLINE, ONLINE};
 
 #[cfg(test)]
 mod tests {
@@ -575,6 +300,7 @@ mod tests {
         assert_eq!(
             u,
             BrokerUrl {
+                tls: false,
                 host: "broker.local".into(),
                 port: 1884,
                 user: Some("bob".into()),
@@ -594,6 +320,8 @@ mod tests {
             Ok("::1".into())
         );
         assert!(BrokerUrl::parse("http://x").is_err());
+        let t = BrokerUrl::parse("mqtts://broker").expect("tls");
+        assert!(t.tls && t.port == 8883);
         assert!(BrokerUrl::parse("mqtt://:1883").is_err());
         assert!(BrokerUrl::parse("mqtt://h:99999").is_err());
     }
@@ -620,13 +348,19 @@ mod tests {
             ..MqttConfig::default()
         };
         let e = cfg.credentials().expect_err("unset variable").to_string();
-        assert!(e.contains("LOOKOUT_TEST_UNSET_VARIABLE") && e.contains("not set"), "{e}");
+        assert!(
+            e.contains("LOOKOUT_TEST_UNSET_VARIABLE") && e.contains("not set"),
+            "{e}"
+        );
         let cfg = MqttConfig {
             url: Some("mqtt://bob:pw@h".into()),
             password_env: Some("X".into()),
             ..MqttConfig::default()
         };
-        assert!(cfg.validate().expect_err("two places").contains("one place"));
+        assert!(cfg
+            .validate()
+            .expect_err("two places")
+            .contains("one place"));
         let cfg = MqttConfig {
             url: Some("mqtt://h".into()),
             password_file: Some("/nonexistent/pw".into()),
@@ -634,17 +368,9 @@ mod tests {
             ..MqttConfig::default()
         };
         let e = cfg.credentials().expect_err("missing file").to_string();
-        assert!(e.contains("/nonexistent/pw") && e.contains("cannot read"), "{e}");
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let mut b = Backoff::new();
-        let first = b.next_delay();
-        assert!(first >= Duration::from_millis(50) && first < Duration::from_millis(100));
-        for _ in 0..20 {
-            b.next_delay();
-        }
-        assert!(b.next_delay() <= Duration::from_secs(10));
+        assert!(
+            e.contains("/nonexistent/pw") && e.contains("cannot read"),
+            "{e}"
+        );
     }
 }

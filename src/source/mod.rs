@@ -3,6 +3,8 @@
 
 pub mod ffmpeg;
 pub mod images;
+#[cfg(feature = "v4l2")]
+pub mod v4l2;
 
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
@@ -58,10 +60,46 @@ pub struct SourceOptions {
     pub stall_timeout: Option<std::time::Duration>,
     /// Set to give up waiting for a frame (shutdown); the source then ends.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// What to ask a V4L2 camera for.
+    pub capture: CaptureRequest,
 }
 
-/// Opens a video file, stream URL, image or folder of images.
+/// What to ask the camera for; unset fields: the largest mode at its highest rate.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureRequest {
+    /// [width, height] in pixels; the nearest mode the camera offers is used.
+    pub resolution: Option<(u32, u32)>,
+    /// Frames per second to request from the camera (nearest offered).
+    pub fps: Option<u32>,
+    /// "mjpeg" or "yuyv"; default: either, MJPEG preferred.
+    pub format: Option<PixelFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PixelFormat {
+    Mjpeg,
+    Yuyv,
+}
+
+/// Whether `uri` names a V4L2 device (`/dev/videoN`, `/dev/v4l/...`, `v4l2://N`) rather than
+/// something for ffmpeg.
+pub fn is_device(uri: &str) -> bool {
+    uri.starts_with("/dev/video") || uri.starts_with("/dev/v4l/") || uri.starts_with("v4l2://")
+}
+
+/// Opens a V4L2 camera, video file, stream URL, image or folder of images.
 pub fn open(uri: &str, opts: SourceOptions) -> Result<Box<dyn Source>> {
+    if is_device(uri) {
+        #[cfg(feature = "v4l2")]
+        return Ok(Box::new(v4l2::V4l2Source::open(uri, opts)?));
+        #[cfg(not(feature = "v4l2"))]
+        return Err(crate::Error::Source {
+            uri: uri.into(),
+            msg: "this build has no V4L2 support; build with the `v4l2` feature (default)".into(),
+        });
+    }
     let path = Path::new(uri);
     if path.is_dir() || is_image_path(path) {
         Ok(Box::new(images::ImageSource::new(

@@ -1,0 +1,586 @@
+//! The broker connection. Per-frame detections take the fast path: [`MqttPublisher::publish`]
+//! never blocks (a bounded request queue, `try_publish`, counted drops, never kept across an
+//! outage). Events, state and status go through the connection thread, which alone publishes
+//! QoS ≥ 1 messages: events wait in a bounded store-and-forward [`Outbox`] until the broker
+//! acknowledges them and are sent again after a reconnect; state is re-sent (retained) on every
+//! connect, and control subscriptions are restored. Reconnects back off with jitter (rumqttc alone
+//! retries in a hot loop), and every failure is sorted into a reason with its own log line and metric.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use super::client::{self, Client, Ev, FailKind, Options, Props};
+use super::mqtt::{BrokerUrl, MqttConfig};
+use super::outbox::{Message, Outbox};
+use crate::error::{Error, Result};
+
+/// What happened to the messages handed to the publisher.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Detections and stats handed to the connection.
+    pub published: AtomicU64,
+    /// Every publish handed to rumqttc / written to the network: the difference is the queue depth.
+    pub handed: AtomicU64,
+    pub sent: AtomicU64,
+    pub dropped_disconnected: AtomicU64,
+    pub dropped_queue_full: AtomicU64,
+    pub reconnects: AtomicU64,
+    /// Connection failures by [`FailKind::ALL`] order.
+    pub failures: [AtomicU64; 6],
+    pub events_published: AtomicU64,
+    pub commands: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+enum Outcome {
+    Connected,
+    Failed(String),
+}
+
+/// Retained status payloads on `<root>/status`.
+pub const ONLINE: &str = "online";
+pub const OFFLINE: &str = "offline";
+
+/// Shared between the publisher's users and its connection thread.
+struct Shared {
+    connected: AtomicBool,
+    shutting_down: AtomicBool,
+    counters: Counters,
+    last_error: Mutex<Option<String>>,
+    outbox: Mutex<Outbox>,
+    /// Latest retained state per topic, and whether it still has to go out.
+    state: Mutex<BTreeMap<String, (Vec<u8>, bool)>>,
+}
+
+pub struct MqttPublisher {
+    client: Client,
+    shared: Arc<Shared>,
+    status_topic: String,
+    detection_props: Props,
+    detections_qos: u8,
+    detections_retain: bool,
+    events_qos: u8,
+    events_retain: bool,
+    commands: Receiver<(String, Vec<u8>)>,
+    wake: Sender<()>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    url: String,
+}
+
+/// MQTT 5 properties of JSON messages with this schema.
+fn json_props(schema: &str, expiry_s: Option<u32>) -> Props {
+    Props {
+        expiry_s,
+        content_type: Some("application/json"),
+        user: vec![("schema".into(), schema.into())],
+    }
+}
+
+impl MqttPublisher {
+    /// Connects and waits for the broker's first answer, up to `connect_timeout_s`. A refused
+    /// connection, bad credentials, a TLS failure or no answer in time is an error; later outages
+    /// are not.
+    pub fn connect(cfg: &MqttConfig, root: &str) -> Result<MqttPublisher> {
+        let (publisher, outcome_rx) = Self::spawn(cfg, root)?;
+        let url = publisher.url.clone();
+        match outcome_rx.recv_timeout(Duration::from_secs_f64(cfg.connect_timeout_s)) {
+            Ok(Outcome::Connected) => Ok(publisher),
+            Ok(Outcome::Failed(reason)) => {
+                publisher.abort();
+                Err(Error::Mqtt(reason))
+            }
+            Err(_) => {
+                publisher.abort();
+                Err(Error::Mqtt(format!(
+                    "no answer from the broker at {url} within {}s; check the address and that a broker \
+                     listens there",
+                    cfg.connect_timeout_s
+                )))
+            }
+        }
+    }
+
+    /// Starts connecting without waiting: a daemon keeps running (and retrying with backoff) while
+    /// the broker is away. Only a malformed URL or unreadable TLS/password files are errors.
+    pub fn start(cfg: &MqttConfig, root: &str) -> Result<MqttPublisher> {
+        Ok(Self::spawn(cfg, root)?.0)
+    }
+
+    fn spawn(cfg: &MqttConfig, root: &str) -> Result<(MqttPublisher, Receiver<Outcome>)> {
+        let url = cfg
+            .url
+            .clone()
+            .ok_or_else(|| Error::Mqtt("no broker URL".into()))?;
+        let broker = BrokerUrl::parse(&url).map_err(Error::Mqtt)?;
+        let tls = if cfg.uses_tls() {
+            Some(super::tls::client_config(&super::tls::TlsFiles {
+                ca_file: cfg.ca_file.as_deref(),
+                client_cert: cfg.client_cert.as_deref(),
+                client_key: cfg.client_key.as_deref(),
+                server_name: cfg.server_name.as_deref(),
+            })?)
+        } else {
+            None
+        };
+        let status_topic = format!("{root}/status");
+        let options = Options {
+            client_id: format!("lookout-{}-{}", root.replace('/', "-"), std::process::id()),
+            host: broker.host.clone(),
+            port: broker.port,
+            keep_alive: Duration::from_secs(cfg.keep_alive_s),
+            credentials: cfg.credentials()?,
+            will: (status_topic.clone(), OFFLINE.into()),
+            tls,
+            queue: cfg.queue,
+        };
+        let (client, connection) = client::connect(cfg.protocol, options);
+        let shared = Arc::new(Shared {
+            connected: AtomicBool::new(false),
+            shutting_down: AtomicBool::new(false),
+            counters: Counters::default(),
+            last_error: Mutex::new(None),
+            outbox: Mutex::new(Outbox::new(cfg.event_queue, cfg.event_overflow)),
+            state: Mutex::default(),
+        });
+        let (outcome_tx, outcome_rx) = bounded::<Outcome>(1);
+        let (wake_tx, wake_rx) = bounded::<()>(1);
+        let (commands_tx, commands_rx) = bounded(64);
+        let control = cfg.control.then(|| format!("{root}/+/set"));
+        let thread = {
+            let conn = ConnectionThread {
+                client: client.clone(),
+                shared: shared.clone(),
+                status_topic: status_topic.clone(),
+                url: url.clone(),
+                control,
+                commands: commands_tx,
+                outcome: outcome_tx,
+                wake: wake_rx,
+            };
+            std::thread::Builder::new()
+                .name("mqtt".into())
+                .spawn(move || conn.run(connection))
+                .map_err(|e| Error::Mqtt(format!("cannot start the MQTT thread: {e}")))?
+        };
+        let expiry = (cfg.detections_expiry_s > 0).then_some(cfg.detections_expiry_s);
+        let publisher = MqttPublisher {
+            client,
+            shared,
+            status_topic,
+            detection_props: json_props(super::message::DETECTIONS_SCHEMA, expiry),
+            detections_qos: cfg.detections_qos,
+            detections_retain: cfg.detections_retain,
+            events_qos: cfg.events_qos,
+            events_retain: cfg.events_retain,
+            commands: commands_rx,
+            wake: wake_tx,
+            thread: Mutex::new(Some(thread)),
+            url,
+        };
+        Ok((publisher, outcome_rx))
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.shared.connected.load(Ordering::SeqCst)
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.shared.counters
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.shared.last_error.lock().ok().and_then(|l| l.clone())
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Events waiting for the broker, and dropped by the overflow policy.
+    pub fn event_queue(&self) -> (usize, u64) {
+        self.shared
+            .outbox
+            .lock()
+            .map(|o| (o.len(), o.dropped))
+            .unwrap_or_default()
+    }
+
+    /// Control messages received on `<root>/<camera>/set`: (topic, payload).
+    pub fn commands(&self) -> &Receiver<(String, Vec<u8>)> {
+        &self.commands
+    }
+
+    /// Hands a detections message to the network without waiting (MQTT 5: with its expiry).
+    /// Returns false (and counts why) when it was dropped: broker away, or the queue full.
+    pub fn publish(&self, topic: &str, payload: Vec<u8>) -> bool {
+        let props = self.detection_props.clone();
+        self.publish_now(
+            topic,
+            self.detections_qos,
+            self.detections_retain,
+            payload,
+            &props,
+        )
+    }
+
+    /// A QoS 0 JSON message (stats) on the fast path.
+    pub fn publish_json(&self, topic: &str, schema: &str, payload: Vec<u8>) -> bool {
+        self.publish_now(topic, 0, false, payload, &json_props(schema, None))
+    }
+
+    fn publish_now(&self, topic: &str, qos: u8, retain: bool, payload: Vec<u8>, p: &Props) -> bool {
+        let c = &self.shared.counters;
+        if !self.is_connected() {
+            c.dropped_disconnected.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        if self
+            .client
+            .try_publish(topic, qos, retain, payload, Some(p))
+        {
+            c.published.fetch_add(1, Ordering::Relaxed);
+            c.handed.fetch_add(1, Ordering::Relaxed);
+            true
+        } else {
+            c.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+
+    /// Queues an event: stored and forwarded (QoS ≥ 1) until the broker acknowledges it.
+    pub fn publish_event(&self, topic: &str, payload: Vec<u8>) {
+        if let Ok(mut o) = self.shared.outbox.lock() {
+            o.push(Message {
+                topic: topic.into(),
+                payload,
+                qos: self.events_qos,
+                retain: self.events_retain,
+            });
+        }
+    }
+
+    /// Sets the retained state on `topic`; published now if connected and again on every connect.
+    pub fn publish_state(&self, topic: &str, payload: Vec<u8>) {
+        if let Ok(mut s) = self.shared.state.lock() {
+            s.insert(topic.into(), (payload, true));
+        }
+    }
+
+    /// Publishes the retained `offline` status and the final state, disconnects cleanly (so the
+    /// last will is not sent) and waits up to `timeout` for the queued messages and the
+    /// connection thread to finish.
+    pub fn close(&self, timeout: Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        // Give the connection thread a moment to flush state and events.
+        while self.is_connected() && std::time::Instant::now() < deadline {
+            let pending_state = self
+                .shared
+                .state
+                .lock()
+                .map(|s| s.values().any(|(_, dirty)| *dirty))
+                .unwrap_or(false);
+            let pending_events = self.event_queue().0 > 0;
+            if !pending_state && !pending_events {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if self.is_connected() {
+            self.client
+                .try_publish(&self.status_topic, 1, true, OFFLINE.into(), None);
+            self.client.try_disconnect();
+        }
+        self.shared.shutting_down.store(true, Ordering::SeqCst);
+        let _ = self.wake.try_send(());
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(t) = thread {
+            while !t.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                tracing::warn!("MQTT connection did not close within {timeout:?}");
+            }
+        }
+    }
+
+    fn abort(&self) {
+        self.shared.shutting_down.store(true, Ordering::SeqCst);
+        let _ = self.wake.try_send(());
+        self.client.try_disconnect();
+    }
+}
+
+impl Drop for MqttPublisher {
+    fn drop(&mut self) {
+        if self.thread.get_mut().map(|t| t.is_some()).unwrap_or(false) {
+            self.abort();
+        }
+    }
+}
+
+/// The connection thread's state.
+struct ConnectionThread {
+    client: Client,
+    shared: Arc<Shared>,
+    status_topic: String,
+    url: String,
+    control: Option<String>,
+    commands: Sender<(String, Vec<u8>)>,
+    outcome: Sender<Outcome>,
+    wake: Receiver<()>,
+}
+
+impl ConnectionThread {
+    fn run(self, mut connection: client::Connection) {
+        let mut backoff = Backoff::new();
+        let mut ever_connected = false;
+        let s = &self.shared;
+        loop {
+            // While connected, wake every 20 ms to send queued events and state promptly; while
+            // connecting, let the attempt finish.
+            let wait = s
+                .connected
+                .load(Ordering::SeqCst)
+                .then_some(Duration::from_millis(20));
+            let Some(event) = connection.next(wait) else {
+                break;
+            };
+            match event {
+                Ev::ConnAck => {
+                    s.connected.store(true, Ordering::SeqCst);
+                    backoff.reset();
+                    if ever_connected {
+                        s.counters.reconnects.fetch_add(1, Ordering::Relaxed);
+                    }
+                    ever_connected = true;
+                    *s.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                    tracing::info!(broker = %self.url, "mqtt connected");
+                    if self
+                        .client
+                        .try_publish(&self.status_topic, 1, true, ONLINE.into(), None)
+                    {
+                        self.outbox().handed_other();
+                    }
+                    // Clean sessions: the broker forgot our state and subscriptions.
+                    if let Ok(mut st) = s.state.lock() {
+                        for (_, dirty) in st.values_mut() {
+                            *dirty = true;
+                        }
+                    }
+                    if let Some(filter) = &self.control {
+                        if !self.client.try_subscribe(filter, 1) {
+                            tracing::warn!("could not subscribe to {filter}");
+                        }
+                    }
+                    let _ = self.outcome.try_send(Outcome::Connected);
+                }
+                Ev::Sent(pkid) => {
+                    s.counters.sent.fetch_add(1, Ordering::Relaxed);
+                    self.outbox().sent(pkid);
+                }
+                Ev::PubAck(pkid) => self.outbox().ack(pkid),
+                Ev::Message(topic, payload) => {
+                    s.counters.commands.fetch_add(1, Ordering::Relaxed);
+                    if self.commands.try_send((topic, payload)).is_err() {
+                        tracing::warn!(
+                            "control messages arrive faster than they are applied; one dropped"
+                        );
+                    }
+                }
+                Ev::Disconnected => break,
+                Ev::Other => {}
+                Ev::Failed(kind, text) => {
+                    let was_connected = s.connected.swap(false, Ordering::SeqCst);
+                    self.outbox().requeue();
+                    if s.shutting_down.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let i = FailKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+                    s.counters.failures[i].fetch_add(1, Ordering::Relaxed);
+                    let reason = format!("mqtt {} at {}: {text}", kind.as_str(), self.url);
+                    let mut last = s.last_error.lock().unwrap_or_else(|p| p.into_inner());
+                    // Log each new reason once, not at every retry.
+                    if was_connected || last.as_deref() != Some(reason.as_str()) {
+                        match kind {
+                            FailKind::Auth | FailKind::Tls | FailKind::Rejected => {
+                                tracing::error!("{reason}; retrying with backoff")
+                            }
+                            _ => tracing::warn!("{reason}; retrying with backoff"),
+                        }
+                    }
+                    *last = Some(reason.clone());
+                    drop(last);
+                    let _ = self.outcome.try_send(Outcome::Failed(reason));
+                    // Interruptible sleep: `close` wakes us.
+                    if self.wake.recv_timeout(backoff.next_delay()).is_ok()
+                        || s.shutting_down.load(Ordering::SeqCst)
+                    {
+                        break;
+                    }
+                }
+            }
+            if s.connected.load(Ordering::SeqCst) && !s.shutting_down.load(Ordering::SeqCst) {
+                self.pump();
+            }
+        }
+        s.connected.store(false, Ordering::SeqCst);
+    }
+
+    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        self.shared.outbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands pending state and events to the client, as far as its queue and the in-flight
+    /// window allow. Only this thread publishes QoS ≥ 1, so packet ids map back in order.
+    fn pump(&self) {
+        let s = &self.shared;
+        if let Ok(mut st) = s.state.lock() {
+            for (topic, (payload, dirty)) in st.iter_mut().filter(|(_, (_, d))| *d) {
+                let props = json_props(super::message::STATE_SCHEMA, None);
+                if !self
+                    .client
+                    .try_publish(topic, 1, true, payload.clone(), Some(&props))
+                {
+                    return;
+                }
+                self.outbox().handed_other();
+                s.counters.handed.fetch_add(1, Ordering::Relaxed);
+                *dirty = false;
+            }
+        }
+        let mut outbox = self.outbox();
+        let props = json_props(super::message::EVENT_SCHEMA, None);
+        while let Some(m) = outbox.next_to_send() {
+            if self
+                .client
+                .try_publish(&m.topic, m.qos, m.retain, m.payload.clone(), Some(&props))
+            {
+                s.counters.handed.fetch_add(1, Ordering::Relaxed);
+                s.counters.events_published.fetch_add(1, Ordering::Relaxed);
+                if m.qos > 0 {
+                    outbox.handed(m);
+                }
+            } else {
+                outbox.refused(m);
+                break;
+            }
+        }
+    }
+}
+
+/// Exponential backoff with jitter: 100 ms doubling up to 10 s.
+struct Backoff {
+    next: Duration,
+    seed: u64,
+}
+
+impl Backoff {
+    fn new() -> Backoff {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() as u64)
+            .unwrap_or(1)
+            | 1;
+        Backoff {
+            next: Duration::from_millis(100),
+            seed,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.next = Duration::from_millis(100);
+    }
+
+    fn next_delay(&mut self) -> Duration {
+        // xorshift jitter in [0.5, 1.0) of the nominal delay
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        let jitter = 0.5 + (self.seed % 1000) as f64 / 2000.0;
+        let d = self.next.mul_f64(jitter);
+        self.next = (self.next * 2).min(Duration::from_secs(10));
+        d
+    }
+}
+
+/// The connection's Prometheus metrics (admin `/metrics`).
+pub fn write_metrics(m: &MqttPublisher, s: &mut String) {
+    use std::fmt::Write as _;
+    let c = m.counters();
+    let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let (queued, overflowed) = m.event_queue();
+    let _ = writeln!(
+        s,
+        "# HELP lookout_mqtt_connected 1 while connected to the broker.\n# TYPE lookout_mqtt_connected gauge\n\
+         lookout_mqtt_connected {}",
+        u8::from(m.is_connected())
+    );
+    let _ = writeln!(
+        s,
+        "# HELP lookout_mqtt_queue_depth Messages handed to the client but not yet written to the network.\n\
+         # TYPE lookout_mqtt_queue_depth gauge\nlookout_mqtt_queue_depth {}",
+        get(&c.handed).saturating_sub(get(&c.sent))
+    );
+    let _ = writeln!(
+        s,
+        "# HELP lookout_mqtt_published_total Detections and stats handed to the broker connection.\n\
+         # TYPE lookout_mqtt_published_total counter\nlookout_mqtt_published_total {}",
+        get(&c.published)
+    );
+    let _ = writeln!(
+        s,
+        "# HELP lookout_mqtt_dropped_total Detections and stats dropped, by reason.\n# TYPE lookout_mqtt_dropped_total counter\n\
+         lookout_mqtt_dropped_total{{reason=\"disconnected\"}} {}\nlookout_mqtt_dropped_total{{reason=\"queue_full\"}} {}",
+        get(&c.dropped_disconnected),
+        get(&c.dropped_queue_full)
+    );
+    let _ = writeln!(
+        s,
+        "# HELP lookout_mqtt_events_queued Events waiting for the broker (store and forward).\n\
+         # TYPE lookout_mqtt_events_queued gauge\nlookout_mqtt_events_queued {queued}\n\
+         # HELP lookout_mqtt_events_dropped_total Events dropped by the event_overflow policy.\n\
+         # TYPE lookout_mqtt_events_dropped_total counter\nlookout_mqtt_events_dropped_total {overflowed}"
+    );
+    let _ = writeln!(
+        s,
+        "# HELP lookout_mqtt_reconnects_total Reconnections to the broker.\n\
+         # TYPE lookout_mqtt_reconnects_total counter\nlookout_mqtt_reconnects_total {}",
+        get(&c.reconnects)
+    );
+    let _ = writeln!(
+        s,
+        "# HELP lookout_mqtt_connect_failures_total Failed or dropped connections, by reason.\n\
+         # TYPE lookout_mqtt_connect_failures_total counter"
+    );
+    for (kind, n) in FailKind::ALL.iter().zip(&c.failures) {
+        let _ = writeln!(
+            s,
+            "lookout_mqtt_connect_failures_total{{reason=\"{}\"}} {}",
+            kind.as_str(),
+            get(n)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let mut b = Backoff::new();
+        let first = b.next_delay();
+        assert!(first >= Duration::from_millis(50) && first < Duration::from_millis(100));
+        for _ in 0..20 {
+            b.next_delay();
+        }
+        assert!(b.next_delay() <= Duration::from_secs(10));
+    }
+}
