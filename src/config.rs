@@ -18,6 +18,8 @@ pub struct Config {
     pub cameras: Vec<CameraConfig>,
     /// `[admin]`: the /live, /ready, /metrics endpoint of `lookout run`.
     pub admin: crate::admin::AdminConfig,
+    /// `[events]`: object appeared / left events.
+    pub events: crate::events::EventsConfig,
 }
 
 /// One `[[cameras]]` entry.
@@ -124,6 +126,13 @@ impl Config {
                 .map(|(l, c)| format!("{l}:{c}"))
                 .unwrap_or_else(|| "1:1".into());
             Error::Config(format!("{}:{at}: [mqtt] {m}", path.display()))
+        })?;
+        cfg.events.validate().map_err(|m| {
+            Error::Config(format!(
+                "{}:{}: [events] {m}",
+                path.display(),
+                pos("left_after_s")
+            ))
         })?;
         let mut names = std::collections::HashSet::new();
         for cam in &cfg.cameras {

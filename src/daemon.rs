@@ -6,14 +6,16 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::admin::{AdminState, CameraList};
 use crate::config::{CameraConfig, Config};
+use crate::control::{self, Command, CommandAck};
 use crate::detect::{Detector, DetectorConfig, ModelSpec};
 use crate::error::{Error, Result};
+use crate::events::Tracker;
 use crate::metrics::CameraMetrics;
 use crate::pipeline::{self, Controls, Filters, ReplayOptions};
 use crate::publish::mqtt::MqttPublisher;
@@ -70,6 +72,10 @@ struct Camera {
     detector: DetectorConfig,
     metrics: Arc<CameraMetrics>,
     controls: Arc<Controls>,
+    /// Kept across restarts of the camera, so event numbers stay contiguous.
+    events: Option<Arc<Mutex<Tracker>>>,
+    /// The answer to the last command on `<camera>/set`.
+    ack: Option<CommandAck>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -80,6 +86,23 @@ struct Shared {
     mqtt: Option<Arc<MqttPublisher>>,
     device: String,
     topic_prefix: String,
+    events: crate::events::EventsConfig,
+}
+
+impl Shared {
+    fn root(&self) -> String {
+        format!("{}/{}", self.topic_prefix, self.device)
+    }
+
+    fn tracker(&self, camera: &str) -> Option<Arc<Mutex<Tracker>>> {
+        (self.events.enabled && self.mqtt.is_some()).then(|| {
+            Arc::new(Mutex::new(Tracker::new(
+                &self.device,
+                camera,
+                Duration::from_secs_f64(self.events.left_after_s),
+            )))
+        })
+    }
 }
 
 impl Daemon<'_> {
@@ -112,11 +135,12 @@ impl Daemon<'_> {
             mqtt: mqtt.clone(),
             device: self.device.clone(),
             topic_prefix: config.mqtt.topic_prefix.clone(),
+            events: config.events.clone(),
         };
         let mut cameras: BTreeMap<String, Camera> = BTreeMap::new();
         for (cam, detector) in config.cameras.iter().zip(detectors) {
             let metrics = Arc::default();
-            let camera = start_camera(cam, detector, metrics, &shared);
+            let camera = start_camera(cam, detector, metrics, shared.tracker(&cam.name), &shared);
             cameras.insert(cam.name.clone(), camera);
         }
         let list: CameraList = Arc::default();
@@ -161,7 +185,13 @@ impl Daemon<'_> {
             last_status: Instant::now(),
             frames_at_status: BTreeMap::new(),
             silent_logged: false,
+            last_stats: Instant::now(),
+            frames_at_stats: BTreeMap::new(),
+            fps: BTreeMap::new(),
         };
+        let stats_every = (config.mqtt.stats_interval_s > 0.0)
+            .then(|| Duration::from_secs_f64(config.mqtt.stats_interval_s));
+        publish_states(&shared, &cameras, &supervisor.fps, None);
         loop {
             if self.stop.load(Ordering::SeqCst) {
                 break;
@@ -180,19 +210,43 @@ impl Daemon<'_> {
                 supervisor.watchdog(w, &cameras);
             }
             supervisor.status(&cameras, mqtt.as_deref());
+            if let Some(m) = &mqtt {
+                let commands: Vec<(String, Vec<u8>)> = m.commands().try_iter().collect();
+                for (topic, payload) in commands {
+                    let changed = apply_command(&shared, &mut cameras, &topic, &payload);
+                    publish_states(&shared, &cameras, &supervisor.fps, changed.as_deref());
+                }
+                if stats_every.is_some_and(|every| supervisor.last_stats.elapsed() >= every) {
+                    supervisor.measure_fps(&cameras);
+                    let list: Vec<(&str, &CameraMetrics, f64)> = cameras
+                        .iter()
+                        .map(|(n, c)| {
+                            let fps = supervisor.fps.get(n).copied().unwrap_or(0.0);
+                            (n.as_str(), c.metrics.as_ref(), fps)
+                        })
+                        .collect();
+                    m.publish_json(
+                        &format!("{}/stats", shared.root()),
+                        crate::publish::message::STATS_SCHEMA,
+                        control::stats_json(&self.device, &list, m),
+                    );
+                    publish_states(&shared, &cameras, &supervisor.fps, None);
+                }
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
         sd_notify("STOPPING=1\nSTATUS=stopping");
         for cam in cameras.values() {
             cam.stop.store(true, Ordering::SeqCst);
         }
-        for (name, mut cam) in cameras {
+        for (name, cam) in cameras.iter_mut() {
             if let Some(t) = cam.thread.take() {
                 if t.join().is_err() {
                     tracing::error!(camera = %name, "the camera thread panicked");
                 }
             }
         }
+        publish_states(&shared, &cameras, &BTreeMap::new(), None);
         admin_done.store(true, Ordering::SeqCst);
         if let Some(Ok(t)) = admin {
             let _ = t.join();
@@ -285,9 +339,9 @@ impl Daemon<'_> {
                             continue;
                         }
                     };
-                    let metrics = match existing {
-                        Some(c) => c.metrics.clone(),
-                        None => Arc::default(),
+                    let (metrics, events) = match existing {
+                        Some(c) => (c.metrics.clone(), c.events.clone()),
+                        None => (Arc::default(), shared.tracker(&cfg.name)),
                     };
                     let action = match cameras.remove(&cfg.name) {
                         Some(old) => {
@@ -296,7 +350,7 @@ impl Daemon<'_> {
                         }
                         None => "added",
                     };
-                    let cam = start_camera(cfg, loaded, metrics, shared);
+                    let cam = start_camera(cfg, loaded, metrics, events, shared);
                     cameras.insert(cfg.name.clone(), cam);
                     tracing::info!(camera = %cfg.name, "camera {action}");
                 }
@@ -363,9 +417,24 @@ struct Supervisor {
     last_status: Instant,
     frames_at_status: BTreeMap<String, u64>,
     silent_logged: bool,
+    last_stats: Instant,
+    frames_at_stats: BTreeMap<String, u64>,
+    /// Processing rate per camera over the last stats interval.
+    fps: BTreeMap<String, f64>,
 }
 
 impl Supervisor {
+    fn measure_fps(&mut self, cameras: &BTreeMap<String, Camera>) {
+        let elapsed = self.last_stats.elapsed().as_secs_f64().max(1e-3);
+        for (name, cam) in cameras {
+            let now = cam.metrics.frames_processed.load(Ordering::Relaxed);
+            let before = self.frames_at_stats.insert(name.clone(), now).unwrap_or(0);
+            self.fps
+                .insert(name.clone(), now.saturating_sub(before) as f64 / elapsed);
+        }
+        self.last_stats = Instant::now();
+    }
+
     /// Pings the systemd watchdog at half its interval, but only while every running camera shows
     /// progress (frames published, or its restart loop working): a hung pipeline stops the pings and
     /// systemd restarts the service.
@@ -418,22 +487,24 @@ fn start_camera(
     cfg: &CameraConfig,
     detector: Detector,
     metrics: Arc<CameraMetrics>,
+    events: Option<Arc<Mutex<Tracker>>>,
     shared: &Shared,
 ) -> Camera {
     let stop = Arc::new(AtomicBool::new(false));
     let controls = Arc::new(Controls::default());
     let effective = detector.config().clone();
     let thread = {
-        let (cfg, metrics, controls, stop, shared) = (
+        let (cfg, metrics, controls, stop, shared, events) = (
             cfg.clone(),
             metrics.clone(),
             controls.clone(),
             stop.clone(),
             shared.clone(),
+            events.clone(),
         );
         std::thread::Builder::new()
             .name(format!("camera-{}", cfg.name))
-            .spawn(move || run_camera(&cfg, detector, &shared, &metrics, controls, &stop))
+            .spawn(move || run_camera(&cfg, detector, &shared, &metrics, controls, events, &stop))
     };
     let thread = match thread {
         Ok(t) => Some(t),
@@ -447,6 +518,8 @@ fn start_camera(
         config: cfg.clone(),
         metrics,
         controls,
+        events,
+        ack: None,
         stop,
         thread,
     }
@@ -459,6 +532,7 @@ fn run_camera(
     shared: &Shared,
     metrics: &Arc<CameraMetrics>,
     controls: Arc<Controls>,
+    events: Option<Arc<Mutex<Tracker>>>,
     stop: &Arc<AtomicBool>,
 ) {
     let mut backoff = Duration::from_millis(500);
@@ -472,6 +546,7 @@ fn run_camera(
         max_fps: cam.fps,
         observer: Some(observer),
         controls: Some(controls),
+        events,
         ..ReplayOptions::new(&shared.device, &cam.name, &shared.topic_prefix)
     };
     let source_opts = SourceOptions {
@@ -529,4 +604,102 @@ fn run_camera(
         }
         backoff = (backoff * 2).min(Duration::from_secs(30));
     }
+}
+
+fn camera_status(cam: &Camera) -> &'static str {
+    let errored = cam
+        .metrics
+        .last_error
+        .lock()
+        .map(|e| e.is_some())
+        .unwrap_or(false);
+    if cam.finished() {
+        "stopped"
+    } else if cam.controls.is_paused() {
+        "paused"
+    } else if errored {
+        "restarting"
+    } else if cam.metrics.has_produced() {
+        "running"
+    } else {
+        "starting"
+    }
+}
+
+/// Publishes the retained state of every camera (or only `only`).
+fn publish_states(
+    shared: &Shared,
+    cameras: &BTreeMap<String, Camera>,
+    fps: &BTreeMap<String, f64>,
+    only: Option<&str>,
+) {
+    let Some(m) = &shared.mqtt else { return };
+    for (name, cam) in cameras {
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
+        let status = camera_status(cam);
+        let state = control::State {
+            schema: crate::publish::message::STATE_SCHEMA,
+            device: &shared.device,
+            camera: name,
+            status,
+            online: status == "running",
+            paused: status == "paused",
+            source: &cam.config.source,
+            fps: crate::publish::message::round_to(fps.get(name).copied().unwrap_or(0.0), 2),
+            model: cam.detector.model.display().to_string(),
+            score_threshold: cam.detector.score_threshold,
+            classes: &cam.detector.classes,
+            last_error: cam.metrics.last_error.lock().ok().and_then(|e| e.clone()),
+            command: cam.ack.as_ref(),
+            updated_at: crate::publish::message::rfc3339_ms(std::time::SystemTime::now()),
+        };
+        if let Ok(payload) = serde_json::to_vec(&state) {
+            m.publish_state(&format!("{}/{name}/state", shared.root()), payload);
+        }
+    }
+}
+
+/// Applies a command from `<root>/<camera>/set`; returns the camera it addressed.
+fn apply_command(
+    shared: &Shared,
+    cameras: &mut BTreeMap<String, Camera>,
+    topic: &str,
+    payload: &[u8],
+) -> Option<String> {
+    let name = control::camera_of(&shared.root(), topic)?;
+    let Some(cam) = cameras.get_mut(name) else {
+        tracing::warn!(topic, "command for an unknown camera ignored");
+        return None;
+    };
+    let at = crate::publish::message::rfc3339_ms(std::time::SystemTime::now());
+    cam.ack = Some(match Command::parse(payload) {
+        Ok((received, cmd)) => {
+            if let Some(p) = cmd.paused {
+                cam.controls.set_paused(p);
+            }
+            if let Some(t) = cmd.score_threshold {
+                cam.detector.score_threshold = t;
+                cam.controls.set_filters(Filters::of(&cam.detector));
+            }
+            tracing::info!(camera = name, command = %received, "command applied");
+            CommandAck {
+                received,
+                accepted: true,
+                error: None,
+                at,
+            }
+        }
+        Err((received, error)) => {
+            tracing::warn!(camera = name, command = %received, "command rejected: {error}");
+            CommandAck {
+                received,
+                accepted: false,
+                error: Some(error),
+                at,
+            }
+        }
+    });
+    Some(name.to_string())
 }

@@ -5,9 +5,11 @@
 pub mod admin;
 pub mod bench;
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod detect;
 pub mod error;
+pub mod events;
 pub mod metrics;
 pub mod pipeline;
 pub mod publish;

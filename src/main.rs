@@ -377,19 +377,36 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode, Failure> {
         },
     )?;
     let mqtt = connect_mqtt(&mqtt_cfg, &device)?;
+    let events = config.events.enabled.then(|| {
+        Arc::new(std::sync::Mutex::new(lookout::events::Tracker::new(
+            &device,
+            &camera,
+            Duration::from_secs_f64(config.events.left_after_s),
+        )))
+    });
     let opts = ReplayOptions {
         latest_wins: args.realtime,
         max_frames: args.max_frames,
         json_lines: !args.quiet,
+        events,
         ..ReplayOptions::new(&device, &camera, &mqtt_cfg.topic_prefix)
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = pipeline::replay(&mut detector, source, mqtt.as_ref(), &mut out, &opts, &stop);
     drop(out);
-    let mqtt_line = mqtt.as_ref().map(mqtt_summary);
-    if let Some(m) = mqtt {
+    if let Some(m) = &mqtt {
+        // Flushes queued events while the broker is there.
         m.close(Duration::from_secs(3));
+    }
+    let mut mqtt_line = mqtt.as_ref().map(mqtt_summary);
+    if let (Some(line), Some(t)) = (mqtt_line.as_mut(), &opts.events) {
+        let generated = t.lock().map(|t| t.generated()).unwrap_or(0);
+        *line = line.replacen(
+            "; events: ",
+            &format!("; events: {generated} generated, "),
+            1,
+        );
     }
     let summary = result?;
     print_summary(&summary, &detector, mqtt_line.as_deref());
@@ -546,6 +563,13 @@ fn mqtt_summary(m: &MqttPublisher) -> String {
         c.dropped_queue_full.load(Relaxed),
         c.reconnects.load(Relaxed),
         m.url()
+    );
+    let (queued, overflowed) = m.event_queue();
+    s += &format!(
+        "; events: {} sent, {} unacknowledged, {} dropped on a full event queue",
+        c.events_published.load(Relaxed),
+        queued,
+        overflowed
     );
     if let Some(e) = m.last_error() {
         s += &format!("; last error: {e}");

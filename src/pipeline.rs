@@ -210,6 +210,8 @@ pub struct ReplayOptions {
     pub max_fps: Option<f64>,
     pub observer: Option<Arc<dyn FrameObserver>>,
     pub controls: Option<Arc<Controls>>,
+    /// Turns detections into object appeared/left events on `<camera>/events` (with MQTT).
+    pub events: Option<Arc<Mutex<crate::events::Tracker>>>,
 }
 
 impl ReplayOptions {
@@ -226,6 +228,7 @@ impl ReplayOptions {
             max_fps: None,
             observer: None,
             controls: None,
+            events: None,
         }
     }
 }
@@ -288,6 +291,10 @@ pub fn replay(
     let mut preparer = detector.preparer();
     let topic = format!(
         "{}/{}/{}/detections",
+        opts.topic_prefix, opts.device, opts.camera
+    );
+    let events_topic = format!(
+        "{}/{}/{}/events",
         opts.topic_prefix, opts.device, opts.camera
     );
     let started = Instant::now();
@@ -469,6 +476,23 @@ pub fn replay(
         let publish_start = Instant::now();
         if let Some(m) = mqtt {
             m.publish(&topic, line.clone());
+            if let Some(tracker) = &opts.events {
+                let mut counts = std::collections::BTreeMap::new();
+                for o in &msg.objects {
+                    *counts.entry(o.class).or_insert(0) += 1;
+                }
+                let events = tracker.lock().unwrap_or_else(|p| p.into_inner()).update(
+                    &counts,
+                    work.captured_mono,
+                    work.seq,
+                    &msg.captured_at,
+                );
+                for e in events {
+                    if let Ok(payload) = serde_json::to_vec(&e) {
+                        m.publish_event(&events_topic, payload);
+                    }
+                }
+            }
         }
         if opts.json_lines {
             line.push(b'\n');

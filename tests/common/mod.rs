@@ -96,51 +96,145 @@ pub fn wait_for_port(port: u16, within: Duration) -> bool {
 /// A private Mosquitto on a free port, killed on drop.
 pub struct Broker {
     pub port: u16,
-    child: Child,
-    _dir: tempfile::TempDir,
+    child: Option<Child>,
+    conf: PathBuf,
+    pub dir: tempfile::TempDir,
 }
 
 impl Broker {
     pub fn start() -> Broker {
+        Broker::start_with(|_| "allow_anonymous true\n".into())
+    }
+
+    /// `extra(dir)`: listener options and settings after `listener <port> 127.0.0.1`; `dir` is the
+    /// broker's own folder (for password files, certificates, persistence).
+    pub fn start_with(extra: impl FnOnce(&Path) -> String) -> Broker {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(
             &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+            // `user root`: when the tests run as root, mosquitto keeps root instead of switching
+            // to the mosquitto user, which could not read this private folder (certificates,
+            // password file, persistence). Ignored when not root.
+            format!(
+                "user root\nlistener {port} 127.0.0.1\n{}",
+                extra(dir.path())
+            ),
         )
         .expect("write conf");
+        let mut b = Broker {
+            port,
+            child: None,
+            conf,
+            dir,
+        };
+        b.run();
+        b
+    }
+
+    fn run(&mut self) {
         let child = Command::new("mosquitto")
             .arg("-c")
-            .arg(&conf)
+            .arg(&self.conf)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("mosquitto is installed (.ci/run installs it)");
+        self.child = Some(child);
         assert!(
-            wait_for_port(port, Duration::from_secs(10)),
-            "mosquitto did not start on {port}"
+            wait_for_port(self.port, Duration::from_secs(10)),
+            "mosquitto did not start on {}",
+            self.port
         );
-        Broker {
-            port,
-            child,
-            _dir: dir,
-        }
     }
 
     pub fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
     }
 
+    /// SIGKILL: the broker dies without saving anything.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM: the broker saves its persistent sessions (with `persistence true`) and exits.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the broker again on the same port with the same configuration.
+    pub fn restart(&mut self) {
+        self.run();
     }
 }
 
 impl Drop for Broker {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// `mosquitto_sub` (a different MQTT client from lookout's) printing `topic payload` lines.
+pub struct MosquittoSub {
+    child: Child,
+    pub rx: std::sync::mpsc::Receiver<(String, String)>,
+}
+
+impl MosquittoSub {
+    /// Subscribes to `filter` with `args` (e.g. `-c -i ID` for a persistent session, `-V 5`).
+    pub fn start(port: u16, filter: &str, args: &[&str]) -> MosquittoSub {
+        let mut child = Command::new("mosquitto_sub")
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-v"])
+            .args(["-t", filter])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto_sub is installed (mosquitto-clients)");
+        let out = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(|l| l.ok()) {
+                let (t, p) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+                if tx.send((t.to_string(), p.to_string())).is_err() {
+                    break;
+                }
+            }
+        });
+        MosquittoSub { child, rx }
+    }
+
+    /// Waits until the subscription is live: publishes probes on `probe_topic` (which the filter
+    /// must match) until one comes back.
+    pub fn wait_ready(&self, port: u16, probe_topic: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let _ = Command::new("mosquitto_pub")
+                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1"])
+                .args(["-t", probe_topic, "-m", "probe"])
+                .status();
+            if let Ok((t, _)) = self.rx.recv_timeout(Duration::from_millis(500)) {
+                if t == probe_topic {
+                    return;
+                }
+            }
+        }
+        panic!("mosquitto_sub did not subscribe within 10 s");
+    }
+}
+
+impl Drop for MosquittoSub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,0 +1,227 @@
+//! `lookout run` on the message bus besides detections: the retained per-camera `state`, the
+//! periodic `stats`, and commands on `<root>/<camera>/set` (pause, resume, score threshold),
+//! acknowledged on `state`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::SystemTime;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::metrics::CameraMetrics;
+use crate::pipeline::DropReason;
+use crate::publish::message::{rfc3339_ms, round_to, STATS_SCHEMA};
+
+/// The answer to the last command, carried on `state`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandAck {
+    pub received: Value,
+    pub accepted: bool,
+    pub error: Option<String>,
+    pub at: String,
+}
+
+/// `<root>/<camera>/state` (retained).
+#[derive(Debug, Serialize)]
+pub struct State<'a> {
+    pub schema: &'static str,
+    pub device: &'a str,
+    pub camera: &'a str,
+    /// starting, running, paused, restarting or stopped.
+    pub status: &'a str,
+    /// Frames are being processed.
+    pub online: bool,
+    pub paused: bool,
+    pub source: &'a str,
+    /// Frames processed per second over the last interval.
+    pub fps: f64,
+    pub model: String,
+    pub score_threshold: f32,
+    pub classes: &'a [String],
+    pub last_error: Option<String>,
+    pub command: Option<&'a CommandAck>,
+    pub updated_at: String,
+}
+
+/// A command on `<root>/<camera>/set`: `{"paused": true}`, `{"score_threshold": 0.5}` or both.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    pub paused: Option<bool>,
+    pub score_threshold: Option<f32>,
+}
+
+impl Command {
+    pub fn parse(payload: &[u8]) -> Result<(Value, Command), (Value, String)> {
+        let v: Value = serde_json::from_slice(payload).map_err(|e| {
+            (
+                Value::String(String::from_utf8_lossy(payload).into_owned()),
+                format!("not JSON ({e}); send e.g. {{\"paused\": true}} or {{\"score_threshold\": 0.5}}"),
+            )
+        })?;
+        let Some(obj) = v.as_object() else {
+            return Err((v.clone(), "expected a JSON object".into()));
+        };
+        let mut cmd = Command {
+            paused: None,
+            score_threshold: None,
+        };
+        for (key, val) in obj {
+            match key.as_str() {
+                "paused" => {
+                    cmd.paused =
+                        Some(val.as_bool().ok_or_else(|| {
+                            (v.clone(), "paused must be true or false".to_string())
+                        })?)
+                }
+                "score_threshold" => {
+                    let t = val
+                        .as_f64()
+                        .filter(|t| (0.0..=1.0).contains(t))
+                        .ok_or_else(|| {
+                            (
+                                v.clone(),
+                                "score_threshold must be a number between 0 and 1".to_string(),
+                            )
+                        })?;
+                    cmd.score_threshold = Some(t as f32);
+                }
+                other => {
+                    return Err((
+                        v.clone(),
+                        format!("unknown key '{other}'; the keys are paused and score_threshold"),
+                    ))
+                }
+            }
+        }
+        if cmd.paused.is_none() && cmd.score_threshold.is_none() {
+            return Err((v, "empty command; set paused or score_threshold".into()));
+        }
+        Ok((v, cmd))
+    }
+}
+
+/// The camera a `<root>/<camera>/set` topic addresses.
+pub fn camera_of<'a>(root: &str, topic: &'a str) -> Option<&'a str> {
+    topic
+        .strip_prefix(root)?
+        .strip_prefix('/')?
+        .strip_suffix("/set")
+        .filter(|c| !c.contains('/'))
+}
+
+#[derive(Debug, Serialize)]
+struct CameraStats {
+    captured: u64,
+    processed: u64,
+    dropped: BTreeMap<&'static str, u64>,
+    restarts: u64,
+    fps: f64,
+    latency_ms: BTreeMap<&'static str, f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Stats<'a> {
+    schema: &'static str,
+    device: &'a str,
+    at: String,
+    uptime_s: f64,
+    cameras: BTreeMap<&'a str, CameraStats>,
+    mqtt: BTreeMap<&'static str, u64>,
+}
+
+/// `<root>/stats`: counters and latency of every camera and of the MQTT connection.
+pub fn stats_json(
+    device: &str,
+    cameras: &[(&str, &CameraMetrics, f64)],
+    mqtt: &crate::publish::mqtt::MqttPublisher,
+) -> Vec<u8> {
+    let mut out = BTreeMap::new();
+    for (name, m, fps) in cameras {
+        let mut latency = BTreeMap::new();
+        if let Ok(h) = m.stages.lock() {
+            for (stage, hist) in crate::metrics::STAGES.iter().zip(&h.stages) {
+                if *stage == "total" || *stage == "inference" {
+                    latency.insert(
+                        if *stage == "total" {
+                            "total_p50"
+                        } else {
+                            "inference_p50"
+                        },
+                        round_to(hist.quantile_ms(0.5), 2),
+                    );
+                    latency.insert(
+                        if *stage == "total" {
+                            "total_p99"
+                        } else {
+                            "inference_p99"
+                        },
+                        round_to(hist.quantile_ms(0.99), 2),
+                    );
+                }
+            }
+        }
+        out.insert(
+            *name,
+            CameraStats {
+                captured: m.frames_captured.load(Relaxed),
+                processed: m.frames_processed.load(Relaxed),
+                dropped: DropReason::ALL
+                    .iter()
+                    .map(|r| (r.as_str(), m.dropped(*r)))
+                    .collect(),
+                restarts: m.restarts_total(),
+                fps: round_to(*fps, 2),
+                latency_ms: latency,
+            },
+        );
+    }
+    let c = mqtt.counters();
+    let (queued, overflowed) = mqtt.event_queue();
+    let mqtt_stats = BTreeMap::from([
+        ("connected", u64::from(mqtt.is_connected())),
+        ("published", c.published.load(Relaxed)),
+        ("dropped_disconnected", c.dropped_disconnected.load(Relaxed)),
+        ("dropped_queue_full", c.dropped_queue_full.load(Relaxed)),
+        ("reconnects", c.reconnects.load(Relaxed)),
+        ("events_queued", queued as u64),
+        ("events_dropped", overflowed),
+    ]);
+    let uptime = SystemTime::now()
+        .duration_since(*crate::events::process_start())
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    serde_json::to_vec(&Stats {
+        schema: STATS_SCHEMA,
+        device,
+        at: rfc3339_ms(SystemTime::now()),
+        uptime_s: round_to(uptime, 1),
+        cameras: out,
+        mqtt: mqtt_stats,
+    })
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse_and_explain_mistakes() {
+        let (_, c) = Command::parse(br#"{"paused": true, "score_threshold": 0.6}"#).expect("ok");
+        assert_eq!(c.paused, Some(true));
+        assert!((c.score_threshold.unwrap_or(0.0) - 0.6).abs() < 1e-6);
+        for (bad, why) in [
+            (&b"pause"[..], "not JSON"),
+            (br#"{"paused": "yes"}"#, "true or false"),
+            (br#"{"score_threshold": 2}"#, "between 0 and 1"),
+            (br#"{"fps": 2}"#, "unknown key 'fps'"),
+            (br#"{}"#, "empty"),
+        ] {
+            let (_, e) = Command::parse(bad).expect_err("rejected");
+            assert!(e.contains(why), "{e}");
+        }
+        assert_eq!(camera_of("lookout/d", "lookout/d/front/set"), Some("front"));
+        assert_eq!(camera_of("lookout/d", "lookout/d/a/b/set"), None);
+    }
+}
