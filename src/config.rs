@@ -63,6 +63,7 @@ fn default_stall_timeout() -> f64 {
 pub struct DetectorOverrides {
     pub model: Option<std::path::PathBuf>,
     pub long_side: Option<u32>,
+    pub input_size: Option<(u32, u32)>,
     pub score_threshold: Option<f32>,
     pub iou_threshold: Option<f32>,
     pub classes: Option<Vec<String>>,
@@ -79,6 +80,9 @@ impl CameraConfig {
             d.model = v.clone();
         }
         d.long_side = o.long_side.unwrap_or(d.long_side);
+        if o.input_size.is_some() {
+            d.input_size = o.input_size;
+        }
         d.score_threshold = o.score_threshold.unwrap_or(d.score_threshold);
         d.iou_threshold = o.iou_threshold.unwrap_or(d.iou_threshold);
         if let Some(v) = &o.classes {
@@ -324,13 +328,15 @@ mod tests {
     fn cameras_are_checked_and_inherit_the_detector() {
         let ok = Config::parse(
             "[detector]\nscore_threshold = 0.4\n[[cameras]]\nname = \"a\"\nsource = \"x.mp4\"\n\
-             [cameras.detector]\nthreads = 2\n[[cameras]]\nname = \"b\"\nsource = \"y.mp4\"\nloop = true\n",
+             [cameras.detector]\nthreads = 2\ninput_size = [320, 256]\n[[cameras]]\nname = \"b\"\nsource = \"y.mp4\"\nloop = true\n",
             Path::new("c.toml"),
         )
         .expect("valid");
         assert_eq!(ok.cameras.len(), 2);
         let a = ok.cameras[0].detector(&ok.detector);
         assert_eq!((a.threads, a.score_threshold), (2, 0.4));
+        assert_eq!(a.input_size, Some((320, 256)));
+        assert_eq!(ok.cameras[1].detector(&ok.detector).input_size, None);
         assert!(ok.cameras[0].realtime && !ok.cameras[0].looping && ok.cameras[1].looping);
         let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\n[[cameras]]\nname = \"a\"\nsource = \"y\"\n");
         assert!(

@@ -566,10 +566,11 @@ fn mqtt_summary(m: &MqttPublisher) -> String {
     );
     let (queued, overflowed) = m.event_queue();
     s += &format!(
-        "; events: {} sent, {} unacknowledged, {} dropped on a full event queue",
+        "; events: {} sent, {} unacknowledged, {} dropped on a full event queue, {} spooled",
         c.events_published.load(Relaxed),
         queued,
-        overflowed
+        overflowed,
+        m.spooled.load(Relaxed)
     );
     if let Some(e) = m.last_error() {
         s += &format!("; last error: {e}");

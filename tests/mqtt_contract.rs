@@ -59,12 +59,16 @@ fn events_of(seen: &[(String, Value)]) -> Vec<&Value> {
 
 /// `N <what>` in the replay summary.
 fn count_in(stderr: &str, what: &str) -> u64 {
-    stderr
+    let summary = stderr
+        .lines()
+        .find(|l| l.starts_with("mqtt: "))
+        .unwrap_or_else(|| panic!("no mqtt summary: {stderr}"));
+    summary
         .split(what)
         .next()
         .and_then(|s| s.rsplit(' ').next())
         .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no '{what}' in the summary: {stderr}"))
+        .unwrap_or_else(|| panic!("no '{what}' in the summary: {summary}"))
 }
 
 #[test]
@@ -685,4 +689,95 @@ fn run_publishes_state_stats_and_obeys_control_after_a_reconnect() {
     for kind in ["detections", "events", "state", "stats", "status"] {
         assert!(kinds.contains(kind), "saw {kind}: {kinds:?}");
     }
+}
+
+#[test]
+fn a_restart_during_an_outage_loses_no_events_with_a_spool() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut broker = Broker::start_with(|d| {
+        format!(
+            "allow_anonymous true\npersistence true\npersistence_location {}/\n",
+            d.display()
+        )
+    });
+    let device = unique("spool");
+    let sub = MosquittoSub::start(
+        broker.port,
+        &format!("lookout/{device}/+/events"),
+        &["-c", "-i", &unique("sub")],
+    );
+    sub.wait_ready(broker.port, &format!("lookout/{device}/probe/events"));
+    let spool = dir.path().join("state/events.spool");
+    let config = write(
+        &dir.path().join("lookout.toml"),
+        &format!(
+            "[mqtt]\nurl = \"{}\"\nevent_spool = \"{}\"\n\n[events]\nleft_after_s = 0\n",
+            broker.url(),
+            path_str(&spool)
+        ),
+    );
+    let frames = alternating_frames(dir.path());
+    let replay = |frames_n: &str| {
+        lookout()
+            .args([
+                "replay",
+                "--loop",
+                "--max-frames",
+                frames_n,
+                "--device",
+                &device,
+            ])
+            .arg("--config")
+            .arg(&config)
+            .arg(&frames)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts")
+    };
+    let mut first = replay("30");
+    let lines = json_lines(&mut first);
+    let mut seen = Vec::new();
+    collect_until(&sub, Duration::from_secs(60), &mut seen, |s| {
+        events_of(s).len() >= 4
+    });
+    let run = events_of(&seen)[0]["run"].clone();
+    // The broker goes away and is still away when this run ends.
+    broker.stop();
+    let _ = lines.try_iter().count();
+    let out = first.wait_with_output().expect("exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let generated = count_in(&stderr, " generated");
+    let spooled = count_in(&stderr, " spooled");
+    assert!(spooled > 0, "events waiting at exit were spooled: {stderr}");
+    assert!(spool.exists());
+    // The broker is back; the next start sends the spooled events first.
+    broker.restart();
+    let second = replay("1").wait_with_output().expect("exits");
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(!spool.exists(), "the spool is consumed");
+    collect_until(&sub, Duration::from_secs(30), &mut seen, |s| {
+        let firsts: std::collections::BTreeSet<u64> = events_of(s)
+            .iter()
+            .filter(|e| e["run"] == run)
+            .filter_map(|e| e["seq"].as_u64())
+            .collect();
+        firsts.len() as u64 == generated
+    });
+    let got: std::collections::BTreeSet<u64> = events_of(&seen)
+        .iter()
+        .filter(|e| e["run"] == run)
+        .filter_map(|e| e["seq"].as_u64())
+        .collect();
+    let missing: Vec<u64> = (0..generated).filter(|s| !got.contains(s)).collect();
+    assert!(
+        missing.is_empty(),
+        "events of the first run lost: {missing:?}"
+    );
 }

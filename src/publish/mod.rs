@@ -6,6 +6,7 @@ pub mod message;
 pub mod mqtt;
 pub mod outbox;
 pub mod publisher;
+pub mod spool;
 pub mod tls;
 
 /// Topic segments (device, camera) must not contain MQTT wildcards or separators.

@@ -55,6 +55,10 @@ pub struct MqttConfig {
     pub event_queue: usize,
     /// drop_oldest (default) or drop_newest when the event queue is full.
     pub event_overflow: Overflow,
+    /// File for events still unacknowledged at exit; sent first at the next start. Unset: none.
+    pub event_spool: Option<PathBuf>,
+    /// Largest spool in MiB; the newest events that fit are kept.
+    pub event_spool_max_mb: f64,
     /// Seconds between `<root>/stats` messages and `state` refreshes (`lookout run`); 0: off.
     pub stats_interval_s: f64,
     /// Subscribe to `<root>/<camera>/set` for pause/resume and threshold changes (`lookout run`).
@@ -86,6 +90,8 @@ impl Default for MqttConfig {
             events_retain: false,
             event_queue: 1000,
             event_overflow: Overflow::DropOldest,
+            event_spool: None,
+            event_spool_max_mb: 16.0,
             stats_interval_s: 10.0,
             control: true,
         }
@@ -144,6 +150,9 @@ impl MqttConfig {
         }
         if !(self.stats_interval_s == 0.0 || (1.0..=86400.0).contains(&self.stats_interval_s)) {
             return Err("stats_interval_s must be 0 (off) or between 1 and 86400".into());
+        }
+        if !(self.event_spool_max_mb > 0.0 && self.event_spool_max_mb <= 10_000.0) {
+            return Err("event_spool_max_mb must be between 0 and 10000".into());
         }
         if self.client_cert.is_some() != self.client_key.is_some() {
             return Err(

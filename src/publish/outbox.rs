@@ -139,6 +139,19 @@ impl Outbox {
         }
     }
 
+    /// Every message not yet acknowledged, oldest first, leaving the outbox empty (for the spool).
+    pub fn take_all(&mut self) -> Vec<Message> {
+        self.requeue();
+        self.waiting.drain(..).collect()
+    }
+
+    /// Messages from the spool of an earlier run go first.
+    pub fn preload(&mut self, messages: Vec<Message>) {
+        for m in messages.into_iter().rev() {
+            self.waiting.push_front(m);
+        }
+    }
+
     /// The connection dropped: every unacknowledged message goes back to the front of the queue,
     /// in the order it was first sent (it may have arrived: at least once).
     pub fn requeue(&mut self) {

@@ -70,6 +70,9 @@ pub struct MqttPublisher {
     wake: Sender<()>,
     thread: Mutex<Option<JoinHandle<()>>>,
     url: String,
+    spool: Option<(std::path::PathBuf, u64)>,
+    /// Events written to the spool at close.
+    pub spooled: AtomicU64,
 }
 
 /// MQTT 5 properties of JSON messages with this schema.
@@ -139,12 +142,16 @@ impl MqttPublisher {
             queue: cfg.queue,
         };
         let (client, connection) = client::connect(cfg.protocol, options);
+        let mut outbox = Outbox::new(cfg.event_queue, cfg.event_overflow);
+        if let Some(path) = &cfg.event_spool {
+            outbox.preload(super::spool::load(path));
+        }
         let shared = Arc::new(Shared {
             connected: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
             counters: Counters::default(),
             last_error: Mutex::new(None),
-            outbox: Mutex::new(Outbox::new(cfg.event_queue, cfg.event_overflow)),
+            outbox: Mutex::new(outbox),
             state: Mutex::default(),
         });
         let (outcome_tx, outcome_rx) = bounded::<Outcome>(1);
@@ -181,6 +188,11 @@ impl MqttPublisher {
             wake: wake_tx,
             thread: Mutex::new(Some(thread)),
             url,
+            spool: cfg
+                .event_spool
+                .clone()
+                .map(|p| (p, (cfg.event_spool_max_mb * 1024.0 * 1024.0) as u64)),
+            spooled: AtomicU64::new(0),
         };
         Ok((publisher, outcome_rx))
     }
@@ -306,6 +318,35 @@ impl MqttPublisher {
                 let _ = t.join();
             } else {
                 tracing::warn!("MQTT connection did not close within {timeout:?}");
+            }
+        }
+        self.save_spool();
+    }
+
+    /// Writes events the broker has not acknowledged to the spool, if one is configured.
+    fn save_spool(&self) {
+        let Some((path, max)) = &self.spool else {
+            return;
+        };
+        let left = self
+            .shared
+            .outbox
+            .lock()
+            .map(|mut o| o.take_all())
+            .unwrap_or_default();
+        if left.is_empty() {
+            return;
+        }
+        match super::spool::save(path, &left, *max) {
+            Ok((kept, lost)) => {
+                self.spooled.store(kept as u64, Ordering::Relaxed);
+                tracing::warn!(spool = %path.display(), events = kept, "the broker did not take every event; spooled for the next start");
+                if lost > 0 {
+                    tracing::error!(spool = %path.display(), events = lost, "the spool is full (event_spool_max_mb): the oldest events are lost");
+                }
+            }
+            Err(e) => {
+                tracing::error!(spool = %path.display(), events = left.len(), "cannot write the event spool: {e}; these events are lost")
             }
         }
     }
