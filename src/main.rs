@@ -163,6 +163,14 @@ struct BenchArgs {
     /// Restart the input at its end until --frames are measured.
     #[arg(long = "loop")]
     looping: bool,
+    /// Afterwards, time every network operation over this many runs on the input's first frame
+    /// (tract): where inference time goes.
+    #[arg(long, value_name = "RUNS")]
+    profile: Option<usize>,
+    /// Run this many independent pipelines at once (each its own detector with --threads), as
+    /// several cameras would, and report their aggregate throughput. Default 1.
+    #[arg(long, default_value_t = 1)]
+    streams: usize,
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -475,7 +483,9 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
         }
     }
     let (mqtt_cfg, device) = mqtt_settings(&config, args.mqtt.as_ref(), None)?;
+    let load_start = std::time::Instant::now();
     let mut detector = build_detector(detector_config(&dargs, &config.detector))?;
+    let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
     let stop = stop_on_signals()?;
     let source = source::open(
         &args.input,
@@ -495,15 +505,56 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
         warmup: args.warmup,
         ..ReplayOptions::new(&device, "bench", &mqtt_cfg.topic_prefix)
     };
+    if !(1..=64).contains(&args.streams) {
+        return Err(Error::Usage("--streams must be between 1 and 64".into()).into());
+    }
+    // Extra streams: their own detector and source, started together with the main one.
+    let mut extra = Vec::new();
+    for _ in 1..args.streams {
+        let mut d = build_detector(detector_config(&dargs, &config.detector))?;
+        d.warm_up()?;
+        let src = source::open(
+            &args.input,
+            SourceOptions {
+                looping: args.looping,
+                stop: Some(stop.clone()),
+                ..SourceOptions::default()
+            },
+        )?;
+        extra.push((d, src));
+    }
     let decoder_cpu_before = lookout::metrics::children_cpu_time();
-    let result = pipeline::replay(
-        &mut detector,
-        source,
-        mqtt.as_ref(),
-        &mut std::io::sink(),
-        &opts,
-        &stop,
-    );
+    let (result, extra_summaries) = std::thread::scope(|scope| {
+        let handles: Vec<_> = extra
+            .into_iter()
+            .map(|(mut d, src)| {
+                let (opts, stop) = (&opts, &stop);
+                scope.spawn(move || {
+                    pipeline::replay(&mut d, src, None, &mut std::io::sink(), opts, stop)
+                })
+            })
+            .collect();
+        let main = pipeline::replay(
+            &mut detector,
+            source,
+            mqtt.as_ref(),
+            &mut std::io::sink(),
+            &opts,
+            &stop,
+        );
+        let others: Vec<_> = handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Usage("a bench stream panicked".into())))
+            })
+            .collect();
+        (main, others)
+    });
+    let mut streams = Vec::new();
+    for r in extra_summaries {
+        streams.push(r?);
+    }
     let decoder_cpu = lookout::metrics::children_cpu_time().saturating_sub(decoder_cpu_before);
     let mqtt_report = mqtt.as_ref().map(|m| {
         use std::sync::atomic::Ordering::Relaxed;
@@ -543,14 +594,91 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
             mqtt: mqtt_report,
         },
     );
+    // Model load to first detection: parse and check the model, then the first frame's inference
+    // (which optimises the plan for its shape).
+    let first_ms = summary.first_inference_ms;
+    let stream_fps: Vec<f64> = std::iter::once(summary.fps())
+        .chain(streams.iter().map(|s| s.fps()))
+        .collect();
+    let aggregate: f64 = stream_fps.iter().sum();
+    let profile = match args.profile {
+        Some(runs) => profile_first_frame(&mut detector, &args.input, runs)?,
+        None => None,
+    };
     if args.json {
-        let text =
-            serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
+        let mut v = serde_json::to_value(&report).map_err(|e| Error::Usage(e.to_string()))?;
+        v["startup_ms"] = serde_json::json!({"load": message::round_to(load_ms, 1), "first_inference": message::round_to(first_ms, 1)});
+        v["streams"] = serde_json::json!({
+            "count": args.streams,
+            "aggregate_fps": message::round_to(aggregate, 2),
+            "fps": stream_fps.iter().map(|f| message::round_to(*f, 2)).collect::<Vec<_>>(),
+        });
+        if let Some(p) = &profile {
+            v["profile"] = p
+                .iter()
+                .map(|o| serde_json::json!({"op": o.op, "nodes": o.nodes, "ms": message::round_to(o.ms, 3)}))
+                .collect();
+        }
+        let text = serde_json::to_string_pretty(&v).map_err(|e| Error::Usage(e.to_string()))?;
         println!("{text}");
     } else {
         print!("{}", report.table(&summary.stages));
+        println!(
+            "startup: model load {load_ms:.0} ms, first inference (plan optimisation + run) {first_ms:.0} ms"
+        );
+        if args.streams > 1 {
+            let each: Vec<String> = stream_fps.iter().map(|f| format!("{f:.1}")).collect();
+            println!(
+                "streams: {} in parallel, aggregate {aggregate:.1} fps (each: {})",
+                args.streams,
+                each.join(", ")
+            );
+        }
+        if let Some(p) = &profile {
+            let total: f64 = p.iter().map(|o| o.ms).sum();
+            println!("profile (mean per run)      nodes       ms   share");
+            for o in p {
+                println!(
+                    "{:<26} {:>6} {:>8.2} {:>6.1}%",
+                    o.op,
+                    o.nodes,
+                    o.ms,
+                    100.0 * o.ms / total.max(1e-9)
+                );
+            }
+            println!(
+                "{:<26} {:>6} {:>8.2}",
+                "all",
+                p.iter().map(|o| o.nodes).sum::<usize>(),
+                total
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Per-operation profile of the network on the first frame of `input`.
+fn profile_first_frame(
+    detector: &mut Detector,
+    input: &str,
+    runs: usize,
+) -> Result<Option<Vec<lookout::detect::engine::OpTime>>, Failure> {
+    let mut src = source::open(input, SourceOptions::default())?;
+    let Some(frame) = src.next_frame(Vec::new())? else {
+        return Ok(None);
+    };
+    let mut prepared = lookout::detect::Prepared::default();
+    detector
+        .preparer()
+        .prepare(&frame.pixels, frame.width, frame.height, &mut prepared);
+    let profile = detector.profile(&prepared, runs)?;
+    if profile.is_none() {
+        eprintln!(
+            "--profile: the {} engine has no per-operation profile",
+            detector.engine_name()
+        );
+    }
+    Ok(profile)
 }
 
 fn mqtt_summary(m: &MqttPublisher) -> String {

@@ -257,6 +257,8 @@ pub struct ReplaySummary {
     pub source_error: Option<Error>,
     /// Stopped because stdout was closed.
     pub output_closed: bool,
+    /// Inference time of the first frame, in ms (includes optimising the plan for its shape).
+    pub first_inference_ms: f64,
 }
 
 impl ReplaySummary {
@@ -427,6 +429,9 @@ pub fn replay(
                 break;
             }
         };
+        if summary.frames == 0 {
+            summary.first_inference_ms = times.inference.as_secs_f64() * 1e3;
+        }
         let spec = detector.spec();
         let objects = dets
             .iter()

@@ -129,3 +129,33 @@ fn bench_rejects_bad_arguments() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--frames"));
 }
+
+#[test]
+fn profile_startup_and_parallel_streams_are_reported() {
+    let r = bench(&["--frames", "3", "--streams", "2", "--profile", "2"]);
+    check_report(&r, 3);
+    assert_eq!(r["streams"]["count"].as_u64(), Some(2));
+    let each = r["streams"]["fps"].as_array().expect("per-stream fps");
+    assert_eq!(each.len(), 2);
+    let sum: f64 = each.iter().filter_map(Value::as_f64).sum();
+    assert!((num(&r, "/streams/aggregate_fps") - sum).abs() < 0.05);
+    assert!(num(&r, "/startup_ms/load") > 0.0);
+    assert!(num(&r, "/startup_ms/first_inference") > 0.0);
+    // The profile covers the whole network: one entry per kind of operation, each with nodes.
+    let profile = r["profile"].as_array().expect("profile");
+    let ops: Vec<&str> = profile.iter().filter_map(|o| o["op"].as_str()).collect();
+    assert!(
+        ops.iter()
+            .any(|o| o.contains("MatMul") || o.contains("Conv")),
+        "{ops:?}"
+    );
+    assert!(profile
+        .iter()
+        .all(|o| o["nodes"].as_u64().unwrap_or(0) >= 1));
+    let times: Vec<f64> = profile.iter().filter_map(|o| o["ms"].as_f64()).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "sorted, slowest first: {times:?}"
+    );
+    assert!(times.iter().sum::<f64>() > 0.0);
+}

@@ -20,6 +20,26 @@ pub trait Engine: Send {
     fn run(&mut self, input: &[f32], shape: [usize; 4]) -> Result<()>;
     /// The outputs of the last run, in the order of `output_names` given at load time.
     fn outputs(&self) -> Result<Vec<OutputView<'_>>>;
+    /// Runs the network `runs` times timing every operation; `None` if the engine cannot.
+    fn profile(
+        &mut self,
+        _input: &[f32],
+        _shape: [usize; 4],
+        _runs: usize,
+    ) -> Result<Option<Vec<OpTime>>> {
+        Ok(None)
+    }
+}
+
+/// Time spent in one kind of operation over a profile, per run.
+#[derive(Debug, Clone)]
+pub struct OpTime {
+    /// tract's operation name after optimisation (e.g. `Optimized(Conv)`, `Cast`).
+    pub op: String,
+    /// Nodes of this kind in the plan.
+    pub nodes: usize,
+    /// Mean time per run.
+    pub ms: f64,
 }
 
 /// Which engine runs the network.
@@ -241,6 +261,58 @@ impl TractEngine {
 }
 
 impl Engine for TractEngine {
+    fn profile(
+        &mut self,
+        input: &[f32],
+        shape: [usize; 4],
+        runs: usize,
+    ) -> Result<Option<Vec<OpTime>>> {
+        // Only tract's CPU plan runs node by node here (with the cuda feature, Plan has a GPU arm).
+        #[allow(irrefutable_let_patterns)]
+        let Plan::Cpu(plan) = self.plan_for(shape)?
+        else {
+            return Ok(None);
+        };
+        let fail = |e: TractError| Error::Inference(format!("{e:#}"));
+        let mut state = plan.spawn().map_err(fail)?;
+        let mut by_node: std::collections::HashMap<usize, (String, std::time::Duration)> =
+            Default::default();
+        for _ in 0..runs.max(1) {
+            let tensor = Tensor::from_shape(&shape, input).map_err(fail)?;
+            state
+                .run_plan_with_eval(
+                    tvec![tensor.into_tvalue()],
+                    |ctx, op_state, node, inputs| {
+                        let t0 = std::time::Instant::now();
+                        let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
+                        let e = by_node
+                            .entry(node.id)
+                            .or_insert_with(|| (node.op().name().to_string(), Default::default()));
+                        e.1 += t0.elapsed();
+                        out
+                    },
+                )
+                .map_err(fail)?;
+        }
+        let mut by_op: std::collections::BTreeMap<String, (usize, std::time::Duration)> =
+            Default::default();
+        for (op, d) in by_node.into_values() {
+            let e = by_op.entry(op).or_default();
+            e.0 += 1;
+            e.1 += d;
+        }
+        let mut out: Vec<OpTime> = by_op
+            .into_iter()
+            .map(|(op, (nodes, d))| OpTime {
+                op,
+                nodes,
+                ms: d.as_secs_f64() * 1e3 / runs.max(1) as f64,
+            })
+            .collect();
+        out.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+        Ok(Some(out))
+    }
+
     fn name(&self) -> &'static str {
         match self.device {
             Device::Cpu => "tract",

@@ -281,6 +281,15 @@ impl Detector {
         self.engine.run(&p.data, shape)
     }
 
+    /// Per-operation times of the network on `p`, averaged over `runs` (tract only).
+    pub fn profile(&mut self, p: &Prepared, runs: usize) -> Result<Option<Vec<engine::OpTime>>> {
+        let shape = match self.spec.input.layout {
+            spec::Layout::Nchw => [1, 3, p.input_h as usize, p.input_w as usize],
+            spec::Layout::Nhwc => [1, p.input_h as usize, p.input_w as usize, 3],
+        };
+        self.engine.profile(&p.data, shape, runs)
+    }
+
     /// Decodes the engine's last outputs for `p`: boxes in frame pixels, class filter, NMS.
     pub fn postprocess(&mut self, p: &Prepared) -> Result<Vec<Detection>> {
         self.candidates.clear();
