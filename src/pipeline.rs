@@ -97,6 +97,8 @@ impl<T> FrameSlot<T> {
 
 /// A captured and preprocessed frame waiting for inference.
 struct Work {
+    /// Capture order (0, 1, 2, ...): results from several workers are put back in this order.
+    order: u64,
     seq: u64,
     captured_at: SystemTime,
     captured_mono: Instant,
@@ -259,6 +261,8 @@ pub struct ReplaySummary {
     pub output_closed: bool,
     /// Inference time of the first frame, in ms (includes optimising the plan for its shape).
     pub first_inference_ms: f64,
+    /// Inference workers (detectors) that ran in parallel.
+    pub workers: usize,
 }
 
 impl ReplaySummary {
@@ -280,17 +284,61 @@ fn ms(d: Duration) -> f64 {
 /// `mqtt`. Returns when the source ends, `stop` is set, or `max_frames` were processed.
 pub fn replay(
     detector: &mut Detector,
+    source: Box<dyn Source>,
+    mqtt: Option<&MqttPublisher>,
+    out: &mut dyn Write,
+    opts: &ReplayOptions,
+    stop: &Arc<AtomicBool>,
+) -> Result<ReplaySummary> {
+    replay_on(
+        std::slice::from_mut(detector),
+        source,
+        mqtt,
+        out,
+        opts,
+        stop,
+    )
+}
+
+/// An inferred frame on its way to publishing.
+struct Done {
+    work: Work,
+    queue: Duration,
+    result: Result<(Vec<crate::detect::Detection>, crate::detect::StageTimes)>,
+}
+
+/// [`replay`] with one detector per inference worker: with several, frames are inferred in
+/// parallel (two frames in flight on two cores) and published in capture order. Several workers
+/// need every-frame mode (not `latest_wins`).
+pub fn replay_on(
+    detectors: &mut [Detector],
     mut source: Box<dyn Source>,
     mqtt: Option<&MqttPublisher>,
     out: &mut dyn Write,
     opts: &ReplayOptions,
     stop: &Arc<AtomicBool>,
 ) -> Result<ReplaySummary> {
+    if detectors.is_empty() {
+        return Err(Error::Usage("no detector".into()));
+    }
+    if detectors.len() > 1 && opts.latest_wins {
+        return Err(Error::Usage(
+            "several inference workers need every-frame mode; drop --realtime".into(),
+        ));
+    }
+    let spec = detectors[0].spec().clone();
+    let engine_name = detectors[0].engine_name();
+    let class_name = |id: usize| {
+        spec.classes
+            .get(id)
+            .map(String::as_str)
+            .unwrap_or("unknown")
+    };
     let slot = Arc::new(FrameSlot::<Work>::default());
     let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Prepared>(4);
     let dropped = Arc::new(AtomicU64::new(0));
     let stop_capture = Arc::new(AtomicBool::new(false));
-    let mut preparer = detector.preparer();
+    let mut preparer = detectors[0].preparer();
     let topic = format!(
         "{}/{}/{}/detections",
         opts.topic_prefix, opts.device, opts.camera
@@ -381,6 +429,7 @@ pub fn replay(
                     preparer.prepare(&frame.pixels, frame.width, frame.height, &mut prepared);
                     let ready_at = Instant::now();
                     let work = Work {
+                        order: captured - 1,
                         seq: frame.seq,
                         captured_at: frame.captured_at,
                         captured_mono: frame.captured_mono,
@@ -405,132 +454,196 @@ pub fn replay(
             .map_err(|e| Error::Usage(format!("cannot start the capture thread: {e}")))?
     };
 
-    let mut summary = ReplaySummary::default();
+    let workers = detectors.len();
+    let mut summary = ReplaySummary {
+        workers,
+        ..ReplaySummary::default()
+    };
     let mut line = Vec::with_capacity(4096);
     let mut failure = None;
     let (mut measure_from, mut cpu_from) = (started, crate::metrics::cpu_time());
-    while let Some(work) = slot.take() {
-        if summary.frames == opts.warmup && opts.warmup > 0 {
-            (measure_from, cpu_from) = (Instant::now(), crate::metrics::cpu_time());
-        }
-        if let Some(f) = opts.controls.as_ref().and_then(|c| c.take_filters()) {
-            match detector.set_filters(f.score_threshold, f.iou_threshold, &f.classes) {
-                Ok(()) => {
-                    tracing::info!(camera = %opts.camera, score_threshold = f.score_threshold, iou_threshold = f.iou_threshold, classes = ?f.classes, "detector settings applied")
-                }
-                Err(e) => tracing::error!(camera = %opts.camera, "detector settings rejected: {e}"),
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<Done>(workers * 2);
+    std::thread::scope(|scope| {
+        // Several workers infer in parallel and send results here; one infers on this thread.
+        let mut single = None;
+        if workers == 1 {
+            single = detectors.first_mut();
+        } else {
+            for d in detectors.iter_mut() {
+                let (slot, tx) = (slot.clone(), done_tx.clone());
+                scope.spawn(move || {
+                    while let Some(work) = slot.take() {
+                        let queue = work.ready_at.elapsed();
+                        let result = d.infer(&work.prepared);
+                        if tx
+                            .send(Done {
+                                work,
+                                queue,
+                                result,
+                            })
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                });
             }
         }
-        let queue = work.ready_at.elapsed();
-        let (dets, times) = match detector.infer(&work.prepared) {
-            Ok(r) => r,
-            Err(e) => {
-                failure = Some(e);
+        drop(done_tx);
+        let mut reorder = std::collections::BTreeMap::<u64, Done>::new();
+        let mut next_order = 0u64;
+        let mut next_done = || -> Option<Done> {
+            if let Some(detector) = single.as_deref_mut() {
+                let work = slot.take()?;
+                if let Some(f) = opts.controls.as_ref().and_then(|c| c.take_filters()) {
+                    match detector.set_filters(f.score_threshold, f.iou_threshold, &f.classes) {
+                        Ok(()) => {
+                            tracing::info!(camera = %opts.camera, score_threshold = f.score_threshold, iou_threshold = f.iou_threshold, classes = ?f.classes, "detector settings applied")
+                        }
+                        Err(e) => {
+                            tracing::error!(camera = %opts.camera, "detector settings rejected: {e}")
+                        }
+                    }
+                }
+                let queue = work.ready_at.elapsed();
+                let result = detector.infer(&work.prepared);
+                return Some(Done {
+                    work,
+                    queue,
+                    result,
+                });
+            }
+            // In capture order: hold results that overtook an earlier frame.
+            loop {
+                if let Some(d) = reorder.remove(&next_order) {
+                    next_order += 1;
+                    return Some(d);
+                }
+                let d = done_rx.recv().ok()?;
+                reorder.insert(d.work.order, d);
+            }
+        };
+        while let Some(Done {
+            work,
+            queue,
+            result,
+        }) = next_done()
+        {
+            if summary.frames == opts.warmup && opts.warmup > 0 {
+                (measure_from, cpu_from) = (Instant::now(), crate::metrics::cpu_time());
+            }
+            let (dets, times) = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            if summary.frames == 0 {
+                summary.first_inference_ms = times.inference.as_secs_f64() * 1e3;
+            }
+            let objects = dets
+                .iter()
+                .map(|d| message::object(class_name(d.class_id), d.class_id, d.score, d.bbox))
+                .collect::<Vec<_>>();
+            for o in &objects {
+                *summary.class_counts.entry(o.class.to_string()).or_default() += 1;
+            }
+            if objects.iter().any(|o| o.class_id == 0) {
+                summary.frames_with_person += 1;
+            }
+            let latency = Latency {
+                decode: ms(work.decode),
+                preprocess: ms(work.preprocess),
+                queue: ms(queue),
+                inference: ms(times.inference),
+                postprocess: ms(times.postprocess),
+                total: ms(work.captured_mono.elapsed()),
+            };
+            let msg = DetectionsMessage {
+                schema: message::DETECTIONS_SCHEMA,
+                device: &opts.device,
+                camera: &opts.camera,
+                seq: work.seq,
+                captured_at: message::rfc3339_ms(work.captured_at),
+                source_pts: work.pts.map(|p| message::round_to(p, 3)),
+                width: work.prepared.frame_w,
+                height: work.prepared.frame_h,
+                input: Size {
+                    width: work.prepared.input_w,
+                    height: work.prepared.input_h,
+                },
+                model: ModelInfo {
+                    name: &spec.name,
+                    precision: &spec.precision,
+                    engine: engine_name,
+                },
+                latency_ms: latency,
+                objects,
+            };
+            let serialize_start = Instant::now();
+            line.clear();
+            if let Err(e) = serde_json::to_writer(&mut line, &msg) {
+                failure = Some(Error::Usage(format!("cannot serialise a message: {e}")));
                 break;
             }
-        };
-        if summary.frames == 0 {
-            summary.first_inference_ms = times.inference.as_secs_f64() * 1e3;
-        }
-        let spec = detector.spec();
-        let objects = dets
-            .iter()
-            .map(|d| message::object(detector.class_name(d.class_id), d.class_id, d.score, d.bbox))
-            .collect::<Vec<_>>();
-        for o in &objects {
-            *summary.class_counts.entry(o.class.to_string()).or_default() += 1;
-        }
-        if objects.iter().any(|o| o.class_id == 0) {
-            summary.frames_with_person += 1;
-        }
-        let latency = Latency {
-            decode: ms(work.decode),
-            preprocess: ms(work.preprocess),
-            queue: ms(queue),
-            inference: ms(times.inference),
-            postprocess: ms(times.postprocess),
-            total: ms(work.captured_mono.elapsed()),
-        };
-        let msg = DetectionsMessage {
-            schema: message::DETECTIONS_SCHEMA,
-            device: &opts.device,
-            camera: &opts.camera,
-            seq: work.seq,
-            captured_at: message::rfc3339_ms(work.captured_at),
-            source_pts: work.pts.map(|p| message::round_to(p, 3)),
-            width: work.prepared.frame_w,
-            height: work.prepared.frame_h,
-            input: Size {
-                width: work.prepared.input_w,
-                height: work.prepared.input_h,
-            },
-            model: ModelInfo {
-                name: &spec.name,
-                precision: &spec.precision,
-                engine: detector.engine_name(),
-            },
-            latency_ms: latency,
-            objects,
-        };
-        let serialize_start = Instant::now();
-        line.clear();
-        if let Err(e) = serde_json::to_writer(&mut line, &msg) {
-            failure = Some(Error::Usage(format!("cannot serialise a message: {e}")));
-            break;
-        }
-        let publish_start = Instant::now();
-        if let Some(m) = mqtt {
-            m.publish(&topic, line.clone());
-            if let Some(tracker) = &opts.events {
-                let mut counts = std::collections::BTreeMap::new();
-                for o in &msg.objects {
-                    *counts.entry(o.class).or_insert(0) += 1;
-                }
-                let events = tracker.lock().unwrap_or_else(|p| p.into_inner()).update(
-                    &counts,
-                    work.captured_mono,
-                    work.seq,
-                    &msg.captured_at,
-                );
-                for e in events {
-                    if let Ok(payload) = serde_json::to_vec(&e) {
-                        m.publish_event(&events_topic, payload);
+            let publish_start = Instant::now();
+            if let Some(m) = mqtt {
+                m.publish(&topic, line.clone());
+                if let Some(tracker) = &opts.events {
+                    let mut counts = std::collections::BTreeMap::new();
+                    for o in &msg.objects {
+                        *counts.entry(o.class).or_insert(0) += 1;
+                    }
+                    let events = tracker.lock().unwrap_or_else(|p| p.into_inner()).update(
+                        &counts,
+                        work.captured_mono,
+                        work.seq,
+                        &msg.captured_at,
+                    );
+                    for e in events {
+                        if let Ok(payload) = serde_json::to_vec(&e) {
+                            m.publish_event(&events_topic, payload);
+                        }
                     }
                 }
             }
-        }
-        if opts.json_lines {
-            line.push(b'\n');
-            if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
-                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    summary.output_closed = true;
+            if opts.json_lines {
+                line.push(b'\n');
+                if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        summary.output_closed = true;
+                        break;
+                    }
+                    failure = Some(Error::Io(e));
                     break;
                 }
-                failure = Some(Error::Io(e));
+            }
+            let published = Instant::now();
+            summary.frame_size = (work.prepared.frame_w, work.prepared.frame_h);
+            summary.input_size = (work.prepared.input_w, work.prepared.input_h);
+            let _ = recycle_tx.try_send(work.prepared);
+            summary.frames += 1;
+            if summary.frames > opts.warmup {
+                summary.measured_frames += 1;
+                let mut stages = [0.0; 8];
+                stages[..5].copy_from_slice(&latency.as_array()[..5]);
+                stages[5] = ms(publish_start - serialize_start);
+                stages[6] = ms(published - publish_start);
+                stages[7] = ms(published - work.captured_mono);
+                summary.stages.record(&stages);
+                if let Some(o) = &opts.observer {
+                    o.frame_done(&stages);
+                }
+            }
+            if opts.max_frames.is_some_and(|m| summary.frames >= m) {
                 break;
             }
         }
-        let published = Instant::now();
-        summary.frame_size = (work.prepared.frame_w, work.prepared.frame_h);
-        summary.input_size = (work.prepared.input_w, work.prepared.input_h);
-        let _ = recycle_tx.try_send(work.prepared);
-        summary.frames += 1;
-        if summary.frames > opts.warmup {
-            summary.measured_frames += 1;
-            let mut stages = [0.0; 8];
-            stages[..5].copy_from_slice(&latency.as_array()[..5]);
-            stages[5] = ms(publish_start - serialize_start);
-            stages[6] = ms(published - publish_start);
-            stages[7] = ms(published - work.captured_mono);
-            summary.stages.record(&stages);
-            if let Some(o) = &opts.observer {
-                o.frame_done(&stages);
-            }
-        }
-        if opts.max_frames.is_some_and(|m| summary.frames >= m) {
-            break;
-        }
-    }
+        // Workers end once the slot is closed (the scope waits for them).
+        stop_capture.store(true, Ordering::SeqCst);
+        slot.close();
+    });
     // Unblock and end the capture thread whatever happened above.
     stop_capture.store(true, Ordering::SeqCst);
     slot.close();

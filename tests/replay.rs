@@ -213,3 +213,23 @@ fn latest_wins_keeps_published_frames_fresh_under_overload() {
         );
     }
 }
+
+#[test]
+fn two_workers_give_the_same_detections_in_frame_order() {
+    let (one, stderr, ok) = replay(&["--max-frames", "12"]);
+    assert!(ok, "{stderr}");
+    let (two, stderr, ok) = replay(&["--max-frames", "12", "--workers", "2"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("x 2 workers"), "{stderr}");
+    let seqs = |m: &[Value]| m.iter().map(|v| v["seq"].as_u64()).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(&two),
+        (0..12).map(Some).collect::<Vec<_>>(),
+        "in frame order"
+    );
+    for (a, b) in one.iter().zip(&two) {
+        assert_eq!(a["objects"], b["objects"], "frame {}", a["seq"]);
+    }
+    let (_, stderr, ok) = replay(&["--max-frames", "2", "--workers", "2", "--realtime"]);
+    assert!(!ok && stderr.contains("without --realtime"), "{stderr}");
+}
