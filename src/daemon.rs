@@ -276,7 +276,7 @@ impl Daemon<'_> {
 
     /// SIGHUP: reads the config again. A bad file is rejected and everything keeps running. Cameras
     /// added or removed start or stop; a changed score threshold, IoU threshold or class list applies
-    /// live; any other change to a camera restarts that camera only. `[mqtt]` and `[admin]`
+    /// live; any other change to a camera restarts that camera only. `[mqtt]`, `[admin]` and `[events]`
     /// changes need a restart of lookout and are reported as such.
     fn reload_config(
         &self,
@@ -303,6 +303,7 @@ impl Daemon<'_> {
         for (section, changed) in [
             ("[mqtt]", new.mqtt != current.mqtt),
             ("[admin]", new.admin != current.admin),
+            ("[events]", new.events != current.events),
         ] {
             if changed {
                 tracing::warn!("{section} changed: it applies after a restart of lookout (systemctl restart lookout); keeping the running one");
@@ -356,8 +357,17 @@ impl Daemon<'_> {
                 }
             }
         }
-        let (mqtt, admin) = (current.mqtt.clone(), current.admin.clone());
-        *current = Config { mqtt, admin, ..new };
+        let (mqtt, admin, events) = (
+            current.mqtt.clone(),
+            current.admin.clone(),
+            current.events.clone(),
+        );
+        *current = Config {
+            mqtt,
+            admin,
+            events,
+            ..new
+        };
         sd_notify(&format!(
             "STATUS=reloaded; running {} camera(s)",
             cameras.len()
