@@ -118,6 +118,16 @@ pub struct MqttReport {
     pub dropped_queue_full: u64,
 }
 
+impl From<crate::publish::mqtt::MqttSnapshot> for MqttReport {
+    fn from(n: crate::publish::mqtt::MqttSnapshot) -> Self {
+        MqttReport {
+            published: n.published,
+            dropped_disconnected: n.dropped_disconnected,
+            dropped_queue_full: n.dropped_queue_full,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
     pub lookout_version: &'static str,

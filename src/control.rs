@@ -127,7 +127,7 @@ struct Stats<'a> {
     at: String,
     uptime_s: f64,
     cameras: BTreeMap<&'a str, CameraStats>,
-    mqtt: BTreeMap<&'static str, u64>,
+    mqtt: crate::publish::mqtt::MqttSnapshot,
 }
 
 /// `<root>/stats`: counters and latency of every camera and of the MQTT connection.
@@ -176,17 +176,6 @@ pub fn stats_json(
             },
         );
     }
-    let c = mqtt.counters();
-    let (queued, overflowed) = mqtt.event_queue();
-    let mqtt_stats = BTreeMap::from([
-        ("connected", u64::from(mqtt.is_connected())),
-        ("published", c.published.load(Relaxed)),
-        ("dropped_disconnected", c.dropped_disconnected.load(Relaxed)),
-        ("dropped_queue_full", c.dropped_queue_full.load(Relaxed)),
-        ("reconnects", c.reconnects.load(Relaxed)),
-        ("events_queued", queued as u64),
-        ("events_dropped", overflowed),
-    ]);
     let uptime = SystemTime::now()
         .duration_since(*crate::events::process_start())
         .map(|d| d.as_secs_f64())
@@ -197,7 +186,7 @@ pub fn stats_json(
         at: rfc3339_ms(SystemTime::now()),
         uptime_s: round_to(uptime, 1),
         cameras: out,
-        mqtt: mqtt_stats,
+        mqtt: mqtt.snapshot(),
     })
     .unwrap_or_default()
 }

@@ -581,15 +581,9 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
         streams.push(r?);
     }
     let decoder_cpu = lookout::metrics::children_cpu_time().saturating_sub(decoder_cpu_before);
-    let mqtt_report = mqtt.as_ref().map(|m| {
-        use std::sync::atomic::Ordering::Relaxed;
-        let c = m.counters();
-        lookout::bench::MqttReport {
-            published: c.published.load(Relaxed),
-            dropped_disconnected: c.dropped_disconnected.load(Relaxed),
-            dropped_queue_full: c.dropped_queue_full.load(Relaxed),
-        }
-    });
+    let mqtt_report = mqtt
+        .as_ref()
+        .map(|m| lookout::bench::MqttReport::from(m.snapshot()));
     if let Some(m) = mqtt {
         m.close(Duration::from_secs(3));
     }
@@ -707,23 +701,19 @@ fn profile_first_frame(
 }
 
 fn mqtt_summary(m: &MqttPublisher) -> String {
-    use std::sync::atomic::Ordering::Relaxed;
-    let c = m.counters();
+    let n = m.snapshot();
     let mut s = format!(
-        "mqtt: {} published, {} dropped while disconnected, {} dropped on a full queue, {} reconnects ({})",
-        c.published.load(Relaxed),
-        c.dropped_disconnected.load(Relaxed),
-        c.dropped_queue_full.load(Relaxed),
-        c.reconnects.load(Relaxed),
-        m.url()
-    );
-    let (queued, overflowed) = m.event_queue();
-    s += &format!(
-        "; events: {} sent, {} unacknowledged, {} dropped on a full event queue, {} spooled",
-        c.events_published.load(Relaxed),
-        queued,
-        overflowed,
-        m.spooled.load(Relaxed)
+        "mqtt: {} published, {} dropped while disconnected, {} dropped on a full queue, {} reconnects ({}); \
+         events: {} sent, {} unacknowledged, {} dropped on a full event queue, {} spooled",
+        n.published,
+        n.dropped_disconnected,
+        n.dropped_queue_full,
+        n.reconnects,
+        m.url(),
+        n.events_sent,
+        n.events_queued,
+        n.events_dropped,
+        n.events_spooled
     );
     if let Some(e) = m.last_error() {
         s += &format!("; last error: {e}");

@@ -256,10 +256,13 @@ fn a_long_outage_overflows_the_event_queue_by_the_stated_policy() {
     let missing: Vec<u64> = (0..generated)
         .filter(|s| seqs.binary_search(s).is_err())
         .collect();
-    assert_eq!(
-        missing.len() as u64,
-        dropped,
-        "exactly the counted events are missing: {missing:?}"
+    // Every missing event was counted as dropped. A dropped event may still have arrived: it was
+    // in flight when the broker went away (received, but its PUBACK lost), so lookout kept it,
+    // and the overflow then dropped it. At most the in-flight window (32) can be like that.
+    let missing_n = missing.len() as u64;
+    assert!(
+        missing_n > 0 && missing_n <= dropped && dropped - missing_n <= 32,
+        "{missing_n} missing, {dropped} counted as dropped: {missing:?}"
     );
     // drop_oldest: the missing events are one block from the outage; the newest were kept.
     assert!(

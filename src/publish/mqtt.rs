@@ -297,7 +297,7 @@ impl MqttConfig {
     }
 }
 
-pub use super::publisher::{write_metrics, Counters, MqttPublisher, OFFLINE, ONLINE};
+pub use super::publisher::{write_metrics, Counters, MqttPublisher, MqttSnapshot, OFFLINE, ONLINE};
 
 #[cfg(test)]
 mod tests {

@@ -82,17 +82,16 @@ impl Outbox {
                 .count()
     }
 
-    /// Queues a message; at capacity the overflow policy drops one (counted).
+    /// Queues a message; when `capacity` messages already wait, the overflow policy drops one
+    /// (counted). Messages in flight (at most 32, sent and awaiting their PUBACK) are not counted:
+    /// they are not dropped to make room.
     pub fn push(&mut self, m: Message) {
-        if self.len() >= self.capacity {
+        if self.waiting.len() >= self.capacity {
             self.dropped += 1;
             match self.overflow {
                 Overflow::DropNewest => return,
                 Overflow::DropOldest => {
-                    if self.waiting.pop_front().is_none() {
-                        // Everything is in flight: the new one goes.
-                        return;
-                    }
+                    self.waiting.pop_front();
                 }
             }
         }
@@ -215,6 +214,19 @@ mod tests {
         }
         assert!(o.is_empty());
         assert_eq!(o.acked, 5);
+    }
+
+    #[test]
+    fn messages_in_flight_do_not_push_new_ones_out() {
+        let mut o = Outbox::new(2, Overflow::DropOldest);
+        o.push(msg(0));
+        o.push(msg(1));
+        assert_eq!(drain(&mut o), ["0", "1"]); // both in flight
+        o.push(msg(2));
+        o.push(msg(3));
+        o.push(msg(4)); // the queue holds 2: 2 goes
+        assert_eq!(o.dropped, 1);
+        assert_eq!(drain(&mut o), ["3", "4"]);
     }
 
     #[test]

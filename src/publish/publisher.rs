@@ -36,6 +36,29 @@ pub struct Counters {
     pub commands: AtomicU64,
 }
 
+/// The connection's counters at one moment (see [`MqttPublisher::snapshot`]).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct MqttSnapshot {
+    pub connected: bool,
+    /// Detections and stats handed to the connection.
+    pub published: u64,
+    pub dropped_disconnected: u64,
+    pub dropped_queue_full: u64,
+    pub reconnects: u64,
+    /// Publishes handed to the client but not yet written to the network.
+    pub queue_depth: u64,
+    /// Event publishes handed to the client, resends after a reconnect included.
+    pub events_sent: u64,
+    /// Events not yet acknowledged by the broker.
+    pub events_queued: u64,
+    /// Events dropped by the overflow policy.
+    pub events_dropped: u64,
+    /// Events written to the spool at exit.
+    pub events_spooled: u64,
+    /// Failed or dropped connections by reason.
+    pub connect_failures: BTreeMap<&'static str, u64>,
+}
+
 #[derive(Debug, Clone)]
 enum Outcome {
     Connected,
@@ -211,6 +234,31 @@ impl MqttPublisher {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// One reading of every counter: for the replay summary, the bench report, the stats message
+    /// and `/metrics`.
+    pub fn snapshot(&self) -> MqttSnapshot {
+        let c = &self.shared.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let (events_queued, events_dropped) = self.event_queue();
+        MqttSnapshot {
+            connected: self.is_connected(),
+            published: get(&c.published),
+            dropped_disconnected: get(&c.dropped_disconnected),
+            dropped_queue_full: get(&c.dropped_queue_full),
+            reconnects: get(&c.reconnects),
+            queue_depth: get(&c.handed).saturating_sub(get(&c.sent)),
+            events_sent: get(&c.events_published),
+            events_queued: events_queued as u64,
+            events_dropped,
+            events_spooled: get(&self.spooled),
+            connect_failures: FailKind::ALL
+                .iter()
+                .zip(&c.failures)
+                .map(|(k, n)| (k.as_str(), get(n)))
+                .collect(),
+        }
     }
 
     /// Events waiting for the broker, and dropped by the overflow policy.
@@ -554,60 +602,70 @@ impl Backoff {
 /// The connection's Prometheus metrics (admin `/metrics`).
 pub fn write_metrics(m: &MqttPublisher, s: &mut String) {
     use std::fmt::Write as _;
-    let c = m.counters();
-    let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    let (queued, overflowed) = m.event_queue();
-    let _ = writeln!(
-        s,
-        "# HELP lookout_mqtt_connected 1 while connected to the broker.\n# TYPE lookout_mqtt_connected gauge\n\
-         lookout_mqtt_connected {}",
-        u8::from(m.is_connected())
+    let n = m.snapshot();
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
+        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, v) in samples {
+            let _ = writeln!(s, "{name}{labels} {v}");
+        }
+    };
+    metric(
+        "lookout_mqtt_connected",
+        "gauge",
+        "1 while connected to the broker.",
+        &[("", u64::from(n.connected))],
     );
-    let _ = writeln!(
-        s,
-        "# HELP lookout_mqtt_queue_depth Messages handed to the client but not yet written to the network.\n\
-         # TYPE lookout_mqtt_queue_depth gauge\nlookout_mqtt_queue_depth {}",
-        get(&c.handed).saturating_sub(get(&c.sent))
+    metric(
+        "lookout_mqtt_queue_depth",
+        "gauge",
+        "Messages handed to the client but not yet written to the network.",
+        &[("", n.queue_depth)],
     );
-    let _ = writeln!(
-        s,
-        "# HELP lookout_mqtt_published_total Detections and stats handed to the broker connection.\n\
-         # TYPE lookout_mqtt_published_total counter\nlookout_mqtt_published_total {}",
-        get(&c.published)
+    metric(
+        "lookout_mqtt_published_total",
+        "counter",
+        "Detections and stats handed to the broker connection.",
+        &[("", n.published)],
     );
-    let _ = writeln!(
-        s,
-        "# HELP lookout_mqtt_dropped_total Detections and stats dropped, by reason.\n# TYPE lookout_mqtt_dropped_total counter\n\
-         lookout_mqtt_dropped_total{{reason=\"disconnected\"}} {}\nlookout_mqtt_dropped_total{{reason=\"queue_full\"}} {}",
-        get(&c.dropped_disconnected),
-        get(&c.dropped_queue_full)
+    metric(
+        "lookout_mqtt_dropped_total",
+        "counter",
+        "Detections and stats dropped, by reason.",
+        &[
+            ("{reason=\"disconnected\"}", n.dropped_disconnected),
+            ("{reason=\"queue_full\"}", n.dropped_queue_full),
+        ],
     );
-    let _ = writeln!(
-        s,
-        "# HELP lookout_mqtt_events_queued Events waiting for the broker (store and forward).\n\
-         # TYPE lookout_mqtt_events_queued gauge\nlookout_mqtt_events_queued {queued}\n\
-         # HELP lookout_mqtt_events_dropped_total Events dropped by the event_overflow policy.\n\
-         # TYPE lookout_mqtt_events_dropped_total counter\nlookout_mqtt_events_dropped_total {overflowed}"
+    metric(
+        "lookout_mqtt_events_queued",
+        "gauge",
+        "Events waiting for the broker (store and forward).",
+        &[("", n.events_queued)],
     );
-    let _ = writeln!(
-        s,
-        "# HELP lookout_mqtt_reconnects_total Reconnections to the broker.\n\
-         # TYPE lookout_mqtt_reconnects_total counter\nlookout_mqtt_reconnects_total {}",
-        get(&c.reconnects)
+    metric(
+        "lookout_mqtt_events_dropped_total",
+        "counter",
+        "Events dropped by the event_overflow policy.",
+        &[("", n.events_dropped)],
     );
-    let _ = writeln!(
-        s,
-        "# HELP lookout_mqtt_connect_failures_total Failed or dropped connections, by reason.\n\
-         # TYPE lookout_mqtt_connect_failures_total counter"
+    metric(
+        "lookout_mqtt_reconnects_total",
+        "counter",
+        "Reconnections to the broker.",
+        &[("", n.reconnects)],
     );
-    for (kind, n) in FailKind::ALL.iter().zip(&c.failures) {
-        let _ = writeln!(
-            s,
-            "lookout_mqtt_connect_failures_total{{reason=\"{}\"}} {}",
-            kind.as_str(),
-            get(n)
-        );
-    }
+    let failures: Vec<(String, u64)> = n
+        .connect_failures
+        .iter()
+        .map(|(k, v)| (format!("{{reason=\"{k}\"}}"), *v))
+        .collect();
+    let failures: Vec<(&str, u64)> = failures.iter().map(|(l, v)| (l.as_str(), *v)).collect();
+    metric(
+        "lookout_mqtt_connect_failures_total",
+        "counter",
+        "Failed or dropped connections, by reason.",
+        &failures,
+    );
 }
 
 #[cfg(test)]
