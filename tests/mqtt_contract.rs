@@ -71,51 +71,93 @@ fn count_in(stderr: &str, what: &str) -> u64 {
         .unwrap_or_else(|| panic!("no '{what}' in the summary: {summary}"))
 }
 
+/// A persistent broker (it keeps sessions across a SIGTERM restart), a `mosquitto_sub` with a
+/// persistent session on the events (or all) topics of a fresh device, and a config with the given
+/// `[mqtt]` lines and events on every change of class.
+struct Outage {
+    dir: tempfile::TempDir,
+    broker: Broker,
+    sub: MosquittoSub,
+    run: Replayer,
+}
+
+/// Runs `lookout replay` of the alternating frames for one device and config.
+struct Replayer {
+    device: String,
+    config: std::path::PathBuf,
+    frames: std::path::PathBuf,
+}
+
+impl Outage {
+    fn new(name: &str, all_topics: bool, mqtt_extra: impl FnOnce(&Path) -> String) -> Outage {
+        let dir = tempfile::tempdir().expect("tmp");
+        let broker = Broker::start_with(|d| {
+            format!(
+                "allow_anonymous true\npersistence true\npersistence_location {}/\n",
+                d.display()
+            )
+        });
+        let device = unique(name);
+        let (filter, probe) = if all_topics {
+            (
+                format!("lookout/{device}/#"),
+                format!("lookout/{device}/probe"),
+            )
+        } else {
+            (
+                format!("lookout/{device}/+/events"),
+                format!("lookout/{device}/probe/events"),
+            )
+        };
+        // A persistent session (-c) on a persistent broker: messages for it wait across the restart.
+        let sub = MosquittoSub::start(broker.port, &filter, &["-c", "-i", &unique("sub")]);
+        sub.wait_ready(broker.port, &probe);
+        let config = write(
+            &dir.path().join("lookout.toml"),
+            &format!(
+                "[mqtt]\nurl = \"{}\"\n{}\n\n[events]\nleft_after_s = 0\n",
+                broker.url(),
+                mqtt_extra(dir.path())
+            ),
+        );
+        let frames = alternating_frames(dir.path());
+        Outage {
+            dir,
+            broker,
+            sub,
+            run: Replayer {
+                device,
+                config,
+                frames,
+            },
+        }
+    }
+}
+
+impl Replayer {
+    /// `lookout replay` of the alternating frames, looped, with JSON lines on stdout.
+    fn replay(&self, max_frames: &str) -> std::process::Child {
+        lookout()
+            .args(["replay", "--loop", "--max-frames", max_frames])
+            .args(["--device", &self.device, "--config"])
+            .arg(&self.config)
+            .arg(&self.frames)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts")
+    }
+}
+
 #[test]
 fn events_survive_a_broker_restart_in_order_without_gaps() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut broker = Broker::start_with(|d| {
-        format!(
-            "allow_anonymous true\npersistence true\npersistence_location {}/\n",
-            d.display()
-        )
-    });
-    let device = unique("outage");
-    // A persistent session (-c) on a persistent broker: messages for it wait across the restart.
-    let sub = MosquittoSub::start(
-        broker.port,
-        &format!("lookout/{device}/#"),
-        &["-c", "-i", &unique("sub")],
-    );
-    sub.wait_ready(broker.port, &format!("lookout/{device}/probe"));
-    let config = write(
-        &dir.path().join("lookout.toml"),
-        &format!(
-            "[mqtt]\nurl = \"{}\"\n\n[events]\nleft_after_s = 0\n",
-            broker.url()
-        ),
-    );
-    let frames = alternating_frames(dir.path());
-    let mut child = lookout()
-        .args([
-            "replay",
-            "--loop",
-            "--max-frames",
-            "120",
-            "--device",
-            &device,
-        ])
-        .arg("--config")
-        .arg(&config)
-        .arg(&frames)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
+    let mut o = Outage::new("outage", true, |_| String::new());
+    let (broker, sub) = (&mut o.broker, &o.sub);
+    let mut child = o.run.replay("120");
     let lines = json_lines(&mut child);
     let mut seen = Vec::new();
-    collect_until(&sub, Duration::from_secs(60), &mut seen, |s| {
+    collect_until(sub, Duration::from_secs(60), &mut seen, |s| {
         events_of(s).len() >= 10
     });
     assert!(events_of(&seen).len() >= 10, "events before the outage");
@@ -147,7 +189,7 @@ fn events_survive_a_broker_restart_in_order_without_gaps() {
         0,
         "{stderr}"
     );
-    collect_until(&sub, Duration::from_secs(30), &mut seen, |s| {
+    collect_until(sub, Duration::from_secs(30), &mut seen, |s| {
         events_of(s)
             .iter()
             .any(|e| e["seq"].as_u64() == Some(generated - 1))
@@ -182,48 +224,14 @@ fn events_survive_a_broker_restart_in_order_without_gaps() {
 
 #[test]
 fn a_long_outage_overflows_the_event_queue_by_the_stated_policy() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut broker = Broker::start_with(|d| {
-        format!(
-            "allow_anonymous true\npersistence true\npersistence_location {}/\n",
-            d.display()
-        )
+    let mut o = Outage::new("overflow", false, |_| {
+        "event_queue = 12\nevent_overflow = \"drop_oldest\"".into()
     });
-    let device = unique("overflow");
-    let sub = MosquittoSub::start(
-        broker.port,
-        &format!("lookout/{device}/+/events"),
-        &["-c", "-i", &unique("sub")],
-    );
-    sub.wait_ready(broker.port, &format!("lookout/{device}/probe/events"));
-    let config = write(
-        &dir.path().join("lookout.toml"),
-        &format!(
-            "[mqtt]\nurl = \"{}\"\nevent_queue = 12\nevent_overflow = \"drop_oldest\"\n\n[events]\nleft_after_s = 0\n",
-            broker.url()
-        ),
-    );
-    let frames = alternating_frames(dir.path());
-    let mut child = lookout()
-        .args([
-            "replay",
-            "--loop",
-            "--max-frames",
-            "60",
-            "--device",
-            &device,
-        ])
-        .arg("--config")
-        .arg(&config)
-        .arg(&frames)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
+    let (broker, sub) = (&mut o.broker, &o.sub);
+    let mut child = o.run.replay("60");
     let lines = json_lines(&mut child);
     let mut seen = Vec::new();
-    collect_until(&sub, Duration::from_secs(60), &mut seen, |s| {
+    collect_until(sub, Duration::from_secs(60), &mut seen, |s| {
         events_of(s).len() >= 4
     });
     broker.stop();
@@ -241,7 +249,7 @@ fn a_long_outage_overflows_the_event_queue_by_the_stated_policy() {
     let generated = count_in(&stderr, " generated");
     let dropped = count_in(&stderr, " dropped on a full event queue");
     assert!(dropped > 0, "the queue overflowed: {stderr}");
-    collect_until(&sub, Duration::from_secs(30), &mut seen, |s| {
+    collect_until(sub, Duration::from_secs(30), &mut seen, |s| {
         events_of(s)
             .iter()
             .any(|e| e["seq"].as_u64() == Some(generated - 1))
@@ -696,53 +704,19 @@ fn run_publishes_state_stats_and_obeys_control_after_a_reconnect() {
 
 #[test]
 fn a_restart_during_an_outage_loses_no_events_with_a_spool() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut broker = Broker::start_with(|d| {
+    let mut o = Outage::new("spool", false, |dir| {
         format!(
-            "allow_anonymous true\npersistence true\npersistence_location {}/\n",
-            d.display()
+            "event_spool = \"{}\"",
+            path_str(&dir.join("state/events.spool"))
         )
     });
-    let device = unique("spool");
-    let sub = MosquittoSub::start(
-        broker.port,
-        &format!("lookout/{device}/+/events"),
-        &["-c", "-i", &unique("sub")],
-    );
-    sub.wait_ready(broker.port, &format!("lookout/{device}/probe/events"));
-    let spool = dir.path().join("state/events.spool");
-    let config = write(
-        &dir.path().join("lookout.toml"),
-        &format!(
-            "[mqtt]\nurl = \"{}\"\nevent_spool = \"{}\"\n\n[events]\nleft_after_s = 0\n",
-            broker.url(),
-            path_str(&spool)
-        ),
-    );
-    let frames = alternating_frames(dir.path());
-    let replay = |frames_n: &str| {
-        lookout()
-            .args([
-                "replay",
-                "--loop",
-                "--max-frames",
-                frames_n,
-                "--device",
-                &device,
-            ])
-            .arg("--config")
-            .arg(&config)
-            .arg(&frames)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts")
-    };
+    let spool = o.dir.path().join("state/events.spool");
+    let (broker, sub, run) = (&mut o.broker, &o.sub, &o.run);
+    let replay = |n: &str| run.replay(n);
     let mut first = replay("30");
     let lines = json_lines(&mut first);
     let mut seen = Vec::new();
-    collect_until(&sub, Duration::from_secs(60), &mut seen, |s| {
+    collect_until(sub, Duration::from_secs(60), &mut seen, |s| {
         events_of(s).len() >= 4
     });
     let run = events_of(&seen)[0]["run"].clone();
@@ -765,7 +739,7 @@ fn a_restart_during_an_outage_loses_no_events_with_a_spool() {
         String::from_utf8_lossy(&second.stderr)
     );
     assert!(!spool.exists(), "the spool is consumed");
-    collect_until(&sub, Duration::from_secs(30), &mut seen, |s| {
+    collect_until(sub, Duration::from_secs(30), &mut seen, |s| {
         let firsts: std::collections::BTreeSet<u64> = events_of(s)
             .iter()
             .filter(|e| e["run"] == run)

@@ -292,76 +292,49 @@ fn io_kind(e: &std::io::Error) -> (FailKind, String) {
     }
 }
 
-fn classify4(e: &rumqttc::ConnectionError) -> (FailKind, String) {
-    use rumqttc::{ConnectReturnCode as RC, ConnectionError as CE, StateError, TlsError};
-    match e {
-        CE::ConnectionRefused(RC::BadUserNamePassword | RC::NotAuthorized) => (
-            FailKind::Auth,
-            format!(
-                "the broker refused the credentials ({e}); check [mqtt] username and the password"
+/// Sorts a connection error of either protocol version into a reason and a line of advice. The
+/// two versions' error types differ in names only; the caller brings `CE` (ConnectionError),
+/// `RC` (ConnectReturnCode), `StateError` and `MqttBytesError` into scope.
+macro_rules! classify {
+    ($e:expr, $timeout:pat) => {
+        match $e {
+            CE::ConnectionRefused(RC::BadUserNamePassword | RC::NotAuthorized) => (
+                FailKind::Auth,
+                format!(
+                    "the broker refused the credentials ({}); check [mqtt] username and the password",
+                    $e
+                ),
             ),
-        ),
-        CE::ConnectionRefused(code) => (
-            FailKind::Rejected,
-            format!("the broker refused the connection ({code:?}); check its configuration"),
-        ),
-        CE::Io(io) => io_kind(io),
-        CE::Tls(TlsError::Io(io)) => {
-            let (k, t) = io_kind(io);
-            (
-                if k == FailKind::Refused {
-                    k
-                } else {
-                    FailKind::Tls
-                },
-                t,
-            )
+            CE::ConnectionRefused(code) => (
+                FailKind::Rejected,
+                format!("the broker refused the connection ({code:?}); check its configuration"),
+            ),
+            CE::Io(io) => io_kind(io),
+            CE::Tls(rumqttc::TlsError::Io(io)) => {
+                let (k, t) = io_kind(io);
+                (if k == FailKind::Refused { k } else { FailKind::Tls }, t)
+            }
+            CE::Tls(other) => (FailKind::Tls, format!("TLS failed: {other}")),
+            CE::MqttState(StateError::Deserialization(MqttBytesError::Io(io)))
+            | CE::MqttState(StateError::Io(io)) => io_kind(io),
+            $timeout => (
+                FailKind::Timeout,
+                "the broker did not answer in time; check the host and network".into(),
+            ),
+            other => (FailKind::Network, format!("{other}")),
         }
-        CE::Tls(other) => (FailKind::Tls, format!("TLS failed: {other}")),
-        CE::MqttState(StateError::Deserialization(rumqttc::mqttbytes::Error::Io(io)))
-        | CE::MqttState(StateError::Io(io)) => io_kind(io),
-        CE::NetworkTimeout => (
-            FailKind::Timeout,
-            "the broker did not answer in time; check the host and network".into(),
-        ),
-        other => (FailKind::Network, format!("{other}")),
-    }
+    };
+}
+
+fn classify4(e: &rumqttc::ConnectionError) -> (FailKind, String) {
+    use rumqttc::mqttbytes::Error as MqttBytesError;
+    use rumqttc::{ConnectReturnCode as RC, ConnectionError as CE, StateError};
+    classify!(e, CE::NetworkTimeout)
 }
 
 fn classify5(e: &r5::ConnectionError) -> (FailKind, String) {
     use r5::mqttbytes::v5::ConnectReturnCode as RC;
+    use r5::mqttbytes::Error as MqttBytesError;
     use r5::{ConnectionError as CE, StateError};
-    use rumqttc::TlsError;
-    match e {
-        CE::ConnectionRefused(RC::BadUserNamePassword | RC::NotAuthorized) => (
-            FailKind::Auth,
-            format!(
-                "the broker refused the credentials ({e}); check [mqtt] username and the password"
-            ),
-        ),
-        CE::ConnectionRefused(code) => (
-            FailKind::Rejected,
-            format!("the broker refused the connection ({code:?}); check its configuration"),
-        ),
-        CE::Io(io) => io_kind(io),
-        CE::Tls(TlsError::Io(io)) => {
-            let (k, t) = io_kind(io);
-            (
-                if k == FailKind::Refused {
-                    k
-                } else {
-                    FailKind::Tls
-                },
-                t,
-            )
-        }
-        CE::Tls(other) => (FailKind::Tls, format!("TLS failed: {other}")),
-        CE::MqttState(StateError::Deserialization(r5::mqttbytes::Error::Io(io)))
-        | CE::MqttState(StateError::Io(io)) => io_kind(io),
-        CE::Timeout(_) => (
-            FailKind::Timeout,
-            "the broker did not answer in time; check the host and network".into(),
-        ),
-        other => (FailKind::Network, format!("{other}")),
-    }
+    classify!(e, CE::Timeout(_))
 }
