@@ -182,11 +182,9 @@ impl Daemon<'_> {
         }
         let mut supervisor = Supervisor {
             last_ping: Instant::now(),
-            last_status: Instant::now(),
-            frames_at_status: BTreeMap::new(),
             silent_logged: false,
-            last_stats: Instant::now(),
-            frames_at_stats: BTreeMap::new(),
+            status_rate: RateMeter::new(),
+            stats_rate: RateMeter::new(),
             fps: BTreeMap::new(),
         };
         let stats_every = (config.mqtt.stats_interval_s > 0.0)
@@ -216,8 +214,8 @@ impl Daemon<'_> {
                     let changed = apply_command(&shared, &mut cameras, &topic, &payload);
                     publish_states(&shared, &cameras, &supervisor.fps, changed.as_deref());
                 }
-                if stats_every.is_some_and(|every| supervisor.last_stats.elapsed() >= every) {
-                    supervisor.measure_fps(&cameras);
+                if stats_every.is_some_and(|every| supervisor.stats_rate.since.elapsed() >= every) {
+                    supervisor.fps = supervisor.stats_rate.rates(&cameras);
                     let list: Vec<(&str, &CameraMetrics, f64)> = cameras
                         .iter()
                         .map(|(n, c)| {
@@ -421,30 +419,47 @@ impl Camera {
     }
 }
 
-/// The supervisor loop's bookkeeping: watchdog pings and STATUS lines.
+/// Frames processed per second by each camera since the last reading.
+struct RateMeter {
+    since: Instant,
+    counts: BTreeMap<String, u64>,
+}
+
+impl RateMeter {
+    fn new() -> RateMeter {
+        RateMeter {
+            since: Instant::now(),
+            counts: BTreeMap::new(),
+        }
+    }
+
+    /// Each camera's rate since the last call (or since `new`), and starts a new interval.
+    fn rates(&mut self, cameras: &BTreeMap<String, Camera>) -> BTreeMap<String, f64> {
+        let elapsed = self.since.elapsed().as_secs_f64().max(1e-3);
+        let mut out = BTreeMap::new();
+        for (name, cam) in cameras {
+            let now = cam.metrics.frames_processed.load(Ordering::Relaxed);
+            let before = self.counts.insert(name.clone(), now).unwrap_or(0);
+            out.insert(name.clone(), now.saturating_sub(before) as f64 / elapsed);
+        }
+        self.since = Instant::now();
+        out
+    }
+}
+
+/// The supervisor loop's bookkeeping: watchdog pings, STATUS lines and the stats rate.
 struct Supervisor {
     last_ping: Instant,
-    last_status: Instant,
-    frames_at_status: BTreeMap<String, u64>,
     silent_logged: bool,
-    last_stats: Instant,
-    frames_at_stats: BTreeMap<String, u64>,
+    /// For the STATUS= line (every 5 s).
+    status_rate: RateMeter,
+    /// For stats and state (every stats interval).
+    stats_rate: RateMeter,
     /// Processing rate per camera over the last stats interval.
     fps: BTreeMap<String, f64>,
 }
 
 impl Supervisor {
-    fn measure_fps(&mut self, cameras: &BTreeMap<String, Camera>) {
-        let elapsed = self.last_stats.elapsed().as_secs_f64().max(1e-3);
-        for (name, cam) in cameras {
-            let now = cam.metrics.frames_processed.load(Ordering::Relaxed);
-            let before = self.frames_at_stats.insert(name.clone(), now).unwrap_or(0);
-            self.fps
-                .insert(name.clone(), now.saturating_sub(before) as f64 / elapsed);
-        }
-        self.last_stats = Instant::now();
-    }
-
     /// Pings the systemd watchdog at half its interval, but only while every running camera shows
     /// progress (frames published, or its restart loop working): a hung pipeline stops the pings and
     /// systemd restarts the service.
@@ -472,24 +487,21 @@ impl Supervisor {
 
     /// A STATUS= line with each camera's processing rate every 5 s.
     fn status(&mut self, cameras: &BTreeMap<String, Camera>, mqtt: Option<&MqttPublisher>) {
-        let elapsed = self.last_status.elapsed();
-        if elapsed < Duration::from_secs(5) {
+        if self.status_rate.since.elapsed() < Duration::from_secs(5) {
             return;
         }
-        let mut parts = Vec::new();
-        for (name, cam) in cameras {
-            let now = cam.metrics.frames_processed.load(Ordering::Relaxed);
-            let before = self.frames_at_status.insert(name.clone(), now).unwrap_or(0);
-            let fps = now.saturating_sub(before) as f64 / elapsed.as_secs_f64();
-            parts.push(format!("{name} {fps:.1} fps"));
-        }
+        let parts: Vec<String> = self
+            .status_rate
+            .rates(cameras)
+            .iter()
+            .map(|(name, fps)| format!("{name} {fps:.1} fps"))
+            .collect();
         let broker = match mqtt {
             Some(m) if m.is_connected() => "; mqtt connected",
             Some(_) => "; mqtt disconnected",
             None => "",
         };
         sd_notify(&format!("STATUS={}{broker}", parts.join(", ")));
-        self.last_status = Instant::now();
     }
 }
 
@@ -547,7 +559,7 @@ fn run_camera(
 ) {
     let mut backoff = Duration::from_millis(500);
     let observer: Arc<dyn pipeline::FrameObserver> = metrics.clone();
-    let stream = cam.source.contains("://") && !cam.source.starts_with("file://");
+    let stream = source::is_stream(&cam.source);
     // A live source (camera, network stream) never waits for the detector: latest wins.
     let live = stream || source::is_device(&cam.source);
     let opts = ReplayOptions {

@@ -212,11 +212,7 @@ impl CameraMetrics {
     }
 
     pub fn dropped(&self, reason: DropReason) -> u64 {
-        let i = DropReason::ALL
-            .iter()
-            .position(|r| *r == reason)
-            .unwrap_or(0);
-        self.frames_dropped[i].load(Relaxed)
+        self.frames_dropped[reason.index()].load(Relaxed)
     }
 
     pub fn restarted(&self, reason: &'static str, error: Option<String>) {
@@ -267,11 +263,7 @@ impl crate::pipeline::FrameObserver for CameraMetrics {
     }
 
     fn frame_dropped(&self, reason: DropReason) {
-        let i = DropReason::ALL
-            .iter()
-            .position(|r| *r == reason)
-            .unwrap_or(0);
-        self.frames_dropped[i].fetch_add(1, Relaxed);
+        self.frames_dropped[reason.index()].fetch_add(1, Relaxed);
         if reason == DropReason::Paused {
             self.beat();
         }

@@ -127,6 +127,11 @@ impl DropReason {
         DropReason::Paused,
     ];
 
+    /// Position in [`DropReason::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             DropReason::LatestWins => "latest_wins",
@@ -669,6 +674,13 @@ pub fn replay_on(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drop_reasons_index_their_list() {
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i, "{}", r.as_str());
+        }
+    }
 
     #[test]
     fn latest_wins_replaces_and_reports_the_old_item() {

@@ -191,6 +191,8 @@ impl MqttPublisher {
                 commands: commands_tx,
                 outcome: outcome_tx,
                 wake: wake_rx,
+                state_props: json_props(super::message::STATE_SCHEMA, None),
+                event_props: json_props(super::message::EVENT_SCHEMA, None),
             };
             std::thread::Builder::new()
                 .name("mqtt".into())
@@ -278,13 +280,12 @@ impl MqttPublisher {
     /// Hands a detections message to the network without waiting (MQTT 5: with its expiry).
     /// Returns false (and counts why) when it was dropped: broker away, or the queue full.
     pub fn publish(&self, topic: &str, payload: Vec<u8>) -> bool {
-        let props = self.detection_props.clone();
         self.publish_now(
             topic,
             self.detections_qos,
             self.detections_retain,
             payload,
-            &props,
+            &self.detection_props,
         )
     }
 
@@ -424,6 +425,9 @@ struct ConnectionThread {
     commands: Sender<(String, Vec<u8>)>,
     outcome: Sender<Outcome>,
     wake: Receiver<()>,
+    /// MQTT 5 properties of state and event messages (built once: `pump` runs every 20 ms).
+    state_props: Props,
+    event_props: Props,
 }
 
 impl ConnectionThread {
@@ -532,11 +536,13 @@ impl ConnectionThread {
         let s = &self.shared;
         if let Ok(mut st) = s.state.lock() {
             for (topic, (payload, dirty)) in st.iter_mut().filter(|(_, (_, d))| *d) {
-                let props = json_props(super::message::STATE_SCHEMA, None);
-                if !self
-                    .client
-                    .try_publish(topic, 1, true, payload.clone(), Some(&props))
-                {
+                if !self.client.try_publish(
+                    topic,
+                    1,
+                    true,
+                    payload.clone(),
+                    Some(&self.state_props),
+                ) {
                     return;
                 }
                 self.outbox().handed_other();
@@ -545,12 +551,14 @@ impl ConnectionThread {
             }
         }
         let mut outbox = self.outbox();
-        let props = json_props(super::message::EVENT_SCHEMA, None);
         while let Some(m) = outbox.next_to_send() {
-            if self
-                .client
-                .try_publish(&m.topic, m.qos, m.retain, m.payload.clone(), Some(&props))
-            {
+            if self.client.try_publish(
+                &m.topic,
+                m.qos,
+                m.retain,
+                m.payload.clone(),
+                Some(&self.event_props),
+            ) {
                 s.counters.handed.fetch_add(1, Ordering::Relaxed);
                 s.counters.events_published.fetch_add(1, Ordering::Relaxed);
                 if m.qos > 0 {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
 
-use super::{Frame, Source, SourceOptions};
+use super::{is_stream, Frame, Source, SourceOptions};
 use crate::error::{Error, Result};
 
 /// What ffprobe says about the first video stream.
@@ -38,10 +38,6 @@ fn err(uri: &str, msg: impl Into<String>) -> Error {
         uri: uri.to_string(),
         msg: msg.into(),
     }
-}
-
-fn is_stream(uri: &str) -> bool {
-    uri.contains("://") && !uri.starts_with("file://")
 }
 
 fn spawn_error(uri: &str, tool: &str, e: std::io::Error) -> Error {

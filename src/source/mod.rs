@@ -83,6 +83,11 @@ pub enum PixelFormat {
     Yuyv,
 }
 
+/// Whether `uri` is a network stream (rtsp://, http://, ...) rather than a file.
+pub fn is_stream(uri: &str) -> bool {
+    uri.contains("://") && !uri.starts_with("file://")
+}
+
 /// Whether `uri` names a V4L2 device (`/dev/videoN`, `/dev/v4l/...`, `v4l2://N`) rather than
 /// something for ffmpeg.
 pub fn is_device(uri: &str) -> bool {
