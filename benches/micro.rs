@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the per-frame work around inference, at realistic sizes:
 //! preprocessing (resize + normalise) of 768×576 and 1920×1080 frames to a 416-long-side input,
-//! decode + NMS of real NanoDet outputs, and message serialisation.
+//! decode + NMS of real NanoDet outputs, message serialisation, and the feature-pyramid resizes
+//! (tract's generic Resize against lookout's rewrite, src/detect/rewrite.rs, on the same tensor).
 //!   cargo bench --bench micro
 
 use std::path::Path;
@@ -117,5 +118,49 @@ fn serialize(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, preprocess, decode_nms, serialize);
+/// The four Resize nodes of NanoDet-m at a 416×320 input, by tract's generic op and by the op
+/// lookout's rewrite puts in its place.
+fn resize(c: &mut Criterion) {
+    use lookout::detect::rewrite::{Factor, FixedResize};
+    use tract_onnx::prelude::*;
+    use tract_onnx::tract_core::internal::{EvalContext, EvalOp};
+    use tract_onnx::tract_core::ops::nn::resize::{
+        CoordTransformer, Interpolator, Nearest, Resize,
+    };
+    let tract_op = Resize {
+        coord_transformer: CoordTransformer::HalfPixel,
+        interpolator: Interpolator::Linear,
+        nearest: Nearest::Floor,
+        optional_scales_input: Some(1),
+        optional_sizes_input: None,
+    };
+    for (shape, factor, scale) in [
+        ([1usize, 128, 10, 13], Factor::Up2, 2.0f32),
+        ([1, 128, 20, 26], Factor::Up2, 2.0),
+        ([1, 128, 40, 52], Factor::Down2, 0.5),
+        ([1, 128, 20, 26], Factor::Down2, 0.5),
+    ] {
+        let n: usize = shape.iter().product();
+        let data: Vec<f32> = (0..n).map(|i| (i % 251) as f32 / 25.0).collect();
+        let x = Tensor::from_shape(&shape, &data)
+            .expect("tensor")
+            .into_tvalue();
+        let scales = tensor1(&[1.0f32, 1.0, scale, scale]).into_tvalue();
+        let name = format!("resize/x{scale} {}x{}x{}", shape[1], shape[2], shape[3]);
+        let ctx = EvalContext::out_of_plan();
+        c.bench_function(&format!("{name}/tract"), |b| {
+            b.iter(|| {
+                tract_op
+                    .eval(&ctx, tvec![x.clone(), scales.clone()])
+                    .expect("runs")
+            })
+        });
+        let ours = FixedResize { factor };
+        c.bench_function(&format!("{name}/lookout"), |b| {
+            b.iter(|| ours.eval(&ctx, tvec![x.clone()]).expect("runs"))
+        });
+    }
+}
+
+criterion_group!(benches, preprocess, decode_nms, serialize, resize);
 criterion_main!(benches);

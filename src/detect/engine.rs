@@ -132,6 +132,8 @@ pub struct TractEngine {
     output_ix: Vec<usize>,
     options: RunOptions,
     device: Device,
+    /// Apply lookout's graph rewrites ([`super::rewrite`]) before tract optimises the plan.
+    rewrite: bool,
     plans: Vec<([usize; 4], Plan)>,
     outputs: TVec<TValue>,
 }
@@ -202,9 +204,19 @@ impl TractEngine {
             output_ix,
             options,
             device,
+            rewrite: super::rewrite::enabled(),
             plans: Vec::new(),
             outputs: tvec![],
         })
+    }
+
+    /// Turns lookout's graph rewrites on or off (default: on unless `LOOKOUT_TRACT_REWRITE=0`);
+    /// plans already built for other settings are dropped.
+    pub fn set_rewrite(&mut self, on: bool) {
+        if self.rewrite != on {
+            self.rewrite = on;
+            self.plans.clear();
+        }
     }
 
     /// The optimised plan for this input shape, built once and cached.
@@ -224,12 +236,22 @@ impl TractEngine {
             .with_input_fact(0, f32::fact(shape).into())
             .map_err(prepare_err)?;
         let plan = match self.device {
-            Device::Cpu => Plan::Cpu(
-                model
-                    .into_optimized()
-                    .and_then(|m| m.into_runnable_with_options(&self.options))
-                    .map_err(prepare_err)?,
-            ),
+            Device::Cpu => {
+                let mut typed = model
+                    .into_typed()
+                    .and_then(|m| m.into_decluttered())
+                    .map_err(prepare_err)?;
+                if self.rewrite {
+                    let n = super::rewrite::fixed_resizes(&mut typed).map_err(prepare_err)?;
+                    tracing::debug!(resizes = n, "graph rewrite: fixed ×2/×½ resizes");
+                }
+                Plan::Cpu(
+                    typed
+                        .into_optimized()
+                        .and_then(|m| m.into_runnable_with_options(&self.options))
+                        .map_err(prepare_err)?,
+                )
+            }
             #[cfg(feature = "cuda")]
             Device::Cuda => {
                 tracing::warn!(

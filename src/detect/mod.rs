@@ -6,6 +6,7 @@ pub mod nms;
 #[cfg(feature = "onnxruntime")]
 pub mod ort_engine;
 pub mod preprocess;
+pub mod rewrite;
 pub mod spec;
 
 use std::time::{Duration, Instant};
