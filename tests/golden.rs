@@ -277,3 +277,70 @@ fn cli_detect_finds_the_bus_and_four_persons() {
         .iter()
         .all(|c| ["person", "bicycle", "car", "motorcycle", "bus", "truck"].contains(c)));
 }
+
+/// #6's bar for INT8: on the test media (the three images and every 10th frame of the street
+/// video, at the default input size) tract's INT8 model (with lookout's int8 convolution rewrite,
+/// on by default) finds at least 95 % of the target-class detections tract's FP32 model finds,
+/// matched by class at IoU ≥ 0.5.
+#[test]
+fn int8_finds_95_percent_of_fp32_detections_on_the_test_media() {
+    let default_det = |precision: &str| {
+        let spec = ModelSpec::load(&model(precision)).expect("bundled manifest");
+        Detector::new(spec, DetectorConfig::default()).expect("detector loads")
+    };
+    let (mut fp32, mut int8) = (default_det("fp32"), default_det("int8"));
+    let mut frames: Vec<(String, Vec<u8>, u32, u32)> = Vec::new();
+    for image in ["bus.jpg", "zidane.jpg", "dog.jpg"] {
+        let mut rgb = Vec::new();
+        let (w, h) = images::load_rgb(&data(image), &mut rgb).expect("test image decodes");
+        frames.push((image.to_string(), rgb, w, h));
+    }
+    let mut src = lookout::source::ffmpeg::FfmpegSource::open(
+        &path_str(&data("vtest.avi")),
+        SourceOptions::default(),
+    )
+    .expect("ffmpeg opens vtest.avi");
+    let mut buf = Vec::new();
+    while let Some(f) = src.next_frame(buf).expect("decodes") {
+        if f.seq % 10 == 0 {
+            frames.push((
+                format!("vtest.avi#{}", f.seq),
+                f.pixels.clone(),
+                f.width,
+                f.height,
+            ));
+        }
+        buf = f.pixels;
+    }
+    let (mut reference, mut matched) = (0usize, 0usize);
+    let mut missed = Vec::new();
+    for (name, rgb, w, h) in &frames {
+        let a = run(&mut fp32, rgb, *w, *h);
+        let b = run(&mut int8, rgb, *w, *h);
+        for (class, score, bbox) in &a {
+            reference += 1;
+            if b.iter()
+                .any(|(c, _, bb)| c == class && iou(bbox, bb) >= 0.5)
+            {
+                matched += 1;
+            } else {
+                missed.push(format!("{name}: {class} {score:.2}"));
+            }
+        }
+    }
+    let share = matched as f64 / reference.max(1) as f64;
+    eprintln!(
+        "INT8 matched {matched} of {reference} FP32 detections ({:.1} %) in {} frames; missed: {missed:?}",
+        share * 100.0,
+        frames.len()
+    );
+    assert!(
+        reference >= 100,
+        "too few FP32 detections to judge: {reference}"
+    );
+    assert!(
+        share >= 0.95,
+        "INT8 matched {:.1} % < 95 %: {missed:?}",
+        share * 100.0
+    );
+}

@@ -1,8 +1,14 @@
-//! lookout's graph rewrite (src/detect/rewrite.rs) against tract's own graph, on real frames.
+//! lookout's graph rewrites (src/detect/rewrite/) against tract's own graph, on real frames.
 //!
-//! Tolerance: none. The rewritten Resize adds the same products in the same order as tract's, so
-//! every output of the network must be bitwise equal, for both shipped models, at the input sizes
-//! a 4:3 video and a landscape photo get.
+//! Tolerances:
+//! - FP32 (the resize rewrite only): none. The rewritten Resize adds the same products in the same
+//!   order as tract's, so every output must be bitwise equal.
+//! - INT8 (resizes, int8 3×3 convolutions, quantisers): a requantised activation may land one step away
+//!   from the float graph's where it sits on a rounding boundary (each convolution alone stays
+//!   within one step: the unit test in src/detect/rewrite/qconv.rs), and such steps travel through
+//!   the 34 layers. Class scores (0..1): max difference ≤ 0.05, mean ≤ 0.001 [seen on 2026-11-26:
+//!   0.038, 0.0003]. Box-distance logits: max ≤ 0.6, mean ≤ 0.08 [0.46, 0.046]. At detection level,
+//!   golden.rs holds INT8 to onnxruntime's reference and to ≥ 95 % of FP32's detections.
 
 mod common;
 
@@ -19,51 +25,88 @@ fn engine(spec: &ModelSpec, rewrite: bool) -> TractEngine {
     e
 }
 
-#[test]
-fn rewritten_graph_gives_bitwise_the_same_outputs_on_real_frames() {
-    for precision in ["fp32", "int8"] {
-        let spec = ModelSpec::load(&model(precision)).expect("bundled manifest");
-        let (mut plain, mut rewritten) = (engine(&spec, false), engine(&spec, true));
-        let mut pre = Preprocessor::new(&spec.input);
-        for (image, (w, h)) in [
-            ("bus.jpg", (416u32, 416u32)),
-            ("zidane.jpg", (416, 256)),
-            ("dog.jpg", (416, 320)),
-        ] {
-            let mut rgb = Vec::new();
-            let (sw, sh) = load_rgb(&data(image), &mut rgb).expect("test image decodes");
-            let mut input = Vec::new();
-            pre.run(&rgb, sw, sh, w, h, &mut input);
-            let shape = [1, 3, h as usize, w as usize];
-            plain.run(&input, shape).expect("tract's graph runs");
-            rewritten.run(&input, shape).expect("rewritten graph runs");
-            let (a, b) = (plain.outputs().unwrap(), rewritten.outputs().unwrap());
-            assert_eq!(a.len(), b.len());
-            for (i, (a, b)) in a.iter().zip(&b).enumerate() {
-                assert_eq!(a.shape, b.shape, "{precision} {image} output {i} shape");
-                let differing = a.data.iter().zip(b.data).filter(|(x, y)| x != y).count();
-                assert_eq!(
-                    differing, 0,
-                    "{precision} {image} output {i}: {differing} values differ"
-                );
-            }
+/// (max, mean) of the absolute differences.
+fn differences(a: &[f32], b: &[f32]) -> (f32, f32) {
+    let d: Vec<f32> = a.iter().zip(b).map(|(x, y)| (x - y).abs()).collect();
+    let max = d.iter().fold(0f32, |m, v| m.max(*v));
+    (max, d.iter().sum::<f32>() / d.len().max(1) as f32)
+}
+
+/// The plan's operations as "name×nodes".
+fn plan_ops(e: &mut TractEngine) -> Vec<String> {
+    e.profile(&vec![0.0; 3 * 320 * 416], [1, 3, 320, 416], 1)
+        .expect("profiles")
+        .expect("tract profiles")
+        .into_iter()
+        .map(|o| format!("{}×{}", o.op, o.nodes))
+        .collect()
+}
+
+fn compare_on_real_frames(precision: &str, check: impl Fn(&str, usize, f32, f32)) {
+    let spec = ModelSpec::load(&model(precision)).expect("bundled manifest");
+    let (mut plain, mut rewritten) = (engine(&spec, false), engine(&spec, true));
+    let mut pre = Preprocessor::new(&spec.input);
+    for (image, (w, h)) in [
+        ("bus.jpg", (416u32, 416u32)),
+        ("zidane.jpg", (416, 256)),
+        ("dog.jpg", (416, 320)),
+    ] {
+        let mut rgb = Vec::new();
+        let (sw, sh) = load_rgb(&data(image), &mut rgb).expect("test image decodes");
+        let mut input = Vec::new();
+        pre.run(&rgb, sw, sh, w, h, &mut input);
+        let shape = [1, 3, h as usize, w as usize];
+        plain.run(&input, shape).expect("tract's graph runs");
+        rewritten.run(&input, shape).expect("rewritten graph runs");
+        let (a, b) = (plain.outputs().unwrap(), rewritten.outputs().unwrap());
+        assert_eq!(a.len(), b.len());
+        for (i, (a, b)) in a.iter().zip(&b).enumerate() {
+            assert_eq!(a.shape, b.shape, "{precision} {image} output {i} shape");
+            let (max, mean) = differences(a.data, b.data);
+            eprintln!("{precision} {image} output {i}: max diff {max}, mean {mean}");
+            check(image, i, max, mean);
         }
-        // The rewrite really ran: the rewritten plan has lookout's resize ops, tract's has none.
-        let ops = |e: &mut TractEngine| -> Vec<String> {
-            e.profile(&vec![0.0; 3 * 320 * 416], [1, 3, 320, 416], 1)
-                .unwrap()
-                .unwrap()
-                .into_iter()
-                .map(|o| format!("{}×{}", o.op, o.nodes))
-                .collect()
-        };
-        let (plain_ops, new_ops) = (ops(&mut plain), ops(&mut rewritten));
-        assert!(plain_ops.contains(&"Resize×4".to_string()), "{plain_ops:?}");
-        assert!(
-            new_ops.contains(&"Resize2x(lookout)×2".to_string())
-                && new_ops.contains(&"ResizeHalf(lookout)×2".to_string())
-                && !new_ops.iter().any(|o| o.starts_with("Resize×")),
-            "{precision}: {new_ops:?}"
-        );
     }
+}
+
+#[test]
+fn fp32_rewritten_graph_gives_bitwise_the_same_outputs() {
+    compare_on_real_frames("fp32", |image, i, max, _| {
+        assert_eq!(max, 0.0, "fp32 {image} output {i} differs");
+    });
+    // The rewrite really ran: lookout's resizes replace all four of tract's.
+    let spec = ModelSpec::load(&model("fp32")).expect("bundled manifest");
+    let (plain, new) = (
+        plan_ops(&mut engine(&spec, false)),
+        plan_ops(&mut engine(&spec, true)),
+    );
+    assert!(plain.contains(&"Resize×4".to_string()), "{plain:?}");
+    assert!(
+        new.contains(&"Resize2x(lookout)×2".to_string())
+            && new.contains(&"ResizeHalf(lookout)×2".to_string())
+            && !new.iter().any(|o| o.starts_with("Resize×")),
+        "{new:?}"
+    );
+}
+
+#[test]
+fn int8_rewritten_graph_stays_within_the_stated_tolerance() {
+    compare_on_real_frames("int8", |image, i, max, mean| {
+        let (max_tol, mean_tol) = if i == 0 { (0.05, 0.001) } else { (0.6, 0.08) };
+        assert!(
+            max <= max_tol && mean <= mean_tol,
+            "int8 {image} output {i}: max {max} (≤ {max_tol}), mean {mean} (≤ {mean_tol})"
+        );
+    });
+    // The 28 3×3 convolutions run on int8 kernels (the six 1×1 ones are matrix products already
+    // when the rewrite runs, and stay float), and so does the first, which tract would run as a
+    // float DirectSpatialConv.
+    let spec = ModelSpec::load(&model("int8")).expect("bundled manifest");
+    let ops = plan_ops(&mut engine(&spec, true));
+    assert!(
+        ops.contains(&"Im2ColU8(lookout)×28".to_string())
+            && ops.contains(&"Requantize(lookout)×28".to_string())
+            && !ops.iter().any(|o| o.starts_with("DirectSpatialConv")),
+        "{ops:?}"
+    );
 }

@@ -242,8 +242,13 @@ impl TractEngine {
                     .and_then(|m| m.into_decluttered())
                     .map_err(prepare_err)?;
                 if self.rewrite {
-                    let n = super::rewrite::fixed_resizes(&mut typed).map_err(prepare_err)?;
-                    tracing::debug!(resizes = n, "graph rewrite: fixed ×2/×½ resizes");
+                    let n = super::rewrite::apply(&mut typed).map_err(prepare_err)?;
+                    tracing::debug!(
+                        resizes = n.resizes,
+                        int8_convs = n.convs,
+                        quantizers = n.quantizers,
+                        "graph rewrites applied"
+                    );
                 }
                 Plan::Cpu(
                     typed

@@ -1,6 +1,4 @@
-//! Graph rewrites on tract's typed model, applied before tract optimises it for the CPU.
-//!
-//! One rewrite today: NanoDet's feature pyramid resizes its maps by exactly ×2 and ×½ with ONNX
+//! NanoDet's feature pyramid resizes its maps by exactly ×2 and ×½ with ONNX
 //! `Resize(mode=linear, coordinate_transformation_mode=half_pixel)`. tract 0.23 runs every Resize
 //! through one generic resampler (it builds the tap plan and copies the tensor on each run, and
 //! walks the last axis element by element), which took 9 % of an FP32 inference for 4 small
@@ -8,8 +6,6 @@
 //! order (height first, then width, each tap added to 0.0 in index order), so its output is
 //! bitwise equal to tract's; `tests/rewrite.rs` checks that on real frames, node by node and for
 //! the whole network.
-//!
-//! `LOOKOUT_TRACT_REWRITE=0` turns the rewrite off, to compare both graphs in one build.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
@@ -96,8 +92,10 @@ impl EvalOp for FixedResize {
                 }
             }
         }
-        let mut out = vec![0f32; planes * ho * wo];
-        for (dst, row) in out.chunks_exact_mut(wo).zip(rows.chunks_exact(w)) {
+        let mut out = super::qconv::output::<f32>(&[shape[0], shape[1], ho, wo])?;
+        let mut view = out.try_as_plain_ram_mut()?;
+        let data = view.as_slice_mut::<f32>()?;
+        for (dst, row) in data.chunks_exact_mut(wo).zip(rows.chunks_exact(w)) {
             for (d, &[(a, wa), (b, wb)]) in dst.iter_mut().zip(&tx) {
                 let mut acc = 0.0f32;
                 acc += wa * row[a];
@@ -105,7 +103,6 @@ impl EvalOp for FixedResize {
                 *d = acc;
             }
         }
-        let out = Tensor::from_shape(&[shape[0], shape[1], ho, wo], &out)?;
         Ok(tvec!(out.into_tvalue()))
     }
 }
@@ -128,14 +125,6 @@ impl TypedOp for FixedResize {
         ];
         Ok(tvec!(f32::fact(out)))
     }
-}
-
-/// Whether `LOOKOUT_TRACT_REWRITE` leaves the rewrites on (anything but `0`, `false` or `off`).
-pub fn enabled() -> bool {
-    !matches!(
-        std::env::var("LOOKOUT_TRACT_REWRITE").as_deref(),
-        Ok("0") | Ok("false") | Ok("off")
-    )
 }
 
 /// Replaces every Resize that [`FixedResize`] computes exactly; returns how many. The model must

@@ -1,0 +1,44 @@
+//! Graph rewrites on tract's typed model, applied after tract declutters it and before tract
+//! optimises it for the CPU. Each replaces a pattern tract runs slowly with an op of ours that
+//! computes the same thing; `tests/rewrite.rs` compares the rewritten network with tract's own on
+//! real frames.
+//!
+//! - [`resize`]: the ×2 / ×½ bilinear resizes of the feature pyramid (bitwise equal).
+//! - [`qconv`]: in a QDQ INT8 model, DequantizeLinear → Conv → QuantizeLinear becomes an int8
+//!   convolution on tract's int8 matrix kernels (equal up to rounding of the requantisation).
+//!
+//! `LOOKOUT_TRACT_REWRITE=0` turns every rewrite off, to compare both graphs in one build.
+
+pub mod qconv;
+pub mod resize;
+
+pub use qconv::{fast_quantizers, quantized_convs};
+pub use resize::{fixed_resizes, Factor, FixedResize};
+
+use tract_onnx::prelude::*;
+
+/// Whether `LOOKOUT_TRACT_REWRITE` leaves the rewrites on (anything but `0`, `false` or `off`).
+pub fn enabled() -> bool {
+    !matches!(
+        std::env::var("LOOKOUT_TRACT_REWRITE").as_deref(),
+        Ok("0") | Ok("false") | Ok("off")
+    )
+}
+
+/// How many nodes each rewrite replaced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rewritten {
+    pub resizes: usize,
+    pub convs: usize,
+    pub quantizers: usize,
+}
+
+/// Applies every rewrite to a typed, decluttered model with concrete shapes.
+pub fn apply(model: &mut TypedModel) -> TractResult<Rewritten> {
+    Ok(Rewritten {
+        resizes: fixed_resizes(model)?,
+        convs: quantized_convs(model)?,
+        // after the convolutions, which absorb the QuantizeLinear that follows them
+        quantizers: fast_quantizers(model)?,
+    })
+}

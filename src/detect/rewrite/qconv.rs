@@ -1,0 +1,727 @@
+//! INT8 convolutions for QDQ models, on tract's int8 matrix kernels.
+//!
+//! tract 0.23 loads a QDQ model (QuantizeLinear / DequantizeLinear around float ops, the format
+//! onnxruntime's quantiser writes) and runs each convolution in float between the two: the int8
+//! weights are dequantised once and the activations on every run. Its own quantised convolution
+//! (QLinearConv) does reach the int8 kernels (AVX-512 VNNI, AMX), but lowers the convolution into an
+//! int8 im2col, a zero-point correction over the patches and seven elementwise i32 passes for the
+//! requantisation, which cost 6× the matrix product (see docs/performance.md).
+//!
+//! This rewrite turns `DequantizeLinear(u8) → Conv(f32) → QuantizeLinear(u8)` into
+//!
+//! ```text
+//! u8 activations ─ Im2ColU8 ─ i8 patches [C·kh·kw, Ho·Wo] ─┐
+//!                         int8 weights [O, C·kh·kw] ─ EinSum(i32) ─ Requantize ─ u8 (or f32)
+//! ```
+//!
+//! - The weights are the file's int8 weights, recovered exactly from the dequantised constants
+//!   (symmetric per-channel scales); a convolution whose weights do not round-trip stays float.
+//! - u8 activations become i8 by subtracting 128 in the im2col pass; padding gets the shifted zero
+//!   point, so it stands for a real 0; the shift and the zero point fold into one constant per
+//!   output channel.
+//! - tract's matrix product picks its best int8 kernel for the machine and packs the patches.
+//! - One pass scales the i32 sums per channel, adds the bias and quantises with tract's own
+//!   QuantizeLinear arithmetic (round half to even, clamp).
+//!
+//! The float graph sums the same products in another order, so a requantised value may differ by
+//! one step where it lies on a rounding boundary; `tests/rewrite.rs` states the tolerance.
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::*;
+use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
+use tract_onnx::tract_core::ops::einsum::EinSum;
+use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+use tract_onnx::tract_core::ops::nn::DataFormat;
+use tract_onnx::tract_core::ops::quant::{DequantizeLinearF32, QuantizeLinearU8};
+
+/// One 2-D convolution's geometry on a `[1, channels, h, w]` input.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Geometry {
+    pub channels: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    /// (vertical, horizontal)
+    pub stride: (usize, usize),
+    /// Padding before: (top, left).
+    pub pad: (usize, usize),
+    /// Output (height, width).
+    pub out: (usize, usize),
+}
+
+impl Geometry {
+    /// Rows of the patch matrix: one per (input channel, kernel row, kernel column).
+    pub fn k(&self) -> usize {
+        self.channels * self.kh * self.kw
+    }
+    /// Columns of the patch matrix: one per output pixel.
+    pub fn n(&self) -> usize {
+        self.out.0 * self.out.1
+    }
+    /// The output columns `[lo, hi)` whose input column for kernel column `dx` is inside the
+    /// image; the others read padding.
+    fn valid_cols(&self, dx: usize) -> (usize, usize) {
+        let (s, pl, wo) = (self.stride.1, self.pad.1, self.out.1);
+        let lo = if dx >= pl { 0 } else { (pl - dx).div_ceil(s) };
+        let hi = if self.w + pl > dx {
+            ((self.w - 1 + pl - dx) / s + 1).min(wo)
+        } else {
+            0
+        };
+        (lo.min(hi), hi)
+    }
+}
+
+/// u8 activations `[1, C, H, W]` → the int8 patch matrix `[C·kh·kw, Ho·Wo]` of a convolution, every
+/// value shifted by −128, padding filled with the shifted zero point.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Im2ColU8 {
+    pub geo: Geometry,
+    pub zero_point: u8,
+}
+
+impl Op for Im2ColU8 {
+    fn name(&self) -> StaticName {
+        "Im2ColU8(lookout)".into()
+    }
+    op_as_typed_op!();
+}
+
+impl EvalOp for Im2ColU8 {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = args_1!(inputs);
+        let g = &self.geo;
+        ensure!(
+            input.shape() == [1, g.channels, g.h, g.w],
+            "Im2ColU8 planned for {:?}, got {:?}",
+            [1, g.channels, g.h, g.w],
+            input.shape()
+        );
+        let x = input.try_as_plain_ram()?.as_slice::<u8>()?;
+        let (n, wo) = (g.n(), g.out.1);
+        let fill = (self.zero_point ^ 0x80) as i8;
+        let mut out = output::<i8>(&[g.k(), n])?;
+        let mut view = out.try_as_plain_ram_mut()?;
+        let out_data = view.as_slice_mut::<i8>()?;
+        let cols: Vec<(usize, usize)> = (0..g.kw).map(|dx| g.valid_cols(dx)).collect();
+        let mut rows = out_data.chunks_exact_mut(n);
+        for c in 0..g.channels {
+            let plane = &x[c * g.h * g.w..][..g.h * g.w];
+            for dy in 0..g.kh {
+                for (dx, &(lo, hi)) in cols.iter().enumerate() {
+                    let Some(row) = rows.next() else {
+                        bail!("patch matrix too small")
+                    };
+                    for (oy, dst) in row.chunks_exact_mut(wo).enumerate() {
+                        let iy = (oy * g.stride.0 + dy) as isize - g.pad.0 as isize;
+                        if iy < 0 || iy >= g.h as isize {
+                            dst.fill(fill);
+                            continue;
+                        }
+                        let src = &plane[iy as usize * g.w..][..g.w];
+                        dst[..lo].fill(fill);
+                        dst[hi..].fill(fill);
+                        if lo < hi {
+                            // input column of output column lo
+                            let first = lo * g.stride.1 + dx - g.pad.1;
+                            let dst = &mut dst[lo..hi];
+                            if g.stride.1 == 1 {
+                                let src = &src[first..first + dst.len()];
+                                for (d, &s) in dst.iter_mut().zip(src) {
+                                    *d = (s ^ 0x80) as i8;
+                                }
+                            } else {
+                                let src = src[first..].iter().step_by(g.stride.1);
+                                for (d, &s) in dst.iter_mut().zip(src) {
+                                    *d = (s ^ 0x80) as i8;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(tvec!(out.into_tvalue()))
+    }
+}
+
+impl TypedOp for Im2ColU8 {
+    as_op!();
+
+    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(i8::fact([self.geo.k(), self.geo.n()])))
+    }
+}
+
+/// i32 sums `[O, Ho·Wo]` → the convolution's output `[1, O, Ho, Wo]`: `y = acc·mult[o] + add[o]`,
+/// then quantised as the QuantizeLinear it replaces, or left in f32 where no QuantizeLinear follows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requantize {
+    pub mult: Vec<f32>,
+    pub add: Vec<f32>,
+    /// QuantizeLinearU8's (1 / scale, zero point).
+    pub quantize: Option<(f32, u8)>,
+    /// Output (height, width).
+    pub out: (usize, usize),
+}
+
+impl Eq for Requantize {}
+
+impl Op for Requantize {
+    fn name(&self) -> StaticName {
+        "Requantize(lookout)".into()
+    }
+    op_as_typed_op!();
+}
+
+impl EvalOp for Requantize {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let acc = args_1!(inputs);
+        let (o, n) = (self.mult.len(), self.out.0 * self.out.1);
+        ensure!(acc.shape() == [o, n], "Requantize planned for {:?}", [o, n]);
+        let acc = acc.try_as_plain_ram()?.as_slice::<i32>()?;
+        let shape = [1, o, self.out.0, self.out.1];
+        let rows = acc.chunks_exact(n).zip(self.mult.iter().zip(&self.add));
+        let out = match self.quantize {
+            Some((inv_scale, zp)) => {
+                let mut out = output::<u8>(&shape)?;
+                let mut view = out.try_as_plain_ram_mut()?;
+                let data = view.as_slice_mut::<u8>()?;
+                for (dst, (src, (&m, &a))) in data.chunks_exact_mut(n).zip(rows) {
+                    for (d, &s) in dst.iter_mut().zip(src) {
+                        *d = quantize_u8(s as f32 * m + a, inv_scale, zp);
+                    }
+                }
+                out
+            }
+            None => {
+                let mut out = output::<f32>(&shape)?;
+                let mut view = out.try_as_plain_ram_mut()?;
+                let data = view.as_slice_mut::<f32>()?;
+                for (dst, (src, (&m, &a))) in data.chunks_exact_mut(n).zip(rows) {
+                    for (d, &s) in dst.iter_mut().zip(src) {
+                        *d = s as f32 * m + a;
+                    }
+                }
+                out
+            }
+        };
+        Ok(tvec!(out.into_tvalue()))
+    }
+}
+
+impl TypedOp for Requantize {
+    as_op!();
+
+    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let shape = [1, self.mult.len(), self.out.0, self.out.1];
+        Ok(tvec!(match self.quantize {
+            Some(_) => u8::fact(shape),
+            None => f32::fact(shape),
+        }))
+    }
+}
+
+/// tract's `quantize_linear_f32_u8` (round half to even, add the zero point, clamp), written so
+/// that the compiler vectorises it with baseline x86-64 (SSE2) instructions, where
+/// `f32::round_ties_even` is a libm call: adding and subtracting 1.5·2²³ rounds to the nearest
+/// integer, ties to even, for |v| < 2²² (larger values saturate anyway), and the zero point and the
+/// clamp then work on exact integers. NaN gives the zero point, as in tract.
+#[inline(always)]
+// max/min, not clamp: they vectorise, and map NaN to a number (NaN is handled apart).
+#[allow(clippy::manual_clamp)]
+pub fn quantize_u8(x: f32, inv_scale: f32, zero_point: u8) -> u8 {
+    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23
+    let v = x * inv_scale;
+    let nan = v.is_nan();
+    let r = (v.max(-4.0e6).min(4.0e6) + ROUND) - ROUND;
+    let q = (r + zero_point as f32).max(0.0).min(255.0);
+    let q = if nan { zero_point as f32 } else { q };
+    // SAFETY: q is an integer in 0..=255 (never NaN: that case took the zero point).
+    unsafe { q.to_int_unchecked::<i32>() as u8 }
+}
+
+/// An output tensor of `shape` and its data, for an op that writes every element (each caller
+/// does: its loops cover the whole output). Not zeroed: that would be one more pass over memory.
+pub(super) fn output<T: Datum + Copy>(shape: &[usize]) -> TractResult<Tensor> {
+    // SAFETY: T is a plain number type (u8, i8, i32, f32 here) and every caller overwrites every
+    // element before the tensor is read.
+    unsafe { Tensor::uninitialized::<T>(shape) }
+}
+
+/// tract's QuantizeLinear f32 → u8, vectorised ([`quantize_u8`]); bitwise equal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantizeU8 {
+    pub inv_scale: f32,
+    pub zero_point: u8,
+}
+
+impl Eq for QuantizeU8 {}
+
+impl Op for QuantizeU8 {
+    fn name(&self) -> StaticName {
+        "QuantizeU8(lookout)".into()
+    }
+    op_as_typed_op!();
+}
+
+impl EvalOp for QuantizeU8 {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let x = args_1!(inputs);
+        let xs = x.try_as_plain_ram()?.as_slice::<f32>()?;
+        let mut out = output::<u8>(x.shape())?;
+        let mut view = out.try_as_plain_ram_mut()?;
+        let data = view.as_slice_mut::<u8>()?;
+        for (d, &v) in data.iter_mut().zip(xs) {
+            *d = quantize_u8(v, self.inv_scale, self.zero_point);
+        }
+        Ok(tvec!(out.into_tvalue()))
+    }
+}
+
+impl TypedOp for QuantizeU8 {
+    as_op!();
+
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(u8::fact(inputs[0].shape.clone())))
+    }
+}
+
+/// Replaces tract's f32 → u8 QuantizeLinear nodes by [`QuantizeU8`]; returns how many.
+pub fn fast_quantizers(model: &mut TypedModel) -> TractResult<usize> {
+    let mut done = 0;
+    let ids: Vec<usize> = model.nodes().iter().map(|n| n.id).collect();
+    for id in ids {
+        let node = model.node(id);
+        let Some(q) = node
+            .op_as::<ElementWiseOp>()
+            .and_then(|e| e.0.downcast_ref::<QuantizeLinearU8>())
+        else {
+            continue;
+        };
+        if model.outlet_fact(node.inputs[0])?.datum_type != f32::datum_type() {
+            continue;
+        }
+        let op = QuantizeU8 {
+            inv_scale: q.scale,
+            zero_point: q.zero_point,
+        };
+        TypedModelPatch::replace_single_op(model, node, &node.inputs, op)?.apply(model)?;
+        done += 1;
+    }
+    Ok(done)
+}
+
+/// Rewrites every DequantizeLinear(u8) → Conv → [QuantizeLinear(u8)] it can; returns how many.
+pub fn quantized_convs(model: &mut TypedModel) -> TractResult<usize> {
+    let convs: Vec<usize> = model
+        .nodes()
+        .iter()
+        .filter(|n| n.op_is::<Conv>())
+        .map(|n| n.id)
+        .collect();
+    let mut done = 0;
+    for id in convs {
+        if let Some(patch) = rewrite_one(model, id)? {
+            patch.apply(model)?;
+            done += 1;
+        }
+    }
+    Ok(done)
+}
+
+fn rewrite_one(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
+    let node = model.node(id);
+    let Some(conv) = node.op_as::<Conv>() else {
+        return Ok(None);
+    };
+    let ps = &conv.pool_spec;
+    if conv.q_params.is_some()
+        || conv.group != 1
+        || conv.kernel_fmt != KernelFormat::OIHW
+        || ps.data_format != DataFormat::NCHW
+        || ps.kernel_shape.len() != 2
+        || ps.dilations().iter().any(|&d| d != 1)
+        || node.inputs.len() != 3
+    {
+        return Ok(None);
+    }
+    // The input: a DequantizeLinear of u8 activations.
+    let dq_node = model.node(node.inputs[0].node);
+    let Some(dq) = dq_node.op_as::<DequantizeLinearF32>() else {
+        return Ok(None);
+    };
+    let x = dq_node.inputs[0];
+    let x_fact = model.outlet_fact(x)?;
+    let Ok(x0) = u8::try_from(dq.zero_point) else {
+        return Ok(None);
+    };
+    let Some(xs) = x_fact.shape.as_concrete().map(|s| s.to_vec()) else {
+        return Ok(None);
+    };
+    if x_fact.datum_type != u8::datum_type() || xs.len() != 4 || xs[0] != 1 {
+        return Ok(None);
+    }
+    // Constant float weights and bias.
+    let (Some(kernel), Some(bias)) = (
+        model.outlet_fact(node.inputs[1])?.konst.clone(),
+        model.outlet_fact(node.inputs[2])?.konst.clone(),
+    ) else {
+        return Ok(None);
+    };
+    if kernel.datum_type() != f32::datum_type() || kernel.rank() != 4 {
+        return Ok(None);
+    }
+    let (o, c, kh, kw) = (
+        kernel.shape()[0],
+        kernel.shape()[1],
+        kernel.shape()[2],
+        kernel.shape()[3],
+    );
+    if c != xs[1] {
+        return Ok(None);
+    }
+    let bias: Vec<f32> = match bias.cast_to::<f32>() {
+        Ok(b) if b.len() == o => b.try_as_plain_ram()?.as_slice::<f32>()?.to_vec(),
+        Ok(b) if b.len() == 1 => vec![b.try_as_plain_ram()?.as_slice::<f32>()?[0]; o],
+        _ => return Ok(None),
+    };
+    let k = c * kh * kw;
+    let Some((weights, scales)) = int8_weights(kernel.try_as_plain_ram()?.as_slice::<f32>()?, o, k)
+    else {
+        return Ok(None);
+    };
+    // Geometry.
+    let padding = ps.computed_padding(&xs[2..]);
+    let strides = ps.strides();
+    let geo = Geometry {
+        channels: c,
+        h: xs[2],
+        w: xs[3],
+        kh,
+        kw,
+        stride: (strides[0], strides[1]),
+        pad: (padding[0].pad_before, padding[1].pad_before),
+        out: (padding[0].convoluted, padding[1].convoluted),
+    };
+    if geo.n() == 0 || geo.pad.0 >= kh || geo.pad.1 >= kw {
+        return Ok(None);
+    }
+    // The output: into a single QuantizeLinear(u8), quantised here, or float.
+    let succs = &node.outputs[0].successors;
+    let quantize = match succs.as_slice() {
+        [only] => model
+            .node(only.node)
+            .op_as::<ElementWiseOp>()
+            .and_then(|e| e.0.downcast_ref::<QuantizeLinearU8>())
+            .map(|q| (only.node, (q.scale, q.zero_point))),
+        _ => None,
+    };
+    let replaced = match quantize {
+        Some((q_node, _)) => OutletId::new(q_node, 0),
+        None => OutletId::new(id, 0),
+    };
+    // acc = Σ w·(x − 128) over the patch; the true sum is Σ w·(x − x0) = acc + (128 − x0)·Σ w.
+    let shift = 128.0 - x0 as f32;
+    let mult: Vec<f32> = scales.iter().map(|s| s * dq.scale).collect();
+    let add: Vec<f32> = (0..o)
+        .map(|r| {
+            let wsum: i32 = weights[r * k..][..k].iter().map(|&w| w as i32).sum();
+            shift * wsum as f32 * mult[r] + bias[r]
+        })
+        .collect();
+
+    let mut patch = TypedModelPatch::new(format!("int8 convolution {}", node.name));
+    let x = patch.tap_model(model, x)?;
+    let cols = patch.wire_node(
+        format!("{}.im2col_u8", node.name),
+        Im2ColU8 {
+            geo: geo.clone(),
+            zero_point: x0,
+        },
+        &[x],
+    )?[0];
+    let w = patch.add_const(
+        format!("{}.weights_i8", node.name),
+        Tensor::from_shape(&[o, k], &weights)?,
+    )?;
+    let acc = patch.wire_node(
+        format!("{}.matmul_i8", node.name),
+        EinSum::new("mk,kn->mn".parse()?, i32::datum_type()),
+        &[w, cols],
+    )?[0];
+    let y = patch.wire_node(
+        format!("{}.requantize", node.name),
+        Requantize {
+            mult,
+            add,
+            quantize: quantize.map(|(_, q)| q),
+            out: geo.out,
+        },
+        &[acc],
+    )?[0];
+    patch.shunt_outside(model, replaced, y)?;
+    Ok(Some(patch))
+}
+
+/// The int8 weights and per-output-channel scales behind dequantised weights `[o, k]`, if they
+/// are symmetric per-channel int8 (onnxruntime's QInt8 weights: scale = max |w| / 127, or / 127.5
+/// for the full −128..127 range); `None` if any weight does not round-trip.
+fn int8_weights(w: &[f32], o: usize, k: usize) -> Option<(Vec<i8>, Vec<f32>)> {
+    let mut q = Vec::with_capacity(o * k);
+    let mut scales = Vec::with_capacity(o);
+    for row in w.chunks_exact(k).take(o) {
+        let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+        if max == 0.0 {
+            q.extend(std::iter::repeat_n(0i8, k));
+            scales.push(1.0);
+            continue;
+        }
+        let fits = |div: f32| -> Option<Vec<i8>> {
+            let s = max / div;
+            row.iter()
+                .map(|&v| {
+                    let r = (v / s).round();
+                    let exact = (r * s - v).abs() <= 1e-6 * max && (-128.0..=127.0).contains(&r);
+                    exact.then_some(r as i8)
+                })
+                .collect()
+        };
+        let (row_q, s) = match (fits(127.0), fits(127.5)) {
+            (Some(r), _) => (r, max / 127.0),
+            (None, Some(r)) => (r, max / 127.5),
+            _ => return None,
+        };
+        q.extend(row_q);
+        scales.push(s);
+    }
+    Some((q, scales))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A direct (no im2col) reference convolution of u8 input with zero point `x0`.
+    fn direct(x: &[u8], x0: u8, g: &Geometry, w: &[i8], o: usize) -> Vec<i32> {
+        let mut out = vec![0i32; o * g.n()];
+        for oc in 0..o {
+            for oy in 0..g.out.0 {
+                for ox in 0..g.out.1 {
+                    let mut acc = 0i32;
+                    for c in 0..g.channels {
+                        for dy in 0..g.kh {
+                            for dx in 0..g.kw {
+                                let iy = (oy * g.stride.0 + dy) as isize - g.pad.0 as isize;
+                                let ix = (ox * g.stride.1 + dx) as isize - g.pad.1 as isize;
+                                let v =
+                                    if iy < 0 || ix < 0 || iy >= g.h as isize || ix >= g.w as isize
+                                    {
+                                        0
+                                    } else {
+                                        x[(c * g.h + iy as usize) * g.w + ix as usize] as i32
+                                            - x0 as i32
+                                    };
+                                acc +=
+                                    v * w[((oc * g.channels + c) * g.kh + dy) * g.kw + dx] as i32;
+                            }
+                        }
+                    }
+                    out[oc * g.n() + oy * g.out.1 + ox] = acc;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn im2col_then_matmul_equals_a_direct_convolution() {
+        for (stride, pad, (h, w), (kh, kw)) in [
+            ((1, 1), (1, 1), (7, 9), (3, 3)),
+            ((2, 2), (1, 1), (8, 11), (3, 3)),
+            ((2, 2), (0, 0), (9, 9), (3, 3)),
+            ((1, 1), (0, 0), (5, 4), (1, 1)),
+        ] {
+            let c = 3;
+            let out = (
+                (h + 2 * pad.0 - kh) / stride.0 + 1,
+                (w + 2 * pad.1 - kw) / stride.1 + 1,
+            );
+            let g = Geometry {
+                channels: c,
+                h,
+                w,
+                kh,
+                kw,
+                stride,
+                pad,
+                out,
+            };
+            let x: Vec<u8> = (0..c * h * w).map(|i| (i * 37 % 256) as u8).collect();
+            let x0 = 19u8;
+            let o = 2;
+            let wts: Vec<i8> = (0..o * g.k())
+                .map(|i| ((i * 53) % 255) as i32 as i8)
+                .collect();
+            let cols = Im2ColU8 {
+                geo: g.clone(),
+                zero_point: x0,
+            }
+            .eval(
+                &EvalContext::out_of_plan(),
+                tvec![Tensor::from_shape(&[1, c, h, w], &x).unwrap().into_tvalue()],
+            )
+            .unwrap()
+            .remove(0);
+            let cols = cols
+                .try_as_plain_ram()
+                .unwrap()
+                .as_slice::<i8>()
+                .unwrap()
+                .to_vec();
+            // acc + (128 − x0)·Σw, as the rewrite folds it
+            let mut ours = vec![0i32; o * g.n()];
+            for oc in 0..o {
+                let wr = &wts[oc * g.k()..][..g.k()];
+                let wsum: i32 = wr.iter().map(|&v| v as i32).sum();
+                for col in 0..g.n() {
+                    let acc: i32 = (0..g.k())
+                        .map(|r| wr[r] as i32 * cols[r * g.n() + col] as i32)
+                        .sum();
+                    ours[oc * g.n() + col] = acc + (128 - x0 as i32) * wsum;
+                }
+            }
+            assert_eq!(ours, direct(&x, x0, &g, &wts, o), "{g:?}");
+        }
+    }
+
+    #[test]
+    fn quantize_u8_equals_tracts_quantize_linear() {
+        use tract_onnx::tract_core::ops::quant::quantize_linear_f32_u8;
+        let scales = [1.0f32, 0.5, 1.0 / 0.0235, 3.0e-3, 7.0];
+        // ties (x.5), negatives, saturation both ways, tiny values, NaN. Not beyond ±2·10⁹ after
+        // scaling, nor ±∞: tract's own function overflows an i32 addition there (lookout's
+        // saturates).
+        let mut xs: Vec<f32> = (-1000..1000).map(|i| i as f32 * 0.25).collect();
+        xs.extend((0..10_000).map(|i| (i as f32 * 0.7919).sin() * 300.0));
+        xs.extend([f32::NAN, -0.0, 1e-30, 8_388_609.0, -2.0e7, 2.0e7]);
+        for &inv in &scales {
+            for zp in [0u8, 3, 128, 255] {
+                for &x in &xs {
+                    assert_eq!(
+                        quantize_u8(x, inv, zp),
+                        quantize_linear_f32_u8(x, inv, zp as i32),
+                        "x {x} inv {inv} zp {zp}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// DequantizeLinear(u8) → Conv → QuantizeLinear(u8) as tract's ONNX loader builds it from a
+    /// QDQ file, with int8 weights at per-channel scales.
+    fn qdq_conv_model(stride: usize, pad: usize, (h, w): (usize, usize)) -> TypedModel {
+        use tract_onnx::tract_core::ops::cnn::{PaddingSpec, PoolSpec};
+        let (c, o) = (5, 7);
+        let mut model = TypedModel::default();
+        let x = model.add_source("x", u8::fact([1, c, h, w])).unwrap();
+        let x = model
+            .wire_node("dq", DequantizeLinearF32::new(0.043, 121), &[x])
+            .unwrap()[0];
+        let scales: Vec<f32> = (0..o).map(|i| 0.003 + 0.0011 * i as f32).collect();
+        // as onnxruntime's symmetric quantiser leaves them: each channel's largest |w| is 127 steps
+        let kernel: Vec<f32> = (0..o * c * 9)
+            .map(|i| {
+                let q = if i % (c * 9) == 0 {
+                    127
+                } else {
+                    (i * 71 % 255) as i32 - 127
+                };
+                q as f32 * scales[i / (c * 9)]
+            })
+            .collect();
+        let bias: Vec<f32> = (0..o).map(|i| i as f32 * 0.37 - 1.0).collect();
+        let k = model
+            .add_const("k", Tensor::from_shape(&[o, c, 3, 3], &kernel).unwrap())
+            .unwrap();
+        let b = model.add_const("b", tensor1(&bias)).unwrap();
+        let conv = Conv {
+            pool_spec: PoolSpec {
+                data_format: DataFormat::NCHW,
+                kernel_shape: tvec![3, 3],
+                padding: PaddingSpec::Explicit(tvec![pad, pad], tvec![pad, pad]),
+                dilations: None,
+                strides: Some(tvec![stride, stride]),
+                input_channels: c,
+                output_channels: o,
+            },
+            kernel_fmt: KernelFormat::OIHW,
+            group: 1,
+            q_params: None,
+        };
+        let y = model.wire_node("conv", conv, &[x, k, b]).unwrap();
+        let q = ElementWiseOp(
+            Box::new(QuantizeLinearU8 {
+                scale: 1.0 / 0.061,
+                zero_point: 97,
+            }),
+            None,
+        );
+        let y = model.wire_node("q", q, &y).unwrap();
+        model.select_output_outlets(&y).unwrap();
+        model
+    }
+
+    #[test]
+    fn rewritten_convolution_is_within_one_quantisation_step_of_tracts() {
+        for (stride, pad, hw) in [(1, 1, (9, 11)), (2, 1, (10, 13)), (1, 0, (6, 6))] {
+            let model = qdq_conv_model(stride, pad, hw);
+            let mut rewritten = model.clone();
+            assert_eq!(quantized_convs(&mut rewritten).unwrap(), 1);
+            let n = 5 * hw.0 * hw.1;
+            let x: Vec<u8> = (0..n).map(|i| (i * 113 % 256) as u8).collect();
+            let x = Tensor::from_shape(&[1, 5, hw.0, hw.1], &x).unwrap();
+            let run = |m: TypedModel| {
+                let plan = m.into_optimized().unwrap().into_runnable().unwrap();
+                plan.run(tvec![x.clone().into_tvalue()])
+                    .unwrap()
+                    .remove(0)
+                    .into_tensor()
+            };
+            let (a, b) = (run(model), run(rewritten));
+            assert_eq!(a.shape(), b.shape());
+            let (a, b) = (a.try_as_plain_ram().unwrap(), b.try_as_plain_ram().unwrap());
+            let (a, b) = (a.as_slice::<u8>().unwrap(), b.as_slice::<u8>().unwrap());
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(p, q)| (*p as i32 - *q as i32).abs())
+                .max();
+            assert!(
+                worst <= Some(1),
+                "stride {stride} pad {pad}: off by {worst:?} steps"
+            );
+            // and not trivially: the outputs are not saturated or constant
+            assert!(a.iter().any(|v| *v > 10 && *v < 245));
+        }
+    }
+
+    #[test]
+    fn weights_round_trip_or_are_refused() {
+        let s = 0.02f32;
+        let q: Vec<i8> = vec![127, -3, 0, 64, -127, 5];
+        let w: Vec<f32> = q.iter().map(|&v| v as f32 * s).collect();
+        let (back, scales) = int8_weights(&w, 2, 3).expect("symmetric int8 weights");
+        assert_eq!(back, q);
+        assert!((scales[0] - s).abs() < 1e-9 && (scales[1] - s).abs() < 1e-9);
+        // Float weights that are not on an int8 grid stay float.
+        assert!(int8_weights(&[0.3, 0.1234567, -0.2], 1, 3).is_none());
+    }
+}
