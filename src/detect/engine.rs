@@ -250,10 +250,17 @@ impl TractEngine {
                         "graph rewrites applied"
                     );
                 }
+                let mut optimized = typed.into_optimized().map_err(prepare_err)?;
+                if self.rewrite {
+                    let n = super::rewrite::apply_optimized(&mut optimized).map_err(prepare_err)?;
+                    tracing::debug!(
+                        amx_packing = n,
+                        "graph rewrites applied to the optimised plan"
+                    );
+                }
                 Plan::Cpu(
-                    typed
-                        .into_optimized()
-                        .and_then(|m| m.into_runnable_with_options(&self.options))
+                    optimized
+                        .into_runnable_with_options(&self.options)
                         .map_err(prepare_err)?,
                 )
             }

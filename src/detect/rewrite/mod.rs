@@ -9,6 +9,7 @@
 //!
 //! `LOOKOUT_TRACT_REWRITE=0` turns every rewrite off, to compare both graphs in one build.
 
+pub mod im2col;
 pub mod qconv;
 pub mod resize;
 
@@ -31,6 +32,19 @@ pub struct Rewritten {
     pub resizes: usize,
     pub convs: usize,
     pub quantizers: usize,
+}
+
+/// Applies the rewrites that run on the optimised model (tract has chosen its kernels):
+/// on x86-64, the im2col of an int8 convolution fused with the packing for an AMX kernel.
+/// Returns how many nodes were fused.
+pub fn apply_optimized(model: &mut TypedModel) -> TractResult<usize> {
+    #[cfg(target_arch = "x86_64")]
+    return im2col::fuse_amx_packing(model);
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = model;
+        Ok(0)
+    }
 }
 
 /// Applies every rewrite to a typed, decluttered model with concrete shapes.

@@ -10,8 +10,8 @@
 //! This rewrite turns `DequantizeLinear(u8) → Conv(f32) → QuantizeLinear(u8)` into
 //!
 //! ```text
-//! u8 activations ─ Im2ColU8 ─ i8 patches [C·kh·kw, Ho·Wo] ─┐
-//!                         int8 weights [O, C·kh·kw] ─ EinSum(i32) ─ Requantize ─ u8 (or f32)
+//! u8 activations ─ Im2ColU8 ─ i8 patches [kh·kw·C, Ho·Wo] ─┐
+//!                         int8 weights [O, kh·kw·C] ─ EinSum(i32) ─ Requantize ─ u8 (or f32)
 //! ```
 //!
 //! - The weights are the file's int8 weights, recovered exactly from the dequantised constants
@@ -19,7 +19,8 @@
 //! - u8 activations become i8 by subtracting 128 in the im2col pass; padding gets the shifted zero
 //!   point, so it stands for a real 0; the shift and the zero point fold into one constant per
 //!   output channel.
-//! - tract's matrix product picks its best int8 kernel for the machine and packs the patches.
+//! - tract's matrix product picks its best int8 kernel for the machine and packs the patches;
+//!   where that kernel is AMX, [`super::im2col::Im2ColAmx`] writes the packed form directly.
 //! - One pass scales the i32 sums per channel, adds the bias and quantises with tract's own
 //!   QuantizeLinear arithmetic (round half to even, clamp).
 //!
@@ -29,132 +30,12 @@
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
+
+use super::im2col::{ohwi, Geometry, Im2ColU8};
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_core::ops::quant::{DequantizeLinearF32, QuantizeLinearU8};
-
-/// One 2-D convolution's geometry on a `[1, channels, h, w]` input.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Geometry {
-    pub channels: usize,
-    pub h: usize,
-    pub w: usize,
-    pub kh: usize,
-    pub kw: usize,
-    /// (vertical, horizontal)
-    pub stride: (usize, usize),
-    /// Padding before: (top, left).
-    pub pad: (usize, usize),
-    /// Output (height, width).
-    pub out: (usize, usize),
-}
-
-impl Geometry {
-    /// Rows of the patch matrix: one per (input channel, kernel row, kernel column).
-    pub fn k(&self) -> usize {
-        self.channels * self.kh * self.kw
-    }
-    /// Columns of the patch matrix: one per output pixel.
-    pub fn n(&self) -> usize {
-        self.out.0 * self.out.1
-    }
-    /// The output columns `[lo, hi)` whose input column for kernel column `dx` is inside the
-    /// image; the others read padding.
-    fn valid_cols(&self, dx: usize) -> (usize, usize) {
-        let (s, pl, wo) = (self.stride.1, self.pad.1, self.out.1);
-        let lo = if dx >= pl { 0 } else { (pl - dx).div_ceil(s) };
-        let hi = if self.w + pl > dx {
-            ((self.w - 1 + pl - dx) / s + 1).min(wo)
-        } else {
-            0
-        };
-        (lo.min(hi), hi)
-    }
-}
-
-/// u8 activations `[1, C, H, W]` → the int8 patch matrix `[C·kh·kw, Ho·Wo]` of a convolution, every
-/// value shifted by −128, padding filled with the shifted zero point.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Im2ColU8 {
-    pub geo: Geometry,
-    pub zero_point: u8,
-}
-
-impl Op for Im2ColU8 {
-    fn name(&self) -> StaticName {
-        "Im2ColU8(lookout)".into()
-    }
-    op_as_typed_op!();
-}
-
-impl EvalOp for Im2ColU8 {
-    op_out_of_plan!();
-
-    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
-        let g = &self.geo;
-        ensure!(
-            input.shape() == [1, g.channels, g.h, g.w],
-            "Im2ColU8 planned for {:?}, got {:?}",
-            [1, g.channels, g.h, g.w],
-            input.shape()
-        );
-        let x = input.try_as_plain_ram()?.as_slice::<u8>()?;
-        let (n, wo) = (g.n(), g.out.1);
-        let fill = (self.zero_point ^ 0x80) as i8;
-        let mut out = output::<i8>(&[g.k(), n])?;
-        let mut view = out.try_as_plain_ram_mut()?;
-        let out_data = view.as_slice_mut::<i8>()?;
-        let cols: Vec<(usize, usize)> = (0..g.kw).map(|dx| g.valid_cols(dx)).collect();
-        let mut rows = out_data.chunks_exact_mut(n);
-        for c in 0..g.channels {
-            let plane = &x[c * g.h * g.w..][..g.h * g.w];
-            for dy in 0..g.kh {
-                for (dx, &(lo, hi)) in cols.iter().enumerate() {
-                    let Some(row) = rows.next() else {
-                        bail!("patch matrix too small")
-                    };
-                    for (oy, dst) in row.chunks_exact_mut(wo).enumerate() {
-                        let iy = (oy * g.stride.0 + dy) as isize - g.pad.0 as isize;
-                        if iy < 0 || iy >= g.h as isize {
-                            dst.fill(fill);
-                            continue;
-                        }
-                        let src = &plane[iy as usize * g.w..][..g.w];
-                        dst[..lo].fill(fill);
-                        dst[hi..].fill(fill);
-                        if lo < hi {
-                            // input column of output column lo
-                            let first = lo * g.stride.1 + dx - g.pad.1;
-                            let dst = &mut dst[lo..hi];
-                            if g.stride.1 == 1 {
-                                let src = &src[first..first + dst.len()];
-                                for (d, &s) in dst.iter_mut().zip(src) {
-                                    *d = (s ^ 0x80) as i8;
-                                }
-                            } else {
-                                let src = src[first..].iter().step_by(g.stride.1);
-                                for (d, &s) in dst.iter_mut().zip(src) {
-                                    *d = (s ^ 0x80) as i8;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Ok(tvec!(out.into_tvalue()))
-    }
-}
-
-impl TypedOp for Im2ColU8 {
-    as_op!();
-
-    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        Ok(tvec!(i8::fact([self.geo.k(), self.geo.n()])))
-    }
-}
 
 /// i32 sums `[O, Ho·Wo]` → the convolution's output `[1, O, Ho, Wo]`: `y = acc·mult[o] + add[o]`,
 /// then quantised as the QuantizeLinear it replaces, or left in f32 where no QuantizeLinear follows.
@@ -398,6 +279,7 @@ fn rewrite_one(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPa
     else {
         return Ok(None);
     };
+    let weights = ohwi(&weights, o, c, kh, kw);
     // Geometry.
     let padding = ps.computed_padding(&xs[2..]);
     let strides = ps.strides();
@@ -509,7 +391,8 @@ fn int8_weights(w: &[f32], o: usize, k: usize) -> Option<(Vec<i8>, Vec<f32>)> {
 mod tests {
     use super::*;
 
-    /// A direct (no im2col) reference convolution of u8 input with zero point `x0`.
+    /// A direct (no im2col) reference convolution of u8 input with zero point `x0`, weights in
+    /// ONNX order.
     fn direct(x: &[u8], x0: u8, g: &Geometry, w: &[i8], o: usize) -> Vec<i32> {
         let mut out = vec![0i32; o * g.n()];
         for oc in 0..o {
@@ -588,8 +471,9 @@ mod tests {
                 .to_vec();
             // acc + (128 − x0)·Σw, as the rewrite folds it
             let mut ours = vec![0i32; o * g.n()];
+            let wts_patch_order = ohwi(&wts, o, c, kh, kw);
             for oc in 0..o {
-                let wr = &wts[oc * g.k()..][..g.k()];
+                let wr = &wts_patch_order[oc * g.k()..][..g.k()];
                 let wsum: i32 = wr.iter().map(|&v| v as i32).sum();
                 for col in 0..g.n() {
                     let acc: i32 = (0..g.k())
