@@ -185,7 +185,6 @@ impl EvalOp for Im2ColU8 {
                 }
             }
         }
-        drop(view);
         Ok(tvec!(out.into_tvalue()))
     }
 }
