@@ -109,6 +109,11 @@ fn int8_rewritten_graph_stays_within_the_stated_tolerance() {
             .map(|n| n.parse::<usize>().unwrap())
             .sum()
     };
+    if !lookout::detect::rewrite::int8_kernels_available() {
+        eprintln!("no int8 dot-product kernels on this CPU: the convolutions stay float");
+        assert_eq!(count("Requantize(lookout)"), 0, "{ops:?}");
+        return;
+    }
     assert_eq!(
         count("Im2ColU8(lookout)") + count("Im2ColAmx(lookout)"),
         28,

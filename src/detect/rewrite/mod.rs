@@ -5,7 +5,11 @@
 //!
 //! - [`resize`]: the ×2 / ×½ bilinear resizes of the feature pyramid (bitwise equal).
 //! - [`qconv`]: in a QDQ INT8 model, DequantizeLinear → Conv → QuantizeLinear becomes an int8
-//!   convolution on tract's int8 matrix kernels (equal up to rounding of the requantisation).
+//!   convolution on tract's int8 matrix kernels (equal up to rounding of the requantisation),
+//!   where the CPU has int8 dot-product instructions ([`int8_kernels_available`]); and every
+//!   QuantizeLinear runs vectorised.
+//! - [`im2col`]: on the optimised plan, the int8 im2col writes the packed form of tract's AMX
+//!   kernel directly.
 //!
 //! `LOOKOUT_TRACT_REWRITE=0` turns every rewrite off, to compare both graphs in one build.
 
@@ -13,7 +17,7 @@ pub mod im2col;
 pub mod qconv;
 pub mod resize;
 
-pub use qconv::{fast_quantizers, quantized_convs};
+pub use qconv::{fast_quantizers, int8_kernels_available, quantized_convs};
 pub use resize::{fixed_resizes, Factor, FixedResize};
 
 use tract_onnx::prelude::*;
@@ -51,7 +55,11 @@ pub fn apply_optimized(model: &mut TypedModel) -> TractResult<usize> {
 pub fn apply(model: &mut TypedModel) -> TractResult<Rewritten> {
     Ok(Rewritten {
         resizes: fixed_resizes(model)?,
-        convs: quantized_convs(model)?,
+        convs: if int8_kernels_available() {
+            quantized_convs(model)?
+        } else {
+            0
+        },
         // after the convolutions, which absorb the QuantizeLinear that follows them
         quantizers: fast_quantizers(model)?,
     })

@@ -200,6 +200,21 @@ pub fn fast_quantizers(model: &mut TypedModel) -> TractResult<usize> {
     Ok(done)
 }
 
+/// Whether tract has native int8 dot-product kernels on this CPU (as tract sees it, after
+/// `TRACT_CPU_ISA`): AVX-512 VNNI, AVX-VNNI or AMX on x86-64. Elsewhere tract's int8 matrix product
+/// can be far slower than its float one (seen: 3.7 s instead of 28 ms with only AVX2), so the
+/// convolutions stay float there. ARM's SDOT kernels are not enabled: not measured.
+pub fn int8_kernels_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use tract_linalg::isa::{native, Isa};
+        let isa = native();
+        isa.has(Isa::X86_64Avx512Vnni) || isa.has(Isa::X86_64AvxVnni) || isa.has(Isa::X86_64AmxInt8)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// Rewrites every DequantizeLinear(u8) → Conv → [QuantizeLinear(u8)] it can; returns how many.
 pub fn quantized_convs(model: &mut TypedModel) -> TractResult<usize> {
     let convs: Vec<usize> = model
