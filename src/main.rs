@@ -580,6 +580,26 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
     for r in extra_summaries {
         streams.push(r?);
     }
+    // The same work as one pipeline with all the streams' threads, run after them: is it better
+    // to have several frames in flight, or one frame on more threads?
+    let baseline = if args.streams > 1 && args.realtime.is_none() {
+        let mut cfg = detector_config(&dargs, &config.detector);
+        cfg.threads *= args.streams;
+        let mut d = build_detector(cfg)?;
+        d.warm_up()?;
+        let src = source::open(
+            &args.input,
+            SourceOptions {
+                looping: args.looping,
+                stop: Some(stop.clone()),
+                ..SourceOptions::default()
+            },
+        )?;
+        let s = pipeline::replay(&mut d, src, None, &mut std::io::sink(), &opts, &stop)?;
+        Some((d.config().threads, s.fps()))
+    } else {
+        None
+    };
     let decoder_cpu = lookout::metrics::children_cpu_time().saturating_sub(decoder_cpu_before);
     let mqtt_report = mqtt
         .as_ref()
@@ -632,6 +652,13 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
             "aggregate_fps": message::round_to(aggregate, 2),
             "fps": stream_fps.iter().map(|f| message::round_to(*f, 2)).collect::<Vec<_>>(),
         });
+        if let Some((threads, fps)) = baseline {
+            v["streams"]["baseline"] = serde_json::json!({
+                "threads": threads,
+                "fps": message::round_to(fps, 2),
+                "streams_vs_threads": message::round_to(aggregate / fps.max(1e-9), 3),
+            });
+        }
         if let Some(p) = &profile {
             v["profile"] = p
                 .iter()
@@ -651,6 +678,21 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
                 "streams: {} in parallel, aggregate {aggregate:.1} fps (each: {})",
                 args.streams,
                 each.join(", ")
+            );
+        }
+        if let Some((threads, fps)) = baseline {
+            let ratio = aggregate / fps.max(1e-9);
+            let verdict = if ratio > 1.05 {
+                "several frames in flight win here"
+            } else if ratio < 0.95 {
+                "one frame on more threads wins here"
+            } else {
+                "no clear difference here"
+            };
+            println!(
+                "baseline (same run): 1 stream × {threads} threads {fps:.1} fps; {} streams give \
+                 {ratio:.2}× its throughput: {verdict}",
+                args.streams
             );
         }
         if let Some(p) = &profile {

@@ -139,6 +139,11 @@ fn profile_startup_and_parallel_streams_are_reported() {
     assert_eq!(each.len(), 2);
     let sum: f64 = each.iter().filter_map(Value::as_f64).sum();
     assert!((num(&r, "/streams/aggregate_fps") - sum).abs() < 0.05);
+    // ... against one pipeline with both streams' threads, measured in the same run
+    assert_eq!(r["streams"]["baseline"]["threads"].as_u64(), Some(2));
+    let ratio = num(&r, "/streams/baseline/streams_vs_threads");
+    let expected = num(&r, "/streams/aggregate_fps") / num(&r, "/streams/baseline/fps");
+    assert!((ratio - expected).abs() < 0.01, "{ratio} vs {expected}");
     assert!(num(&r, "/startup_ms/load") > 0.0);
     assert!(num(&r, "/startup_ms/first_inference") > 0.0);
     // The profile covers the whole network: one entry per kind of operation, each with nodes.
