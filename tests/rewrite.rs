@@ -100,7 +100,7 @@ fn int8_rewritten_graph_stays_within_the_stated_tolerance() {
     });
     // The 28 3×3 convolutions run on int8 kernels (the six 1×1 ones are matrix products already
     // when the rewrite runs, and stay float), and so does the first, which tract would run as a
-    // float DirectSpatialConv. Where tract picked an AMX kernel, the im2col writes its packing.
+    // float DirectSpatialConv. Where tract's kernel packs the patches, the im2col writes its packing.
     let spec = ModelSpec::load(&model("int8")).expect("bundled manifest");
     let ops = plan_ops(&mut engine(&spec, true));
     let count = |name: &str| -> usize {
@@ -115,7 +115,7 @@ fn int8_rewritten_graph_stays_within_the_stated_tolerance() {
         return;
     }
     assert_eq!(
-        count("Im2ColU8(lookout)") + count("Im2ColAmx(lookout)"),
+        count("Im2ColU8(lookout)") + count("Im2ColPacked(lookout)"),
         28,
         "{ops:?}"
     );

@@ -254,7 +254,7 @@ impl TractEngine {
                 if self.rewrite {
                     let n = super::rewrite::apply_optimized(&mut optimized).map_err(prepare_err)?;
                     tracing::debug!(
-                        amx_packing = n,
+                        fused_packing = n,
                         "graph rewrites applied to the optimised plan"
                     );
                 }

@@ -7,10 +7,10 @@
 //! Two outputs:
 //! - [`Im2ColU8`]: a plain `[K, N]` i8 matrix that tract's matrix product packs for whichever int8
 //!   kernel it picked (AVX2, AVX-512 VNNI, AMX, NEON…).
-//! - [`Im2ColAmx`] (x86-64): where tract picked an AMX kernel, the patches written straight into
-//!   that kernel's packed layout (`PackedAmxA`: per panel of `r` pixels, each pixel's patch as one
-//!   row of bytes padded to a multiple of 64). It replaces the im2col and tract's generic packer,
-//!   which copies byte by byte across the `[K, N]` matrix (14 ms of a 43 ms INT8 inference).
+//! - [`Im2ColPacked`]: where tract picked an AMX or a VNNI-style (K=4-inner) int8 kernel, the
+//!   patches written straight into that kernel's packed layout. It replaces the im2col and tract's
+//!   generic packer, which copies byte by byte across the `[K, N]` matrix (14 ms of a 43 ms INT8
+//!   inference on AMX).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
@@ -197,33 +197,74 @@ impl TypedOp for Im2ColU8 {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-pub use amx::{fuse_amx_packing, Im2ColAmx};
+pub use packed::{fuse_packing, Im2ColPacked, PackedLayout};
 
-#[cfg(target_arch = "x86_64")]
-mod amx {
+mod packed {
     use super::*;
-    use tract_linalg::mmm::{EagerPackedInput, PackedExoticFact, PackedMatrixStorage};
+    use tract_linalg::mmm::{
+        EagerPackedInput, MMMInputFormat, PackedExoticFact, PackedMatrixStorage,
+    };
+    use tract_linalg::pack::PackedI8K4;
+    #[cfg(target_arch = "x86_64")]
     use tract_linalg::x86_64::amx::PackedAmxA;
     use tract_onnx::tract_core::ops::matmul::pack::{DynPackedExoticFact, OptMatMulPack};
 
-    /// [`Im2ColU8`] and tract's packing for its AMX int8 kernel in one pass: each output pixel's
-    /// patch is copied (`kh` contiguous runs) into its row of the packed panel.
+    /// The packed layouts of tract's int8 kernels that [`Im2ColPacked`] writes.
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-    pub struct Im2ColAmx {
-        pub geo: Geometry,
-        pub zero_point: u8,
-        pub format: PackedAmxA,
+    pub enum PackedLayout {
+        /// AMX: per panel of `r` pixels, each pixel's patch as one row padded to 64 bytes.
+        #[cfg(target_arch = "x86_64")]
+        Amx(PackedAmxA),
+        /// AVX-512 VNNI / AVX-VNNI (and ARM dot products): per panel of `r` pixels, K in groups of
+        /// 4 bytes, the `r` pixels' groups side by side.
+        K4(PackedI8K4),
     }
 
-    impl Op for Im2ColAmx {
+    impl PackedLayout {
+        fn format(&self) -> Box<dyn MMMInputFormat> {
+            match self {
+                #[cfg(target_arch = "x86_64")]
+                PackedLayout::Amx(f) => Box::new(f.clone()),
+                PackedLayout::K4(f) => Box::new(f.clone()),
+            }
+        }
+        fn of(format: &dyn MMMInputFormat) -> Option<PackedLayout> {
+            #[cfg(target_arch = "x86_64")]
+            if let Some(f) = format.downcast_ref::<PackedAmxA>() {
+                return Some(PackedLayout::Amx(f.clone()));
+            }
+            format
+                .downcast_ref::<PackedI8K4>()
+                .map(|f| PackedLayout::K4(f.clone()))
+        }
+        /// (r, bytes per pixel slot in a panel, alignment)
+        fn shape(&self, k: usize) -> (usize, usize, usize) {
+            match self {
+                #[cfg(target_arch = "x86_64")]
+                PackedLayout::Amx(f) => (f.r, k.div_ceil(64) * 64, f.align),
+                PackedLayout::K4(f) => (f.r, k.div_ceil(4) * 4, f.align),
+            }
+        }
+    }
+
+    /// [`Im2ColU8`] and tract's packing for the int8 kernel it picked, in one pass: each output
+    /// pixel's patch (`kh` contiguous runs of a channel-last copy of the input) goes straight to its
+    /// place in the packed panel.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub struct Im2ColPacked {
+        pub geo: Geometry,
+        pub zero_point: u8,
+        pub layout: PackedLayout,
+    }
+
+    impl Op for Im2ColPacked {
         fn name(&self) -> StaticName {
-            "Im2ColAmx(lookout)".into()
+            "Im2ColPacked(lookout)".into()
         }
         op_as_typed_op!();
     }
 
-    impl EvalOp for Im2ColAmx {
+    impl EvalOp for Im2ColPacked {
         op_out_of_plan!();
 
         fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
@@ -232,25 +273,48 @@ mod amx {
             check_input(g, &input)?;
             let padded =
                 g.padded_channel_last(input.try_as_plain_ram()?.as_slice::<u8>()?, self.zero_point);
-            let (k, n, r) = (g.k(), g.n(), self.format.r);
-            let row = k.div_ceil(64) * 64;
+            let (k, n) = (g.k(), g.n());
+            let (r, slot, align) = self.layout.shape(k);
             let panels = n.div_ceil(r);
-            let panel_bytes = row * r;
-            // SAFETY: every byte is written below (patches, their K padding, and the rows past
+            let panel_bytes = slot * r;
+            // SAFETY: every byte is written below (patches, their K padding, and the slots past
             // the last pixel) before the blob is read.
-            let mut blob =
-                unsafe { Blob::new_for_size_and_align(panels * panel_bytes, self.format.align) };
-            for (m, dst) in blob.as_bytes_mut().chunks_exact_mut(row).enumerate() {
-                if m < n {
-                    g.patch(&padded, m, &mut dst[..k]);
-                    dst[k..].fill(0);
-                } else {
-                    dst.fill(0);
+            let mut blob = unsafe { Blob::new_for_size_and_align(panels * panel_bytes, align) };
+            let bytes = blob.as_bytes_mut();
+            match &self.layout {
+                #[cfg(target_arch = "x86_64")]
+                PackedLayout::Amx(_) => {
+                    // pixel m's patch is row m of the blob
+                    for (m, dst) in bytes.chunks_exact_mut(slot).enumerate() {
+                        if m < n {
+                            g.patch(&padded, m, &mut dst[..k]);
+                            dst[k..].fill(0);
+                        } else {
+                            dst.fill(0);
+                        }
+                    }
+                }
+                PackedLayout::K4(_) => {
+                    // pixel m's patch, in groups of 4 bytes, one group per r·4 bytes of its panel
+                    let mut patch = vec![0u8; slot];
+                    for (p, panel) in bytes.chunks_exact_mut(panel_bytes).enumerate() {
+                        for lm in 0..r {
+                            let m = p * r + lm;
+                            if m < n {
+                                g.patch(&padded, m, &mut patch[..k]);
+                            } else {
+                                patch[..k].fill(0);
+                            }
+                            for (group, four) in patch.chunks_exact(4).enumerate() {
+                                panel[group * r * 4 + lm * 4..][..4].copy_from_slice(four);
+                            }
+                        }
+                    }
                 }
             }
             let packed = EagerPackedInput {
                 fact: PackedExoticFact {
-                    format: Box::new(self.format.clone()),
+                    format: self.layout.format(),
                     mn: n.to_dim(),
                     k,
                 },
@@ -263,22 +327,22 @@ mod amx {
         }
     }
 
-    impl TypedOp for Im2ColAmx {
+    impl TypedOp for Im2ColPacked {
         as_op!();
 
         fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
             let exotic = DynPackedExoticFact {
                 k: self.geo.k().to_dim(),
                 mn: self.geo.n().to_dim(),
-                packers: vec![Box::new(self.format.clone())],
+                packers: vec![self.layout.format()],
             };
             Ok(tvec!(i8::fact([0usize; 0]).with_exotic_fact(exotic)))
         }
     }
 
-    /// On an optimised model: every [`Im2ColU8`] whose matrix tract packs for an AMX kernel
-    /// becomes one [`Im2ColAmx`]; returns how many.
-    pub fn fuse_amx_packing(model: &mut TypedModel) -> TractResult<usize> {
+    /// On an optimised model: every [`Im2ColU8`] whose matrix tract packs into one of the
+    /// [`PackedLayout`]s becomes one [`Im2ColPacked`]; returns how many.
+    pub fn fuse_packing(model: &mut TypedModel) -> TractResult<usize> {
         let mut done = 0;
         let ids: Vec<usize> = model.nodes().iter().map(|n| n.id).collect();
         for id in ids {
@@ -301,23 +365,23 @@ mod amx {
                 continue;
             };
             let (k, n) = (im2col.geo.k(), im2col.geo.n());
-            // The pack must read our [K, N] matrix with K as its k axis.
-            let Some(format) = (match dynf.packers.as_slice() {
+            // The pack must read our [K, N] matrix with K as its k axis, with one packer.
+            let Some(layout) = (match dynf.packers.as_slice() {
                 [only] if k != n && dynf.k == k.to_dim() && dynf.mn == n.to_dim() => {
-                    only.downcast_ref::<PackedAmxA>().cloned()
+                    PackedLayout::of(&**only)
                 }
                 _ => None,
             }) else {
                 continue;
             };
-            let op = Im2ColAmx {
+            let op = Im2ColPacked {
                 geo: im2col.geo.clone(),
                 zero_point: im2col.zero_point,
-                format,
+                layout,
             };
-            let mut patch = TypedModelPatch::new(format!("im2col + AMX packing {}", node.name));
+            let mut patch = TypedModelPatch::new(format!("im2col + packing {}", node.name));
             let x = patch.tap_model(model, node.inputs[0])?;
-            let y = patch.wire_node(format!("{}.amx", node.name), op, &[x])?[0];
+            let y = patch.wire_node(format!("{}.packed", node.name), op, &[x])?[0];
             patch.shunt_outside(model, OutletId::new(pack.id, 0), y)?;
             patch.apply(model)?;
             done += 1;
@@ -329,13 +393,13 @@ mod amx {
     }
 }
 
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(test)]
 mod tests {
     use super::*;
-    use tract_linalg::mmm::{EagerPackedInput, MMMInputFormat, PackedMatrixStorage};
-    use tract_linalg::x86_64::amx::PackedAmxA;
+    use tract_linalg::mmm::{EagerPackedInput, MMMInputFormat, MMMInputValue, PackedMatrixStorage};
+    use tract_linalg::pack::PackedI8K4;
 
-    fn packed_bytes(value: &dyn tract_linalg::mmm::MMMInputValue) -> Vec<u8> {
+    fn packed_bytes(value: &dyn MMMInputValue) -> Vec<u8> {
         let epi = value
             .downcast_ref::<EagerPackedInput>()
             .expect("eager packed input");
@@ -343,12 +407,29 @@ mod tests {
         unsafe { std::slice::from_raw_parts(epi.packed.as_ptr(), epi.packed.len()).to_vec() }
     }
 
+    fn layouts(r: usize) -> Vec<(PackedLayout, Box<dyn MMMInputFormat>)> {
+        let mut v: Vec<(PackedLayout, Box<dyn MMMInputFormat>)> = vec![(
+            PackedLayout::K4(PackedI8K4::new(r)),
+            Box::new(PackedI8K4::new(r)),
+        )];
+        #[cfg(target_arch = "x86_64")]
+        {
+            use tract_linalg::x86_64::amx::PackedAmxA;
+            v.push((
+                PackedLayout::Amx(PackedAmxA::new(r)),
+                Box::new(PackedAmxA::new(r)),
+            ));
+        }
+        v
+    }
+
     #[test]
-    fn amx_packed_im2col_is_tracts_packing_of_the_plain_im2col() {
+    fn packed_im2col_is_tracts_packing_of_the_plain_im2col() {
         for (stride, pad, (h, w), (kh, kw), c, r) in [
             ((1, 1), (1, 1), (7, 9), (3, 3), 5, 16),
             ((2, 2), (1, 1), (8, 11), (3, 3), 3, 8),
             ((1, 1), (0, 0), (5, 4), (1, 1), 70, 16),
+            ((1, 1), (1, 1), (3, 3), (3, 3), 2, 8),
         ] {
             let out = (
                 (h + 2 * pad.0 - kh) / stride.0 + 1,
@@ -374,22 +455,23 @@ mod tests {
             .eval(&ctx, tvec![x.clone()])
             .unwrap()
             .remove(0);
-            let format = PackedAmxA::new(r);
-            let theirs = format.prepare_one_view(&plain.view(), 0, 1).unwrap();
-            let ours = Im2ColAmx {
-                geo,
-                zero_point: 23,
-                format,
+            for (layout, format) in layouts(r) {
+                let theirs = format.prepare_one_view(&plain.view(), 0, 1).unwrap();
+                let ours = Im2ColPacked {
+                    geo: geo.clone(),
+                    zero_point: 23,
+                    layout: layout.clone(),
+                }
+                .eval(&ctx, tvec![x.clone()])
+                .unwrap()
+                .remove(0);
+                let ours = ours.try_storage_as::<PackedMatrixStorage>().unwrap();
+                assert_eq!(
+                    packed_bytes(ours.value()),
+                    packed_bytes(&*theirs),
+                    "{layout:?} stride {stride:?} c {c}"
+                );
             }
-            .eval(&ctx, tvec![x])
-            .unwrap()
-            .remove(0);
-            let ours = ours.try_storage_as::<PackedMatrixStorage>().unwrap();
-            assert_eq!(
-                packed_bytes(ours.value()),
-                packed_bytes(&*theirs),
-                "stride {stride:?} c {c} r {r}"
-            );
         }
     }
 }

@@ -8,8 +8,8 @@
 //!   convolution on tract's int8 matrix kernels (equal up to rounding of the requantisation),
 //!   where the CPU has int8 dot-product instructions ([`int8_kernels_available`]); and every
 //!   QuantizeLinear runs vectorised.
-//! - [`im2col`]: on the optimised plan, the int8 im2col writes the packed form of tract's AMX
-//!   kernel directly.
+//! - [`im2col`]: on the optimised plan, the int8 im2col writes the packed form of tract's int8
+//!   kernel (AMX or VNNI-style) directly.
 //!
 //! `LOOKOUT_TRACT_REWRITE=0` turns every rewrite off, to compare both graphs in one build.
 
@@ -38,17 +38,10 @@ pub struct Rewritten {
     pub quantizers: usize,
 }
 
-/// Applies the rewrites that run on the optimised model (tract has chosen its kernels):
-/// on x86-64, the im2col of an int8 convolution fused with the packing for an AMX kernel.
-/// Returns how many nodes were fused.
+/// Applies the rewrites that run on the optimised model (tract has chosen its kernels): the im2col
+/// of an int8 convolution fused with the packing for tract's int8 kernel. Returns how many.
 pub fn apply_optimized(model: &mut TypedModel) -> TractResult<usize> {
-    #[cfg(target_arch = "x86_64")]
-    return im2col::fuse_amx_packing(model);
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = model;
-        Ok(0)
-    }
+    im2col::fuse_packing(model)
 }
 
 /// Applies every rewrite to a typed, decluttered model with concrete shapes.

@@ -20,7 +20,7 @@
 //!   point, so it stands for a real 0; the shift and the zero point fold into one constant per
 //!   output channel.
 //! - tract's matrix product picks its best int8 kernel for the machine and packs the patches;
-//!   where that kernel is AMX, [`super::im2col::Im2ColAmx`] writes the packed form directly.
+//!   [`super::im2col::Im2ColPacked`] writes the packed form of AMX and VNNI-style kernels directly.
 //! - One pass scales the i32 sums per channel, adds the bias and quantises with tract's own
 //!   QuantizeLinear arithmetic (round half to even, clamp).
 //!
