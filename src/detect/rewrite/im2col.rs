@@ -15,7 +15,7 @@
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
-use super::qconv::output;
+use super::output;
 
 /// One 2-D convolution's geometry on a `[1, channels, h, w]` input.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,7 +1,7 @@
-//! Graph rewrites on tract's typed model, applied after tract declutters it and before tract
-//! optimises it for the CPU. Each replaces a pattern tract runs slowly with an op of ours that
-//! computes the same thing; `tests/rewrite.rs` compares the rewritten network with tract's own on
-//! real frames.
+//! Graph rewrites on tract's typed model: [`apply`] after tract declutters it and before tract
+//! optimises it for the CPU, [`apply_optimized`] on the optimised plan. Each replaces a pattern
+//! tract runs slowly with ops of ours that compute the same thing; `tests/rewrite.rs` compares the
+//! rewritten network with tract's own on real frames.
 //!
 //! - [`resize`]: the ×2 / ×½ bilinear resizes of the feature pyramid (bitwise equal).
 //! - [`qconv`]: in a QDQ INT8 model, DequantizeLinear → Conv → QuantizeLinear becomes an int8
@@ -56,4 +56,12 @@ pub fn apply(model: &mut TypedModel) -> TractResult<Rewritten> {
         // after the convolutions, which absorb the QuantizeLinear that follows them
         quantizers: fast_quantizers(model)?,
     })
+}
+
+/// An uninitialised output tensor of `shape`, for an op that writes every element (each caller
+/// does: its loops cover the whole output). Not zeroed: that would be one more pass over memory.
+pub(crate) fn output<T: Datum + Copy>(shape: &[usize]) -> TractResult<Tensor> {
+    // SAFETY: T is a plain number type (u8, i8, i32, f32 here) and every caller overwrites every
+    // element before the tensor is read.
+    unsafe { Tensor::uninitialized::<T>(shape) }
 }

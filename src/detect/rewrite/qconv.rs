@@ -30,12 +30,13 @@
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
-
-use super::im2col::{ohwi, Geometry, Im2ColU8};
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_core::ops::quant::{DequantizeLinearF32, QuantizeLinearU8};
+
+use super::im2col::{ohwi, Geometry, Im2ColU8};
+use super::output;
 
 /// i32 sums `[O, Ho·Wo]` → the convolution's output `[1, O, Ho, Wo]`: `y = acc·mult[o] + add[o]`,
 /// then quantised as the QuantizeLinear it replaces, or left in f32 where no QuantizeLinear follows.
@@ -125,14 +126,6 @@ pub fn quantize_u8(x: f32, inv_scale: f32, zero_point: u8) -> u8 {
     let q = if nan { zero_point as f32 } else { q };
     // SAFETY: q is an integer in 0..=255 (never NaN: that case took the zero point).
     unsafe { q.to_int_unchecked::<i32>() as u8 }
-}
-
-/// An output tensor of `shape` and its data, for an op that writes every element (each caller
-/// does: its loops cover the whole output). Not zeroed: that would be one more pass over memory.
-pub(super) fn output<T: Datum + Copy>(shape: &[usize]) -> TractResult<Tensor> {
-    // SAFETY: T is a plain number type (u8, i8, i32, f32 here) and every caller overwrites every
-    // element before the tensor is read.
-    unsafe { Tensor::uninitialized::<T>(shape) }
 }
 
 /// tract's QuantizeLinear f32 → u8, vectorised ([`quantize_u8`]); bitwise equal.
