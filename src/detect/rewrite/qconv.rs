@@ -213,7 +213,7 @@ pub fn quantized_convs(model: &mut TypedModel) -> TractResult<usize> {
     let convs: Vec<usize> = model
         .nodes()
         .iter()
-        .filter(|n| n.op_is::<Conv>())
+        .filter(|n| n.op_is::<Conv>() || n.op_is::<EinSum>())
         .map(|n| n.id)
         .collect();
     let mut done = 0;
@@ -226,8 +226,121 @@ pub fn quantized_convs(model: &mut TypedModel) -> TractResult<usize> {
     Ok(done)
 }
 
+/// u8 activations behind a DequantizeLinear: (outlet, zero point, scale, `[1, C, H, W]`).
+type U8Source = (OutletId, u8, f32, Vec<usize>);
+
+/// The u8 activations behind a DequantizeLinear feeding `input`, with a concrete NCHW shape.
+fn u8_source(model: &TypedModel, input: OutletId) -> TractResult<Option<U8Source>> {
+    let dq_node = model.node(input.node);
+    let Some(dq) = dq_node.op_as::<DequantizeLinearF32>() else {
+        return Ok(None);
+    };
+    let x = dq_node.inputs[0];
+    let x_fact = model.outlet_fact(x)?;
+    let Ok(x0) = u8::try_from(dq.zero_point) else {
+        return Ok(None);
+    };
+    let Some(xs) = x_fact.shape.as_concrete().map(|s| s.to_vec()) else {
+        return Ok(None);
+    };
+    if x_fact.datum_type != u8::datum_type() || xs.len() != 4 || xs[0] != 1 {
+        return Ok(None);
+    }
+    Ok(Some((x, x0, dq.scale, xs)))
+}
+
+/// A constant per-output-channel bias of `o` values (or one broadcast value).
+fn bias_of(t: &Tensor, o: usize) -> TractResult<Option<Vec<f32>>> {
+    Ok(match t.cast_to::<f32>() {
+        Ok(b) if b.len() == o => Some(b.try_as_plain_ram()?.as_slice::<f32>()?.to_vec()),
+        Ok(b) if b.len() == 1 => Some(vec![b.try_as_plain_ram()?.as_slice::<f32>()?[0]; o]),
+        _ => None,
+    })
+}
+
+/// The QuantizeLinear(u8) that is the only consumer of `outlet`, if any: (its node, (1 / scale,
+/// zero point)).
+fn quantized_by(model: &TypedModel, outlet: OutletId) -> Option<(usize, (f32, u8))> {
+    match model.node(outlet.node).outputs[outlet.slot]
+        .successors
+        .as_slice()
+    {
+        [only] => model
+            .node(only.node)
+            .op_as::<ElementWiseOp>()
+            .and_then(|e| e.0.downcast_ref::<QuantizeLinearU8>())
+            .map(|q| (only.node, (q.scale, q.zero_point))),
+        _ => None,
+    }
+}
+
+/// What an int8 convolution needs, whatever the float form it replaces.
+struct Int8Conv {
+    name: String,
+    /// u8 activations and their zero point and scale
+    x: OutletId,
+    x0: u8,
+    x_scale: f32,
+    geo: Geometry,
+    /// `[O, kh·kw·C]`, patch order
+    weights: Vec<i8>,
+    w_scales: Vec<f32>,
+    bias: Vec<f32>,
+    /// the float output, or the QuantizeLinear after it, that the new output replaces
+    replaced: OutletId,
+    quantize: Option<(f32, u8)>,
+}
+
+/// Wires im2col → int8 EinSum → Requantize in place of `c.replaced`.
+fn int8_conv_patch(model: &TypedModel, c: Int8Conv) -> TractResult<TypedModelPatch> {
+    let (o, k) = (c.w_scales.len(), c.geo.k());
+    // acc = Σ w·(x − 128) over the patch; the true sum is Σ w·(x − x0) = acc + (128 − x0)·Σ w.
+    let shift = 128.0 - c.x0 as f32;
+    let mult: Vec<f32> = c.w_scales.iter().map(|s| s * c.x_scale).collect();
+    let add: Vec<f32> = (0..o)
+        .map(|r| {
+            let wsum: i32 = c.weights[r * k..][..k].iter().map(|&w| w as i32).sum();
+            shift * wsum as f32 * mult[r] + c.bias[r]
+        })
+        .collect();
+    let mut patch = TypedModelPatch::new(format!("int8 convolution {}", c.name));
+    let x = patch.tap_model(model, c.x)?;
+    let cols = patch.wire_node(
+        format!("{}.im2col_u8", c.name),
+        Im2ColU8 {
+            geo: c.geo.clone(),
+            zero_point: c.x0,
+        },
+        &[x],
+    )?[0];
+    let w = patch.add_const(
+        format!("{}.weights_i8", c.name),
+        Tensor::from_shape(&[o, k], &c.weights)?,
+    )?;
+    let acc = patch.wire_node(
+        format!("{}.matmul_i8", c.name),
+        EinSum::new("mk,kn->mn".parse()?, i32::datum_type()),
+        &[w, cols],
+    )?[0];
+    let y = patch.wire_node(
+        format!("{}.requantize", c.name),
+        Requantize {
+            mult,
+            add,
+            quantize: c.quantize,
+            out: c.geo.out,
+        },
+        &[acc],
+    )?[0];
+    patch.shunt_outside(model, c.replaced, y)?;
+    Ok(patch)
+}
+
 fn rewrite_one(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
+    if node.op_is::<EinSum>() {
+        return rewrite_pointwise(model, id);
+    }
     let Some(conv) = node.op_as::<Conv>() else {
         return Ok(None);
     };
@@ -243,21 +356,9 @@ fn rewrite_one(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPa
         return Ok(None);
     }
     // The input: a DequantizeLinear of u8 activations.
-    let dq_node = model.node(node.inputs[0].node);
-    let Some(dq) = dq_node.op_as::<DequantizeLinearF32>() else {
+    let Some((x, x0, x_scale, xs)) = u8_source(model, node.inputs[0])? else {
         return Ok(None);
     };
-    let x = dq_node.inputs[0];
-    let x_fact = model.outlet_fact(x)?;
-    let Ok(x0) = u8::try_from(dq.zero_point) else {
-        return Ok(None);
-    };
-    let Some(xs) = x_fact.shape.as_concrete().map(|s| s.to_vec()) else {
-        return Ok(None);
-    };
-    if x_fact.datum_type != u8::datum_type() || xs.len() != 4 || xs[0] != 1 {
-        return Ok(None);
-    }
     // Constant float weights and bias.
     let (Some(kernel), Some(bias)) = (
         model.outlet_fact(node.inputs[1])?.konst.clone(),
@@ -277,18 +378,15 @@ fn rewrite_one(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPa
     if c != xs[1] {
         return Ok(None);
     }
-    let bias: Vec<f32> = match bias.cast_to::<f32>() {
-        Ok(b) if b.len() == o => b.try_as_plain_ram()?.as_slice::<f32>()?.to_vec(),
-        Ok(b) if b.len() == 1 => vec![b.try_as_plain_ram()?.as_slice::<f32>()?[0]; o],
-        _ => return Ok(None),
+    let Some(bias) = bias_of(&bias, o)? else {
+        return Ok(None);
     };
     let k = c * kh * kw;
-    let Some((weights, scales)) = int8_weights(kernel.try_as_plain_ram()?.as_slice::<f32>()?, o, k)
+    let Some((weights, w_scales)) =
+        int8_weights(kernel.try_as_plain_ram()?.as_slice::<f32>()?, o, k)
     else {
         return Ok(None);
     };
-    let weights = ohwi(&weights, o, c, kh, kw);
-    // Geometry.
     let padding = ps.computed_padding(&xs[2..]);
     let strides = ps.strides();
     let geo = Geometry {
@@ -305,60 +403,112 @@ fn rewrite_one(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPa
         return Ok(None);
     }
     // The output: into a single QuantizeLinear(u8), quantised here, or float.
-    let succs = &node.outputs[0].successors;
-    let quantize = match succs.as_slice() {
-        [only] => model
-            .node(only.node)
-            .op_as::<ElementWiseOp>()
-            .and_then(|e| e.0.downcast_ref::<QuantizeLinearU8>())
-            .map(|q| (only.node, (q.scale, q.zero_point))),
-        _ => None,
-    };
-    let replaced = match quantize {
-        Some((q_node, _)) => OutletId::new(q_node, 0),
-        None => OutletId::new(id, 0),
-    };
-    // acc = Σ w·(x − 128) over the patch; the true sum is Σ w·(x − x0) = acc + (128 − x0)·Σ w.
-    let shift = 128.0 - x0 as f32;
-    let mult: Vec<f32> = scales.iter().map(|s| s * dq.scale).collect();
-    let add: Vec<f32> = (0..o)
-        .map(|r| {
-            let wsum: i32 = weights[r * k..][..k].iter().map(|&w| w as i32).sum();
-            shift * wsum as f32 * mult[r] + bias[r]
-        })
-        .collect();
-
-    let mut patch = TypedModelPatch::new(format!("int8 convolution {}", node.name));
-    let x = patch.tap_model(model, x)?;
-    let cols = patch.wire_node(
-        format!("{}.im2col_u8", node.name),
-        Im2ColU8 {
-            geo: geo.clone(),
-            zero_point: x0,
-        },
-        &[x],
-    )?[0];
-    let w = patch.add_const(
-        format!("{}.weights_i8", node.name),
-        Tensor::from_shape(&[o, k], &weights)?,
-    )?;
-    let acc = patch.wire_node(
-        format!("{}.matmul_i8", node.name),
-        EinSum::new("mk,kn->mn".parse()?, i32::datum_type()),
-        &[w, cols],
-    )?[0];
-    let y = patch.wire_node(
-        format!("{}.requantize", node.name),
-        Requantize {
-            mult,
-            add,
+    let quantize = quantized_by(model, OutletId::new(id, 0));
+    let replaced = quantize.map_or(OutletId::new(id, 0), |(q, _)| OutletId::new(q, 0));
+    int8_conv_patch(
+        model,
+        Int8Conv {
+            name: node.name.clone(),
+            x,
+            x0,
+            x_scale,
+            weights: ohwi(&weights, o, c, kh, kw),
+            w_scales,
+            bias,
+            geo,
+            replaced,
             quantize: quantize.map(|(_, q)| q),
-            out: geo.out,
         },
-        &[acc],
-    )?[0];
-    patch.shunt_outside(model, replaced, y)?;
-    Ok(Some(patch))
+    )
+    .map(Some)
+}
+
+/// A 1×1 convolution, which tract's declutter has already made a matrix product:
+/// `EinSum(NIHW,OI->NOHW)` of dequantised activations and constant weights, then `Add(bias)`.
+fn rewrite_pointwise(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
+    let node = model.node(id);
+    let Some(einsum) = node.op_as::<EinSum>() else {
+        return Ok(None);
+    };
+    if einsum.q_params.is_some()
+        || einsum.operating_dt != f32::datum_type()
+        || node.inputs.len() != 2
+        || einsum.axes.to_string() != "NIHW,OI->NOHW"
+    {
+        return Ok(None);
+    }
+    let Some((x, x0, x_scale, xs)) = u8_source(model, node.inputs[0])? else {
+        return Ok(None);
+    };
+    let Some(kernel) = model.outlet_fact(node.inputs[1])?.konst.clone() else {
+        return Ok(None);
+    };
+    if kernel.datum_type() != f32::datum_type() || kernel.rank() != 2 || kernel.shape()[1] != xs[1]
+    {
+        return Ok(None);
+    }
+    let (o, c) = (kernel.shape()[0], kernel.shape()[1]);
+    // The bias: the single successor adds a constant [1, O, 1, 1] (or [O] / scalar).
+    let [succ] = node.outputs[0].successors.as_slice() else {
+        return Ok(None);
+    };
+    let add_node = model.node(succ.node);
+    let is_add = add_node
+        .op_as::<tract_onnx::tract_core::ops::binary::TypedBinOp>()
+        .is_some_and(|b| b.0.is::<tract_onnx::tract_core::ops::math::Add>());
+    if !is_add || add_node.inputs.len() != 2 {
+        return Ok(None);
+    }
+    let other = add_node.inputs[1 - succ.slot];
+    let Some(bias) = model.outlet_fact(other)?.konst.clone() else {
+        return Ok(None);
+    };
+    let bias_shape = bias.shape();
+    if !(bias.len() == o || bias.len() == 1)
+        || bias_shape.iter().filter(|&&d| d != 1).count() > 1
+        || (bias.len() == o && o > 1 && bias_shape.len() == 4 && bias_shape[1] != o)
+    {
+        return Ok(None);
+    }
+    let Some(bias) = bias_of(&bias, o)? else {
+        return Ok(None);
+    };
+    let Some((weights, w_scales)) =
+        int8_weights(kernel.try_as_plain_ram()?.as_slice::<f32>()?, o, c)
+    else {
+        return Ok(None);
+    };
+    let geo = Geometry {
+        channels: c,
+        h: xs[2],
+        w: xs[3],
+        kh: 1,
+        kw: 1,
+        stride: (1, 1),
+        pad: (0, 0),
+        out: (xs[2], xs[3]),
+    };
+    if geo.n() == 0 {
+        return Ok(None);
+    }
+    let quantize = quantized_by(model, OutletId::new(add_node.id, 0));
+    let replaced = quantize.map_or(OutletId::new(add_node.id, 0), |(q, _)| OutletId::new(q, 0));
+    int8_conv_patch(
+        model,
+        Int8Conv {
+            name: node.name.clone(),
+            x,
+            x0,
+            x_scale,
+            weights,
+            w_scales,
+            bias,
+            geo,
+            replaced,
+            quantize: quantize.map(|(_, q)| q),
+        },
+    )
+    .map(Some)
 }
 
 /// The int8 weights and per-output-channel scales behind dequantised weights `[o, k]`, if they
@@ -602,6 +752,89 @@ mod tests {
             );
             // and not trivially: the outputs are not saturated or constant
             assert!(a.iter().any(|v| *v > 10 && *v < 245));
+        }
+    }
+
+    /// A 1×1 convolution as tract's declutter leaves it: DequantizeLinear(u8) → EinSum(NIHW,OI->NOHW)
+    /// → Add(bias), then a QuantizeLinear(u8) or not (a float output).
+    fn pointwise_model(quantized: bool) -> TypedModel {
+        let (c, o) = (6, 4);
+        let mut model = TypedModel::default();
+        let x = model.add_source("x", u8::fact([1, c, 5, 7])).unwrap();
+        let x = model
+            .wire_node("dq", DequantizeLinearF32::new(0.031, 17), &[x])
+            .unwrap()[0];
+        let w: Vec<f32> = (0..o * c)
+            .map(|i| {
+                let q = if i % c == 0 {
+                    -127
+                } else {
+                    (i * 37 % 200) as i32 - 100
+                };
+                q as f32 * (0.004 + 0.001 * (i / c) as f32)
+            })
+            .collect();
+        let w = model
+            .add_const("w", Tensor::from_shape(&[o, c], &w).unwrap())
+            .unwrap();
+        let y = model
+            .wire_node(
+                "einsum",
+                EinSum::new("NIHW,OI->NOHW".parse().unwrap(), f32::datum_type()),
+                &[x, w],
+            )
+            .unwrap()[0];
+        let b = model
+            .add_const(
+                "b",
+                Tensor::from_shape(&[1, o, 1, 1], &[0.3f32, -0.2, 0.05, 1.1]).unwrap(),
+            )
+            .unwrap();
+        let mut y = model
+            .wire_node("add", tract_onnx::tract_core::ops::math::add(), &[y, b])
+            .unwrap();
+        if quantized {
+            let q = ElementWiseOp(
+                Box::new(QuantizeLinearU8 {
+                    scale: 1.0 / 0.023,
+                    zero_point: 101,
+                }),
+                None,
+            );
+            y = model.wire_node("q", q, &y).unwrap();
+        }
+        model.select_output_outlets(&y).unwrap();
+        model
+    }
+
+    #[test]
+    fn rewritten_pointwise_convolution_matches_tracts() {
+        for quantized in [true, false] {
+            let model = pointwise_model(quantized);
+            let mut rewritten = model.clone();
+            assert_eq!(quantized_convs(&mut rewritten).unwrap(), 1);
+            let x: Vec<u8> = (0..6 * 5 * 7).map(|i| (i * 89 % 256) as u8).collect();
+            let x = Tensor::from_shape(&[1, 6, 5, 7], &x).unwrap();
+            let run = |m: TypedModel| {
+                let plan = m.into_optimized().unwrap().into_runnable().unwrap();
+                plan.run(tvec![x.clone().into_tvalue()])
+                    .unwrap()
+                    .remove(0)
+                    .into_tensor()
+            };
+            let (a, b) = (run(model), run(rewritten));
+            assert_eq!(a.shape(), b.shape());
+            let (a, b) = (a.cast_to::<f32>().unwrap(), b.cast_to::<f32>().unwrap());
+            let (a, b) = (a.try_as_plain_ram().unwrap(), b.try_as_plain_ram().unwrap());
+            let (a, b) = (a.as_slice::<f32>().unwrap(), b.as_slice::<f32>().unwrap());
+            // one quantisation step; or float rounding for the float output
+            let tolerance = if quantized { 1.0 } else { 1e-4 };
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0f32, f32::max);
+            assert!(worst <= tolerance, "quantized {quantized}: off by {worst}");
         }
     }
 
