@@ -533,10 +533,12 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
     if !(1..=64).contains(&args.streams) {
         return Err(Error::Usage("--streams must be between 1 and 64".into()).into());
     }
-    // Extra streams: their own detector and source, started together with the main one.
-    let mut extra = Vec::new();
-    for _ in 1..args.streams {
-        let mut d = build_detector(detector_config(&dargs, &config.detector))?;
+    // A warmed-up detector with `threads` and a source of its own: the extra streams, started
+    // together with the main one, and the baseline run after them.
+    let side_pipeline = |threads: usize| -> Result<_, Failure> {
+        let mut cfg = detector_config(&dargs, &config.detector);
+        cfg.threads = threads;
+        let mut d = build_detector(cfg)?;
         d.warm_up()?;
         let src = source::open(
             &args.input,
@@ -546,7 +548,12 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
                 ..SourceOptions::default()
             },
         )?;
-        extra.push((d, src));
+        Ok((d, src))
+    };
+    let threads = detector.config().threads;
+    let mut extra = Vec::new();
+    for _ in 1..args.streams {
+        extra.push(side_pipeline(threads)?);
     }
     let decoder_cpu_before = lookout::metrics::children_cpu_time();
     let (result, extra_summaries) = std::thread::scope(|scope| {
@@ -583,18 +590,7 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
     // The same work as one pipeline with all the streams' threads, run after them: is it better
     // to have several frames in flight, or one frame on more threads?
     let baseline = if args.streams > 1 && args.realtime.is_none() {
-        let mut cfg = detector_config(&dargs, &config.detector);
-        cfg.threads *= args.streams;
-        let mut d = build_detector(cfg)?;
-        d.warm_up()?;
-        let src = source::open(
-            &args.input,
-            SourceOptions {
-                looping: args.looping,
-                stop: Some(stop.clone()),
-                ..SourceOptions::default()
-            },
-        )?;
+        let (mut d, src) = side_pipeline(threads * args.streams)?;
         let s = pipeline::replay(&mut d, src, None, &mut std::io::sink(), &opts, &stop)?;
         Some((d.config().threads, s.fps()))
     } else {

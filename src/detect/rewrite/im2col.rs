@@ -93,6 +93,33 @@ impl Geometry {
     }
 }
 
+#[cfg(test)]
+impl Geometry {
+    /// A convolution with the same padding before and after, its output size computed (tests).
+    pub(crate) fn padded_evenly(
+        channels: usize,
+        (h, w): (usize, usize),
+        (kh, kw): (usize, usize),
+        stride: (usize, usize),
+        pad: (usize, usize),
+    ) -> Geometry {
+        let out = (
+            (h + 2 * pad.0 - kh) / stride.0 + 1,
+            (w + 2 * pad.1 - kw) / stride.1 + 1,
+        );
+        Geometry {
+            channels,
+            h,
+            w,
+            kh,
+            kw,
+            stride,
+            pad,
+            out,
+        }
+    }
+}
+
 /// Weights `[O, C, kh, kw]` (ONNX order) reordered to the patch rows' order `[O, kh, kw, C]`.
 pub fn ohwi<T: Copy>(w: &[T], o: usize, c: usize, kh: usize, kw: usize) -> Vec<T> {
     let mut out = Vec::with_capacity(w.len());
@@ -431,20 +458,7 @@ mod tests {
             ((1, 1), (0, 0), (5, 4), (1, 1), 70, 16),
             ((1, 1), (1, 1), (3, 3), (3, 3), 2, 8),
         ] {
-            let out = (
-                (h + 2 * pad.0 - kh) / stride.0 + 1,
-                (w + 2 * pad.1 - kw) / stride.1 + 1,
-            );
-            let geo = Geometry {
-                channels: c,
-                h,
-                w,
-                kh,
-                kw,
-                stride,
-                pad,
-                out,
-            };
+            let geo = Geometry::padded_evenly(c, (h, w), (kh, kw), stride, pad);
             let x: Vec<u8> = (0..c * h * w).map(|i| (i * 37 % 256) as u8).collect();
             let x = Tensor::from_shape(&[1, c, h, w], &x).unwrap().into_tvalue();
             let ctx = EvalContext::out_of_plan();

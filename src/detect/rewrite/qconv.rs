@@ -591,20 +591,7 @@ mod tests {
             ((1, 1), (0, 0), (5, 4), (1, 1)),
         ] {
             let c = 3;
-            let out = (
-                (h + 2 * pad.0 - kh) / stride.0 + 1,
-                (w + 2 * pad.1 - kw) / stride.1 + 1,
-            );
-            let g = Geometry {
-                channels: c,
-                h,
-                w,
-                kh,
-                kw,
-                stride,
-                pad,
-                out,
-            };
+            let g = Geometry::padded_evenly(c, (h, w), (kh, kw), stride, pad);
             let x: Vec<u8> = (0..c * h * w).map(|i| (i * 37 % 256) as u8).collect();
             let x0 = 19u8;
             let o = 2;
