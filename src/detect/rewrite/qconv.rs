@@ -59,6 +59,27 @@ impl Op for Requantize {
     op_as_typed_op!();
 }
 
+impl Requantize {
+    /// The output `[1, O, Ho, Wo]`: `f(acc·mult[o] + add[o])` for every accumulator.
+    fn write<T: Datum + Copy>(
+        &self,
+        acc: &[i32],
+        n: usize,
+        shape: &[usize],
+        f: impl Fn(f32) -> T,
+    ) -> TractResult<Tensor> {
+        let mut out = output::<T>(shape)?;
+        let mut view = out.try_as_plain_ram_mut()?;
+        let rows = acc.chunks_exact(n).zip(self.mult.iter().zip(&self.add));
+        for (dst, (src, (&m, &a))) in view.as_slice_mut::<T>()?.chunks_exact_mut(n).zip(rows) {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = f(s as f32 * m + a);
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl EvalOp for Requantize {
     op_out_of_plan!();
 
@@ -68,30 +89,11 @@ impl EvalOp for Requantize {
         ensure!(acc.shape() == [o, n], "Requantize planned for {:?}", [o, n]);
         let acc = acc.try_as_plain_ram()?.as_slice::<i32>()?;
         let shape = [1, o, self.out.0, self.out.1];
-        let rows = acc.chunks_exact(n).zip(self.mult.iter().zip(&self.add));
         let out = match self.quantize {
             Some((inv_scale, zp)) => {
-                let mut out = output::<u8>(&shape)?;
-                let mut view = out.try_as_plain_ram_mut()?;
-                let data = view.as_slice_mut::<u8>()?;
-                for (dst, (src, (&m, &a))) in data.chunks_exact_mut(n).zip(rows) {
-                    for (d, &s) in dst.iter_mut().zip(src) {
-                        *d = quantize_u8(s as f32 * m + a, inv_scale, zp);
-                    }
-                }
-                out
+                self.write(acc, n, &shape, |y| quantize_u8(y, inv_scale, zp))?
             }
-            None => {
-                let mut out = output::<f32>(&shape)?;
-                let mut view = out.try_as_plain_ram_mut()?;
-                let data = view.as_slice_mut::<f32>()?;
-                for (dst, (src, (&m, &a))) in data.chunks_exact_mut(n).zip(rows) {
-                    for (d, &s) in dst.iter_mut().zip(src) {
-                        *d = s as f32 * m + a;
-                    }
-                }
-                out
-            }
+            None => self.write(acc, n, &shape, |y| y)?,
         };
         Ok(tvec!(out.into_tvalue()))
     }
@@ -168,16 +170,19 @@ impl TypedOp for QuantizeU8 {
     }
 }
 
+/// tract's QuantizeLinear(u8), if that is the node's op.
+fn quantize_linear(node: &TypedNode) -> Option<&QuantizeLinearU8> {
+    node.op_as::<ElementWiseOp>()
+        .and_then(|e| e.0.downcast_ref::<QuantizeLinearU8>())
+}
+
 /// Replaces tract's f32 → u8 QuantizeLinear nodes by [`QuantizeU8`]; returns how many.
 pub fn fast_quantizers(model: &mut TypedModel) -> TractResult<usize> {
     let mut done = 0;
     let ids: Vec<usize> = model.nodes().iter().map(|n| n.id).collect();
     for id in ids {
         let node = model.node(id);
-        let Some(q) = node
-            .op_as::<ElementWiseOp>()
-            .and_then(|e| e.0.downcast_ref::<QuantizeLinearU8>())
-        else {
+        let Some(q) = quantize_linear(node) else {
             continue;
         };
         if model.outlet_fact(node.inputs[0])?.datum_type != f32::datum_type() {
@@ -265,11 +270,9 @@ fn quantized_by(model: &TypedModel, outlet: OutletId) -> Option<(usize, (f32, u8
         .successors
         .as_slice()
     {
-        [only] => model
-            .node(only.node)
-            .op_as::<ElementWiseOp>()
-            .and_then(|e| e.0.downcast_ref::<QuantizeLinearU8>())
-            .map(|q| (only.node, (q.scale, q.zero_point))),
+        [only] => {
+            quantize_linear(model.node(only.node)).map(|q| (only.node, (q.scale, q.zero_point)))
+        }
         _ => None,
     }
 }

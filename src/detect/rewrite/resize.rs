@@ -206,23 +206,28 @@ fn fixed_factor(model: &TypedModel, node: &TypedNode) -> TractResult<Option<Fact
 mod tests {
     use super::*;
 
-    /// tract's own Resize on `input`, for comparison.
-    fn tract_resize(input: &Tensor, scale: f32) -> Tensor {
-        let op = Resize {
+    /// tract's linear half_pixel Resize, scales as its second input: what the ONNX file's becomes.
+    fn tract_linear_resize() -> Resize {
+        Resize {
             coord_transformer: CoordTransformer::HalfPixel,
             interpolator: Interpolator::Linear,
             nearest: tract_onnx::tract_core::ops::nn::resize::Nearest::Floor,
             optional_scales_input: Some(1),
             optional_sizes_input: None,
-        };
+        }
+    }
+
+    /// tract's own Resize on `input`, for comparison.
+    fn tract_resize(input: &Tensor, scale: f32) -> Tensor {
         let scales = tensor1(&[1.0f32, 1.0, scale, scale]);
-        op.eval(
-            &EvalContext::out_of_plan(),
-            tvec![input.clone().into_tvalue(), scales.into_tvalue()],
-        )
-        .unwrap()
-        .remove(0)
-        .into_tensor()
+        tract_linear_resize()
+            .eval(
+                &EvalContext::out_of_plan(),
+                tvec![input.clone().into_tvalue(), scales.into_tvalue()],
+            )
+            .unwrap()
+            .remove(0)
+            .into_tensor()
     }
 
     fn ramp(shape: [usize; 4]) -> Tensor {
@@ -236,25 +241,27 @@ mod tests {
 
     #[test]
     fn bitwise_equal_to_tract_on_odd_even_and_one_pixel_maps() {
-        for shape in [[1, 3, 10, 13], [2, 2, 1, 1], [1, 4, 7, 2], [1, 1, 1, 5]] {
-            let x = ramp(shape);
-            let ours = FixedResize {
-                factor: Factor::Up2,
+        let cases: [(Factor, f32, &[[usize; 4]]); 2] = [
+            (
+                Factor::Up2,
+                2.0,
+                &[[1, 3, 10, 13], [2, 2, 1, 1], [1, 4, 7, 2], [1, 1, 1, 5]],
+            ),
+            (
+                Factor::Down2,
+                0.5,
+                &[[1, 3, 40, 52], [1, 2, 2, 2], [2, 1, 6, 4]],
+            ),
+        ];
+        for (factor, scale, shapes) in cases {
+            for &shape in shapes {
+                let x = ramp(shape);
+                let ours = FixedResize { factor }
+                    .eval(&EvalContext::out_of_plan(), tvec![x.clone().into_tvalue()])
+                    .unwrap()
+                    .remove(0);
+                assert_eq!(*ours, tract_resize(&x, scale), "×{scale} of {shape:?}");
             }
-            .eval(&EvalContext::out_of_plan(), tvec![x.clone().into_tvalue()])
-            .unwrap()
-            .remove(0);
-            assert_eq!(*ours, tract_resize(&x, 2.0), "×2 of {shape:?}");
-        }
-        for shape in [[1, 3, 40, 52], [1, 2, 2, 2], [2, 1, 6, 4]] {
-            let x = ramp(shape);
-            let ours = FixedResize {
-                factor: Factor::Down2,
-            }
-            .eval(&EvalContext::out_of_plan(), tvec![x.clone().into_tvalue()])
-            .unwrap()
-            .remove(0);
-            assert_eq!(*ours, tract_resize(&x, 0.5), "×½ of {shape:?}");
         }
     }
 
@@ -272,14 +279,9 @@ mod tests {
             let s = model
                 .add_const("s", tensor1(&[1.0f32, 1.0, scale, scale]))
                 .unwrap();
-            let op = Resize {
-                coord_transformer: CoordTransformer::HalfPixel,
-                interpolator: Interpolator::Linear,
-                nearest: tract_onnx::tract_core::ops::nn::resize::Nearest::Floor,
-                optional_scales_input: Some(1),
-                optional_sizes_input: None,
-            };
-            let y = model.wire_node("r", op, &[x, s]).unwrap();
+            let y = model
+                .wire_node("r", tract_linear_resize(), &[x, s])
+                .unwrap();
             model.select_output_outlets(&y).unwrap();
             assert_eq!(
                 fixed_resizes(&mut model).unwrap(),
