@@ -1,16 +1,16 @@
 //! The admin HTTP endpoint of `lookout run` (127.0.0.1 by default): `/live`, `/ready` and
 //! `/metrics` in Prometheus text format. Plain HTTP/1.0 on std sockets: three read-only pages.
 
-use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::metrics::{CameraMetrics, STAGES};
-use crate::pipeline::DropReason;
+use crate::metrics::prometheus::{Kind, PromText};
+use crate::metrics::{CameraMetrics, DropReason, RestartReason};
 use crate::publish::mqtt::MqttPublisher;
 
 /// `[admin]` in the config.
@@ -69,11 +69,7 @@ impl AdminState {
     }
 
     pub fn metrics(&self) -> String {
-        use std::sync::atomic::Ordering::Relaxed;
-        let mut s = String::new();
-        let head = |s: &mut String, name: &str, kind: &str, help: &str| {
-            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        };
+        let mut p = PromText::new();
         let cameras = self.cameras.read().unwrap_or_else(|p| p.into_inner());
         type Read = fn(&CameraMetrics) -> u64;
         let per_camera: [(&str, &str, Read); 2] = [
@@ -89,31 +85,27 @@ impl AdminState {
             ),
         ];
         for (name, help, read) in per_camera {
-            head(&mut s, name, "counter", help);
+            p.family(name, Kind::Counter, help);
             for (cam, m) in cameras.iter() {
-                let _ = writeln!(s, "{name}{{camera=\"{cam}\"}} {}", read(m));
+                p.sample(name, &[("camera", cam)], read(m));
             }
         }
-        head(
-            &mut s,
-            "lookout_frames_dropped_total",
-            "counter",
+        let name = "lookout_frames_dropped_total";
+        p.family(
+            name,
+            Kind::Counter,
             "Captured frames that never reached the detector, by reason.",
         );
         for (cam, m) in cameras.iter() {
             for reason in DropReason::ALL {
-                let _ = writeln!(
-                    s,
-                    "lookout_frames_dropped_total{{camera=\"{cam}\",reason=\"{}\"}} {}",
-                    reason.as_str(),
-                    m.dropped(reason)
-                );
+                let labels = [("camera", cam.as_str()), ("reason", reason.as_str())];
+                p.sample(name, &labels, m.dropped(reason));
             }
         }
-        head(
-            &mut s,
-            "lookout_source_restarts_total",
-            "counter",
+        let name = "lookout_source_restarts_total";
+        p.family(
+            name,
+            Kind::Counter,
             "Times a camera's source was restarted, by reason (open_failed, stalled, failed, ended).",
         );
         for (cam, m) in cameras.iter() {
@@ -122,46 +114,40 @@ impl AdminState {
                 .lock()
                 .map(|r| r.clone())
                 .unwrap_or_default();
-            for reason in ["open_failed", "stalled", "failed", "ended"] {
-                let n = restarts.get(reason).copied().unwrap_or(0);
-                let _ = writeln!(
-                    s,
-                    "lookout_source_restarts_total{{camera=\"{cam}\",reason=\"{reason}\"}} {n}"
-                );
+            for reason in RestartReason::ALL {
+                let n = restarts.get(&reason).copied().unwrap_or(0);
+                p.sample(name, &[("camera", cam), ("reason", reason.as_str())], n);
             }
         }
-        head(
-            &mut s,
-            "lookout_stage_latency_ms",
-            "summary",
-            "Per-frame stage latency in ms; stage=\"total\" is end to end, capture to publish.",
-        );
-        for (cam, m) in cameras.iter() {
-            let Ok(h) = m.stages.lock() else { continue };
-            for (stage, hist) in STAGES.iter().zip(&h.stages) {
-                for q in [0.5, 0.9, 0.99] {
-                    let _ = writeln!(
-                        s,
-                        "lookout_stage_latency_ms{{camera=\"{cam}\",stage=\"{stage}\",quantile=\"{q}\"}} {:.3}",
-                        hist.quantile_ms(q)
-                    );
-                }
-                let _ = writeln!(
-                    s,
-                    "lookout_stage_latency_ms_count{{camera=\"{cam}\",stage=\"{stage}\"}} {}",
-                    hist.count()
-                );
-                let _ = writeln!(
-                    s,
-                    "lookout_stage_latency_ms_sum{{camera=\"{cam}\",stage=\"{stage}\"}} {:.3}",
-                    hist.mean_ms() * hist.count() as f64
-                );
-            }
-        }
+        write_stage_latency(&mut p, &cameras);
         if let Some(m) = &self.mqtt {
-            crate::publish::mqtt::write_metrics(m, &mut s);
+            crate::publish::mqtt::write_metrics(m, &mut p);
         }
-        s
+        p.finish()
+    }
+}
+
+/// Per-camera, per-stage latency summaries.
+fn write_stage_latency(p: &mut PromText, cameras: &[(String, Arc<CameraMetrics>)]) {
+    let name = "lookout_stage_latency_ms";
+    p.family(
+        name,
+        Kind::Summary,
+        "Per-frame stage latency in ms; stage=\"total\" is end to end, capture to publish.",
+    );
+    for (cam, m) in cameras.iter() {
+        let Ok(h) = m.stages.lock() else { continue };
+        for (stage, hist) in h.iter() {
+            let labels = [("camera", cam.as_str()), ("stage", stage.as_str())];
+            for q in [0.5, 0.9, 0.99] {
+                let q_text = q.to_string();
+                let with_q = [labels[0], labels[1], ("quantile", q_text.as_str())];
+                p.sample(name, &with_q, format!("{:.3}", hist.quantile_ms(q)));
+            }
+            p.sample(&format!("{name}_count"), &labels, hist.count());
+            let sum = hist.mean_ms() * hist.count() as f64;
+            p.sample(&format!("{name}_sum"), &labels, format!("{sum:.3}"));
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::metrics::{self, Histogram, StageHistograms};
+use crate::metrics::{self, Histogram, Stage, StageHistograms};
 use crate::pipeline::ReplaySummary;
 
 #[derive(Debug, Serialize)]
@@ -43,16 +43,15 @@ pub struct Stages {
 
 impl From<&StageHistograms> for Stages {
     fn from(h: &StageHistograms) -> Self {
-        let s = &h.stages;
         Stages {
-            decode: (&s[0]).into(),
-            preprocess: (&s[1]).into(),
-            queue: (&s[2]).into(),
-            inference: (&s[3]).into(),
-            postprocess: (&s[4]).into(),
-            serialize: (&s[5]).into(),
-            publish: (&s[6]).into(),
-            total: (&s[7]).into(),
+            decode: (&h[Stage::Decode]).into(),
+            preprocess: (&h[Stage::Preprocess]).into(),
+            queue: (&h[Stage::Queue]).into(),
+            inference: (&h[Stage::Inference]).into(),
+            postprocess: (&h[Stage::Postprocess]).into(),
+            serialize: (&h[Stage::Serialize]).into(),
+            publish: (&h[Stage::Publish]).into(),
+            total: (&h[Stage::Total]).into(),
         }
     }
 }
@@ -172,18 +171,18 @@ pub struct BenchContext {
 impl BenchReport {
     pub fn new(s: &ReplaySummary, ctx: BenchContext) -> BenchReport {
         let r = |v: f64| crate::publish::message::round_to(v, 3);
-        let mean = |stage: &str| s.stages.get(stage).map(Histogram::mean_ms).unwrap_or(0.0);
+        let mean = |stage: Stage| s.stages[stage].mean_ms();
         let non_inference: f64 = [
-            "decode",
-            "preprocess",
-            "postprocess",
-            "serialize",
-            "publish",
+            Stage::Decode,
+            Stage::Preprocess,
+            Stage::Postprocess,
+            Stage::Serialize,
+            Stage::Publish,
         ]
-        .iter()
-        .map(|st| mean(st))
+        .into_iter()
+        .map(mean)
         .sum();
-        let inference = mean("inference");
+        let inference = mean(Stage::Inference);
         let frames = s.measured_frames.max(1) as f64;
         BenchReport {
             lookout_version: env!("CARGO_PKG_VERSION"),

@@ -9,8 +9,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::metrics::CameraMetrics;
-use crate::pipeline::DropReason;
+use crate::metrics::{CameraMetrics, DropReason, Stage};
 use crate::publish::message::{rfc3339_ms, round_to, STATS_SCHEMA};
 
 /// The answer to the last command, carried on `state`.
@@ -117,7 +116,7 @@ struct CameraStats {
     dropped: BTreeMap<&'static str, u64>,
     restarts: u64,
     fps: f64,
-    latency_ms: BTreeMap<&'static str, f64>,
+    latency_ms: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -140,25 +139,10 @@ pub fn stats_json(
     for (name, m, fps) in cameras {
         let mut latency = BTreeMap::new();
         if let Ok(h) = m.stages.lock() {
-            for (stage, hist) in crate::metrics::STAGES.iter().zip(&h.stages) {
-                if *stage == "total" || *stage == "inference" {
-                    latency.insert(
-                        if *stage == "total" {
-                            "total_p50"
-                        } else {
-                            "inference_p50"
-                        },
-                        round_to(hist.quantile_ms(0.5), 2),
-                    );
-                    latency.insert(
-                        if *stage == "total" {
-                            "total_p99"
-                        } else {
-                            "inference_p99"
-                        },
-                        round_to(hist.quantile_ms(0.99), 2),
-                    );
-                }
+            for (key, stage) in [("inference", Stage::Inference), ("total", Stage::Total)] {
+                let hist = &h[stage];
+                latency.insert(format!("{key}_p50"), round_to(hist.quantile_ms(0.5), 2));
+                latency.insert(format!("{key}_p99"), round_to(hist.quantile_ms(0.99), 2));
             }
         }
         out.insert(

@@ -11,15 +11,17 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::admin::{AdminState, CameraList};
+use crate::backoff::Backoff;
 use crate::config::{CameraConfig, Config};
 use crate::control::{self, Command, CommandAck};
 use crate::detect::{Detector, DetectorConfig, ModelSpec};
 use crate::error::{Error, Result};
 use crate::events::Tracker;
-use crate::metrics::CameraMetrics;
+use crate::metrics::{CameraMetrics, FrameObserver, RestartReason};
 use crate::pipeline::{self, Controls, Filters, ReplayOptions};
 use crate::publish::mqtt::MqttPublisher;
 use crate::source::{self, SourceOptions};
+use crate::stop::StopToken;
 
 /// Sends a state line to systemd when run with `Type=notify` ($NOTIFY_SOCKET); a no-op otherwise.
 pub fn sd_notify(state: &str) {
@@ -60,8 +62,8 @@ pub struct Daemon<'a> {
     pub resolve_model: &'a (dyn Fn(&Path) -> PathBuf + Sync),
     /// Topic segment naming this machine.
     pub device: String,
-    /// Set by SIGTERM/SIGINT.
-    pub stop: Arc<AtomicBool>,
+    /// Stopped by SIGTERM/SIGINT.
+    pub stop: StopToken,
     /// Set by SIGHUP; `run` clears it and reloads.
     pub reload: Arc<AtomicBool>,
 }
@@ -76,7 +78,7 @@ struct Camera {
     events: Option<Arc<Mutex<Tracker>>>,
     /// The answer to the last command on `<camera>/set`.
     ack: Option<CommandAck>,
-    stop: Arc<AtomicBool>,
+    stop: StopToken,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -87,6 +89,8 @@ struct Shared {
     device: String,
     topic_prefix: String,
     events: crate::events::EventsConfig,
+    /// The daemon's token: every camera's stops with it.
+    stop: StopToken,
 }
 
 impl Shared {
@@ -136,6 +140,7 @@ impl Daemon<'_> {
             device: self.device.clone(),
             topic_prefix: config.mqtt.topic_prefix.clone(),
             events: config.events.clone(),
+            stop: self.stop.clone(),
         };
         let mut cameras: BTreeMap<String, Camera> = BTreeMap::new();
         for (cam, detector) in config.cameras.iter().zip(detectors) {
@@ -191,7 +196,7 @@ impl Daemon<'_> {
             .then(|| Duration::from_secs_f64(config.mqtt.stats_interval_s));
         publish_states(&shared, &cameras, &supervisor.fps, None);
         loop {
-            if self.stop.load(Ordering::SeqCst) {
+            if self.stop.is_stopped() {
                 break;
             }
             if self.reload.swap(false, Ordering::SeqCst) {
@@ -235,7 +240,7 @@ impl Daemon<'_> {
         }
         sd_notify("STOPPING=1\nSTATUS=stopping");
         for cam in cameras.values() {
-            cam.stop.store(true, Ordering::SeqCst);
+            cam.stop.stop();
         }
         for (name, cam) in cameras.iter_mut() {
             if let Some(t) = cam.thread.take() {
@@ -412,7 +417,7 @@ impl Camera {
     }
 
     fn shut_down(mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.stop.stop();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -512,7 +517,7 @@ fn start_camera(
     events: Option<Arc<Mutex<Tracker>>>,
     shared: &Shared,
 ) -> Camera {
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = shared.stop.child();
     let controls = Arc::new(Controls::default());
     let effective = detector.config().clone();
     let thread = {
@@ -555,10 +560,10 @@ fn run_camera(
     metrics: &Arc<CameraMetrics>,
     controls: Arc<Controls>,
     events: Option<Arc<Mutex<Tracker>>>,
-    stop: &Arc<AtomicBool>,
+    stop: &StopToken,
 ) {
-    let mut backoff = Duration::from_millis(500);
-    let observer: Arc<dyn pipeline::FrameObserver> = metrics.clone();
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    let observer: Arc<dyn FrameObserver> = metrics.clone();
     let stream = source::is_stream(&cam.source);
     // A live source (camera, network stream) never waits for the detector: latest wins.
     let live = stream || source::is_device(&cam.source);
@@ -579,7 +584,7 @@ fn run_camera(
         capture: cam.capture.clone(),
         ..SourceOptions::default()
     };
-    while !stop.load(Ordering::SeqCst) {
+    while !stop.is_stopped() {
         metrics.beat();
         let started = Instant::now();
         let outcome = source::open(&cam.source, source_opts.clone()).and_then(|src| {
@@ -592,7 +597,7 @@ fn run_camera(
                 stop,
             )
         });
-        if stop.load(Ordering::SeqCst) {
+        if stop.is_stopped() {
             return;
         }
         let (reason, why) = match outcome {
@@ -602,29 +607,30 @@ fn run_camera(
                 return;
             }
             Ok(s) => match s.source_error {
-                Some(e @ Error::Stalled { .. }) => ("stalled", e.to_string()),
-                Some(e) => ("failed", e.to_string()),
-                None => ("ended", "the source ended".to_string()),
+                Some(e @ Error::Stalled { .. }) => (RestartReason::Stalled, e.to_string()),
+                Some(e) => (RestartReason::Failed, e.to_string()),
+                None => (RestartReason::Ended, "the source ended".to_string()),
             },
-            Err(e @ Error::Stalled { .. }) => ("stalled", e.to_string()),
-            Err(e) => ("open_failed", e.to_string()),
+            Err(e @ Error::Stalled { .. }) => (RestartReason::Stalled, e.to_string()),
+            Err(e) => (RestartReason::OpenFailed, e.to_string()),
         };
         // A source that ran a while before failing starts again quickly.
         if started.elapsed() > Duration::from_secs(30) {
-            backoff = Duration::from_millis(500);
+            backoff.reset();
         }
-        if reason == "ended" {
+        let delay = backoff.next_delay();
+        if reason == RestartReason::Ended {
             tracing::info!(camera = %cam.name, "{why}; restarting");
         } else {
-            tracing::warn!(camera = %cam.name, reason, "{why}; retrying in {backoff:?}");
+            tracing::warn!(camera = %cam.name, %reason, "{why}; retrying in {delay:?}");
         }
-        metrics.restarted(reason, (reason != "ended").then_some(why));
-        let until = Instant::now() + backoff;
-        while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+        metrics.restarted(reason, (reason != RestartReason::Ended).then_some(why));
+        // The restart loop waiting is progress too (the watchdog sees the camera alive).
+        let until = Instant::now() + delay;
+        while Instant::now() < until && !stop.is_stopped() {
             metrics.beat();
-            std::thread::sleep(Duration::from_millis(50).min(until - Instant::now()));
+            stop.wait_until(until.min(Instant::now() + Duration::from_millis(50)));
         }
-        backoff = (backoff * 2).min(Duration::from_secs(30));
     }
 }
 

@@ -9,8 +9,13 @@ pub enum Error {
     Model { path: PathBuf, msg: String },
     #[error("inference failed: {0}")]
     Inference(String),
+    /// Bad flags or arguments (exit code 2).
     #[error("{0}")]
     Usage(String),
+    /// A failure inside lookout, not the user's doing: a thread that could not start or panicked,
+    /// a message that could not be serialised (exit code 1).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// Already formatted as `file:line:col: message`.
     #[error("{0}")]
     Config(String),

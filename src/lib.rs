@@ -3,6 +3,7 @@
 //! Pipeline: [`source`] → [`pipeline::FrameSlot`] → [`detect::Detector`] → [`publish`].
 
 pub mod admin;
+pub mod backoff;
 pub mod bench;
 pub mod config;
 pub mod control;
@@ -14,5 +15,6 @@ pub mod metrics;
 pub mod pipeline;
 pub mod publish;
 pub mod source;
+pub mod stop;
 
 pub use error::{Error, Result};

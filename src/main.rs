@@ -16,6 +16,7 @@ use lookout::publish::message::{self, ImageResult};
 use lookout::publish::mqtt::{MqttConfig, MqttPublisher};
 use lookout::publish::{hostname, sanitize_segment, valid_topic_segment};
 use lookout::source::{self, images, SourceOptions};
+use lookout::stop::StopToken;
 use lookout::Error;
 
 #[derive(Parser)]
@@ -475,14 +476,10 @@ fn connect_mqtt(cfg: &MqttConfig, device: &str) -> Result<Option<MqttPublisher>,
     }
 }
 
-/// A flag set by SIGINT or SIGTERM: the pipeline finishes the frame in flight and stops.
-fn stop_on_signals() -> Result<Arc<AtomicBool>, Failure> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone())
-            .map_err(|e| Error::Usage(format!("cannot install a signal handler: {e}")))?;
-    }
-    Ok(stop)
+/// A token stopped by SIGINT or SIGTERM: the pipeline finishes the frame in flight and stops.
+fn stop_on_signals() -> Result<StopToken, Failure> {
+    StopToken::on_signals()
+        .map_err(|e| Error::Usage(format!("cannot install a signal handler: {e}")).into())
 }
 
 fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {

@@ -17,7 +17,9 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use super::client::{self, Client, Ev, FailKind, Options, Props};
 use super::mqtt::{BrokerUrl, MqttConfig};
 use super::outbox::{Message, Outbox};
+use crate::backoff::Backoff;
 use crate::error::{Error, Result};
+use crate::metrics::prometheus::{Kind, PromText};
 
 /// What happened to the messages handed to the publisher.
 #[derive(Debug, Default)]
@@ -432,7 +434,7 @@ struct ConnectionThread {
 
 impl ConnectionThread {
     fn run(self, mut connection: client::Connection) {
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         let mut ever_connected = false;
         let s = &self.shared;
         loop {
@@ -572,122 +574,65 @@ impl ConnectionThread {
     }
 }
 
-/// Exponential backoff with jitter: 100 ms doubling up to 10 s.
-struct Backoff {
-    next: Duration,
-    seed: u64,
-}
-
-impl Backoff {
-    fn new() -> Backoff {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos() as u64)
-            .unwrap_or(1)
-            | 1;
-        Backoff {
-            next: Duration::from_millis(100),
-            seed,
-        }
-    }
-
-    fn reset(&mut self) {
-        self.next = Duration::from_millis(100);
-    }
-
-    fn next_delay(&mut self) -> Duration {
-        // xorshift jitter in [0.5, 1.0) of the nominal delay
-        self.seed ^= self.seed << 13;
-        self.seed ^= self.seed >> 7;
-        self.seed ^= self.seed << 17;
-        let jitter = 0.5 + (self.seed % 1000) as f64 / 2000.0;
-        let d = self.next.mul_f64(jitter);
-        self.next = (self.next * 2).min(Duration::from_secs(10));
-        d
-    }
-}
-
 /// The connection's Prometheus metrics (admin `/metrics`).
-pub fn write_metrics(m: &MqttPublisher, s: &mut String) {
-    use std::fmt::Write as _;
+pub fn write_metrics(m: &MqttPublisher, p: &mut PromText) {
     let n = m.snapshot();
-    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
-        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, v) in samples {
-            let _ = writeln!(s, "{name}{labels} {v}");
-        }
-    };
-    metric(
-        "lookout_mqtt_connected",
-        "gauge",
-        "1 while connected to the broker.",
-        &[("", u64::from(n.connected))],
-    );
-    metric(
-        "lookout_mqtt_queue_depth",
-        "gauge",
-        "Messages handed to the client but not yet written to the network.",
-        &[("", n.queue_depth)],
-    );
-    metric(
-        "lookout_mqtt_published_total",
-        "counter",
-        "Detections and stats handed to the broker connection.",
-        &[("", n.published)],
-    );
-    metric(
-        "lookout_mqtt_dropped_total",
-        "counter",
+    let plain: [(&str, Kind, &str, u64); 6] = [
+        (
+            "lookout_mqtt_connected",
+            Kind::Gauge,
+            "1 while connected to the broker.",
+            u64::from(n.connected),
+        ),
+        (
+            "lookout_mqtt_queue_depth",
+            Kind::Gauge,
+            "Messages handed to the client but not yet written to the network.",
+            n.queue_depth,
+        ),
+        (
+            "lookout_mqtt_published_total",
+            Kind::Counter,
+            "Detections and stats handed to the broker connection.",
+            n.published,
+        ),
+        (
+            "lookout_mqtt_events_queued",
+            Kind::Gauge,
+            "Events waiting for the broker (store and forward).",
+            n.events_queued,
+        ),
+        (
+            "lookout_mqtt_events_dropped_total",
+            Kind::Counter,
+            "Events dropped by the event_overflow policy.",
+            n.events_dropped,
+        ),
+        (
+            "lookout_mqtt_reconnects_total",
+            Kind::Counter,
+            "Reconnections to the broker.",
+            n.reconnects,
+        ),
+    ];
+    for (name, kind, help, v) in plain {
+        p.family(name, kind, help).sample(name, &[], v);
+    }
+    let name = "lookout_mqtt_dropped_total";
+    p.family(
+        name,
+        Kind::Counter,
         "Detections and stats dropped, by reason.",
-        &[
-            ("{reason=\"disconnected\"}", n.dropped_disconnected),
-            ("{reason=\"queue_full\"}", n.dropped_queue_full),
-        ],
-    );
-    metric(
-        "lookout_mqtt_events_queued",
-        "gauge",
-        "Events waiting for the broker (store and forward).",
-        &[("", n.events_queued)],
-    );
-    metric(
-        "lookout_mqtt_events_dropped_total",
-        "counter",
-        "Events dropped by the event_overflow policy.",
-        &[("", n.events_dropped)],
-    );
-    metric(
-        "lookout_mqtt_reconnects_total",
-        "counter",
-        "Reconnections to the broker.",
-        &[("", n.reconnects)],
-    );
-    let failures: Vec<(String, u64)> = n
-        .connect_failures
-        .iter()
-        .map(|(k, v)| (format!("{{reason=\"{k}\"}}"), *v))
-        .collect();
-    let failures: Vec<(&str, u64)> = failures.iter().map(|(l, v)| (l.as_str(), *v)).collect();
-    metric(
-        "lookout_mqtt_connect_failures_total",
-        "counter",
+    )
+    .sample(name, &[("reason", "disconnected")], n.dropped_disconnected)
+    .sample(name, &[("reason", "queue_full")], n.dropped_queue_full);
+    let name = "lookout_mqtt_connect_failures_total";
+    p.family(
+        name,
+        Kind::Counter,
         "Failed or dropped connections, by reason.",
-        &failures,
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let mut b = Backoff::new();
-        let first = b.next_delay();
-        assert!(first >= Duration::from_millis(50) && first < Duration::from_millis(100));
-        for _ in 0..20 {
-            b.next_delay();
-        }
-        assert!(b.next_delay() <= Duration::from_secs(10));
+    for (reason, v) in &n.connect_failures {
+        p.sample(name, &[("reason", reason)], v);
     }
 }

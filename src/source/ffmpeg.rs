@@ -301,12 +301,7 @@ impl FfmpegSource {
     fn wait_readable(&self, since: Instant) -> Result<bool> {
         use std::os::fd::AsRawFd;
         loop {
-            if self
-                .opts
-                .stop
-                .as_ref()
-                .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
-            {
+            if self.opts.stop.as_ref().is_some_and(|s| s.is_stopped()) {
                 return Ok(false);
             }
             let mut fd = libc::pollfd {

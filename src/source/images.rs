@@ -103,7 +103,16 @@ impl Source for ImageSource {
             let now = Instant::now();
             let due = *self.due.get_or_insert(now);
             if due > now {
-                std::thread::sleep(due - now);
+                let stopped = match &self.opts.stop {
+                    Some(stop) => stop.wait_until(due),
+                    None => {
+                        std::thread::sleep(due - now);
+                        false
+                    }
+                };
+                if stopped {
+                    return Ok(None);
+                }
             }
             self.due = Some(due + Duration::from_secs(1));
         }

@@ -59,7 +59,7 @@ pub struct SourceOptions {
     /// [`Error::Stalled`]: crate::Error::Stalled
     pub stall_timeout: Option<std::time::Duration>,
     /// Set to give up waiting for a frame (shutdown); the source then ends.
-    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    pub stop: Option<crate::stop::StopToken>,
     /// What to ask a V4L2 camera for.
     pub capture: CaptureRequest,
 }

@@ -3,14 +3,13 @@
 //! camera and hands frames over a channel; waiting on the channel gives stall detection and a
 //! prompt stop.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 
 use super::{CaptureRequest, Frame, PixelFormat, Source, SourceOptions};
 use crate::error::{Error, Result};
+use crate::stop::StopToken;
 
 /// `/dev/video2`, `/dev/v4l/by-id/...` (a link to one) or `v4l2://2` → 2.
 fn device_index(uri: &str) -> std::result::Result<u32, String> {
@@ -42,7 +41,7 @@ pub struct V4l2Source {
     uri: String,
     rx: Receiver<Message>,
     recycle: Sender<Vec<u8>>,
-    stop_thread: Arc<AtomicBool>,
+    stop_thread: StopToken,
     opts: SourceOptions,
     seq: u64,
 }
@@ -62,7 +61,8 @@ impl V4l2Source {
         let index = device_index(uri).map_err(|m| err(uri, m))?;
         let (tx, rx) = bounded::<Message>(2);
         let (recycle, recycled) = bounded::<Vec<u8>>(2);
-        let stop_thread = Arc::new(AtomicBool::new(false));
+        // Stopped with the source, or with whoever stops the source.
+        let stop_thread = opts.stop.as_ref().map(StopToken::child).unwrap_or_default();
         {
             let (request, stop) = (request.clone(), stop_thread.clone());
             std::thread::Builder::new()
@@ -78,7 +78,7 @@ impl V4l2Source {
             Ok(Message::Failed(m)) => return Err(err(uri, m)),
             Ok(Message::Frame(..)) => {}
             Err(_) => {
-                stop_thread.store(true, Ordering::SeqCst);
+                stop_thread.stop();
                 return Err(Error::Stalled {
                     uri: uri.into(),
                     secs: wait.as_secs_f64(),
@@ -103,7 +103,7 @@ fn capture(
     request: &CaptureRequest,
     tx: &Sender<Message>,
     recycled: &Receiver<Vec<u8>>,
-    stop: &AtomicBool,
+    stop: &StopToken,
 ) {
     use nokhwa::pixel_format::RgbFormat;
     use nokhwa::utils::{CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType};
@@ -163,7 +163,7 @@ fn capture(
         f.format(),
         f.frame_rate()
     )));
-    while !stop.load(Ordering::SeqCst) {
+    while !stop.is_stopped() {
         let frame = cam.frame().and_then(|buf| {
             let (at, res) = (Instant::now(), buf.resolution());
             let mut pixels = recycled.try_recv().unwrap_or_default();
@@ -205,12 +205,7 @@ impl Source for V4l2Source {
         let _ = self.recycle.try_send(buf);
         let start = Instant::now();
         loop {
-            if self
-                .opts
-                .stop
-                .as_ref()
-                .is_some_and(|s| s.load(Ordering::SeqCst))
-            {
+            if self.opts.stop.as_ref().is_some_and(|s| s.is_stopped()) {
                 return Ok(None);
             }
             match self.rx.recv_timeout(Duration::from_millis(200)) {
@@ -253,7 +248,7 @@ impl Drop for V4l2Source {
     fn drop(&mut self) {
         // The thread sees this after its current frame; a camera that hangs keeps it until the
         // kernel gives up on the device.
-        self.stop_thread.store(true, Ordering::SeqCst);
+        self.stop_thread.stop();
     }
 }
 

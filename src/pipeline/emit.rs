@@ -1,0 +1,215 @@
+//! The last step of a frame: its detections message (with every stage's latency), published to
+//! MQTT with the events it causes, written as a JSON line, and counted in the run's statistics.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+use super::capture::Work;
+use super::summary::Tally;
+use super::workers::Done;
+use super::ReplayOptions;
+use crate::detect::{Detection, ModelSpec, Prepared};
+use crate::error::{Error, Result};
+use crate::metrics::{Stage, StageMs};
+use crate::publish::message::{self, DetectionsMessage, Latency, ModelInfo, Size};
+use crate::publish::mqtt::MqttPublisher;
+
+/// Whether the pipeline goes on after a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Flow {
+    Continue,
+    /// `max_frames` reached, or the output was closed.
+    Stop,
+}
+
+pub(super) struct Emitter<'a> {
+    pub opts: &'a ReplayOptions,
+    pub spec: ModelSpec,
+    pub engine: &'static str,
+    pub mqtt: Option<&'a MqttPublisher>,
+    pub out: &'a mut dyn Write,
+    /// Preprocessing buffers go back to capture once their frame is published.
+    pub recycle: Sender<Prepared>,
+    topic: String,
+    events_topic: String,
+    /// The serialised message, reused frame after frame.
+    line: Vec<u8>,
+}
+
+/// Stage times in ms, rounded to the µs as in the messages.
+fn ms(d: Duration) -> f64 {
+    message::round_to(d.as_secs_f64() * 1e3, 3)
+}
+
+impl<'a> Emitter<'a> {
+    pub fn new(
+        opts: &'a ReplayOptions,
+        spec: ModelSpec,
+        engine: &'static str,
+        mqtt: Option<&'a MqttPublisher>,
+        out: &'a mut dyn Write,
+        recycle: Sender<Prepared>,
+    ) -> Emitter<'a> {
+        let root = format!("{}/{}/{}", opts.topic_prefix, opts.device, opts.camera);
+        Emitter {
+            opts,
+            spec,
+            engine,
+            mqtt,
+            out,
+            recycle,
+            topic: format!("{root}/detections"),
+            events_topic: format!("{root}/events"),
+            line: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Publishes one inferred frame and counts it. An inference error ends the run.
+    pub fn emit(&mut self, done: Done, tally: &mut Tally) -> Result<Flow> {
+        tally.frame_starts(self.opts.warmup);
+        let Done {
+            work,
+            queue,
+            result,
+        } = done;
+        let (dets, times) = result?;
+        tally.first_inference(times.inference);
+        let latency = Latency {
+            decode: ms(work.decode),
+            preprocess: ms(work.preprocess),
+            queue: ms(queue),
+            inference: ms(times.inference),
+            postprocess: ms(times.postprocess),
+            total: ms(work.captured_mono.elapsed()),
+        };
+        let serialize_start = Instant::now();
+        self.serialize(&work, &dets, latency, tally)?;
+        let publish_start = Instant::now();
+        self.publish(&work, &dets);
+        let flow = self.write_line(tally)?;
+        if flow == Flow::Stop {
+            return Ok(flow);
+        }
+        let published = Instant::now();
+        let mut stages = StageMs::default();
+        for (stage, v) in [
+            (Stage::Decode, latency.decode),
+            (Stage::Preprocess, latency.preprocess),
+            (Stage::Queue, latency.queue),
+            (Stage::Inference, latency.inference),
+            (Stage::Postprocess, latency.postprocess),
+            (Stage::Serialize, ms(publish_start - serialize_start)),
+            (Stage::Publish, ms(published - publish_start)),
+            (Stage::Total, ms(published - work.captured_mono)),
+        ] {
+            stages[stage] = v;
+        }
+        tally.frame_done(&work.prepared, &stages, self.opts);
+        let _ = self.recycle.try_send(work.prepared);
+        Ok(match self.opts.max_frames {
+            Some(m) if tally.summary.frames >= m => Flow::Stop,
+            _ => Flow::Continue,
+        })
+    }
+
+    /// The detections message into `self.line`, counting its classes.
+    fn serialize(
+        &mut self,
+        work: &Work,
+        dets: &[Detection],
+        latency_ms: Latency,
+        tally: &mut Tally,
+    ) -> Result<()> {
+        let class_name = |id: usize| {
+            self.spec
+                .classes
+                .get(id)
+                .map(String::as_str)
+                .unwrap_or("unknown")
+        };
+        let objects: Vec<_> = dets
+            .iter()
+            .map(|d| message::object(class_name(d.class_id), d.class_id, d.score, d.bbox))
+            .collect();
+        tally.count_objects(&objects);
+        let p = &work.prepared;
+        let msg = DetectionsMessage {
+            schema: message::DETECTIONS_SCHEMA,
+            device: &self.opts.device,
+            camera: &self.opts.camera,
+            seq: work.seq,
+            captured_at: message::rfc3339_ms(work.captured_at),
+            source_pts: work.pts.map(|p| message::round_to(p, 3)),
+            width: p.frame_w,
+            height: p.frame_h,
+            input: Size {
+                width: p.input_w,
+                height: p.input_h,
+            },
+            model: ModelInfo {
+                name: &self.spec.name,
+                precision: &self.spec.precision,
+                engine: self.engine,
+            },
+            latency_ms,
+            objects,
+        };
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &msg)
+            .map_err(|e| Error::Internal(format!("cannot serialise a message: {e}")))
+    }
+
+    /// The message to `<camera>/detections`, and the events it causes to `<camera>/events`.
+    fn publish(&self, work: &Work, dets: &[Detection]) {
+        let Some(m) = self.mqtt else { return };
+        m.publish(&self.topic, self.line.clone());
+        let Some(tracker) = &self.opts.events else {
+            return;
+        };
+        let mut counts = BTreeMap::new();
+        for d in dets {
+            let class = self
+                .spec
+                .classes
+                .get(d.class_id)
+                .map(String::as_str)
+                .unwrap_or("unknown");
+            *counts.entry(class).or_insert(0) += 1;
+        }
+        let captured_at = message::rfc3339_ms(work.captured_at);
+        let events = tracker.lock().unwrap_or_else(|p| p.into_inner()).update(
+            &counts,
+            work.captured_mono,
+            work.seq,
+            &captured_at,
+        );
+        for e in events {
+            if let Ok(payload) = serde_json::to_vec(&e) {
+                m.publish_event(&self.events_topic, payload);
+            }
+        }
+    }
+
+    /// The message as a JSON line on the output, if asked for. A closed pipe stops the run.
+    fn write_line(&mut self, tally: &mut Tally) -> Result<Flow> {
+        if !self.opts.json_lines {
+            return Ok(Flow::Continue);
+        }
+        self.line.push(b'\n');
+        match self
+            .out
+            .write_all(&self.line)
+            .and_then(|_| self.out.flush())
+        {
+            Ok(()) => Ok(Flow::Continue),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                tally.summary.output_closed = true;
+                Ok(Flow::Stop)
+            }
+            Err(e) => Err(Error::Io(e)),
+        }
+    }
+}

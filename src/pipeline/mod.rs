@@ -1,0 +1,138 @@
+//! One camera's pipeline, a step per file:
+//!
+//! ```text
+//! source ─► capture.rs ─► slot.rs ─► workers.rs ─► emit.rs ─► MQTT / JSON lines
+//!           (pace, drop,   (latest    (inference,    (message, events,
+//!            preprocess)    wins)      in order)      statistics)
+//! ```
+//! Capturing and preprocessing frame n+1 overlaps inference of frame n; with several workers,
+//! several frames are inferred at once and published in capture order. `options.rs` says how a run
+//! behaves, `controls.rs` what changes while it runs, `summary.rs` what it did.
+
+mod capture;
+mod controls;
+mod emit;
+mod options;
+mod slot;
+mod summary;
+mod workers;
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub use controls::{Controls, Filters};
+pub use options::ReplayOptions;
+pub use slot::FrameSlot;
+pub use summary::ReplaySummary;
+
+use capture::{Capture, Work};
+use emit::{Emitter, Flow};
+use summary::Tally;
+use workers::Inference;
+
+use crate::detect::{Detector, Prepared};
+use crate::error::{Error, Result};
+use crate::publish::mqtt::MqttPublisher;
+use crate::source::Source;
+use crate::stop::StopToken;
+
+/// Runs every frame of `source` through `detector`, writing JSON lines to `out` and publishing to
+/// `mqtt`. Returns when the source ends, `stop` is stopped, or `max_frames` were processed.
+pub fn replay(
+    detector: &mut Detector,
+    source: Box<dyn Source>,
+    mqtt: Option<&MqttPublisher>,
+    out: &mut dyn Write,
+    opts: &ReplayOptions,
+    stop: &StopToken,
+) -> Result<ReplaySummary> {
+    replay_on(
+        std::slice::from_mut(detector),
+        source,
+        mqtt,
+        out,
+        opts,
+        stop,
+    )
+}
+
+/// [`replay`] with one detector per inference worker: with several, frames are inferred in
+/// parallel (two frames in flight on two cores) and published in capture order. Several workers
+/// need every-frame mode (not `latest_wins`).
+pub fn replay_on(
+    detectors: &mut [Detector],
+    source: Box<dyn Source>,
+    mqtt: Option<&MqttPublisher>,
+    out: &mut dyn Write,
+    opts: &ReplayOptions,
+    stop: &StopToken,
+) -> Result<ReplaySummary> {
+    let Some(first) = detectors.first() else {
+        return Err(Error::Internal("replay_on needs a detector".into()));
+    };
+    if detectors.len() > 1 && opts.latest_wins {
+        return Err(Error::Usage(
+            "several inference workers need every-frame mode; drop --realtime".into(),
+        ));
+    }
+    let (spec, engine, preparer) = (first.spec().clone(), first.engine_name(), first.preparer());
+    let slot = Arc::new(FrameSlot::<Work>::default());
+    let (recycle, recycled) = crossbeam_channel::bounded::<Prepared>(4);
+    let dropped = Arc::new(AtomicU64::new(0));
+    // Stops capture when this pipeline ends, or when the caller stops everything.
+    let stop_capture = stop.child();
+    let mut tally = Tally::new(detectors.len());
+    let capture = Capture {
+        source,
+        preparer,
+        slot: slot.clone(),
+        recycled,
+        dropped: dropped.clone(),
+        stop: stop_capture.clone(),
+        latest_wins: opts.latest_wins,
+        max_frames: opts.max_frames,
+        pace_fps: opts.pace_fps,
+        max_fps: opts.max_fps,
+        observer: opts.observer.clone(),
+        controls: opts.controls.clone(),
+    }
+    .spawn()?;
+    let mut emitter = Emitter::new(opts, spec, engine, mqtt, out, recycle);
+    let failure = std::thread::scope(|scope| {
+        let controls = opts.controls.clone();
+        let mut inference = Inference::start(scope, detectors, &slot, controls, &opts.camera);
+        let mut failure = None;
+        while let Some(done) = inference.next_done() {
+            match emitter.emit(done, &mut tally) {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Stop) => break,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        // The workers end once the slot is closed (the scope waits for them).
+        stop_capture.stop();
+        slot.close();
+        failure
+    });
+    // Unblock and end the capture thread whatever happened above.
+    stop_capture.stop();
+    slot.close();
+    let captured = capture
+        .join()
+        .map_err(|_| Error::Internal("the capture thread panicked".into()))?;
+    let mut summary = tally.finish(dropped.load(Ordering::Relaxed));
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if let Err(e) = captured {
+        if summary.frames == 0 {
+            return Err(e);
+        }
+        summary.source_error = Some(e);
+    }
+    Ok(summary)
+}
