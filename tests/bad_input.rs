@@ -2,22 +2,16 @@
 
 mod common;
 
-use std::process::{Output, Stdio};
-
 use common::*;
 
-fn run(args: &[&str]) -> Output {
-    lookout()
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs")
+fn run(args: &[&str]) -> Finished {
+    run_lookout(args)
 }
 
 /// Asserts failure with a single `error:` line containing every `needle`.
-fn assert_one_line_error(out: &Output, needles: &[&str]) {
+fn assert_one_line_error(out: &Finished, needles: &[&str]) {
     assert!(!out.status.success(), "should fail");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = &out.stderr;
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "exactly one error line: {stderr}");
     for n in needles {
@@ -116,7 +110,7 @@ fn image_that_is_not_an_image() {
     std::fs::write(&fake, b"definitely not a jpeg").expect("write");
     let out = run(&["detect", &path_str(&fake), "tests/data/dog.jpg"]);
     assert!(!out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = &out.stdout;
     assert_eq!(
         stdout.lines().count(),
         1,
@@ -144,7 +138,7 @@ fn unreachable_broker() {
 fn malformed_urls_and_flags_are_usage_errors() {
     let out = run(&["replay", "--mqtt", "http://x", "tests/data/vtest.avi"]);
     assert_one_line_error(&out, &["mqtt://"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.code(), Some(2));
     let out = run(&["detect", "--classes", "persn", "tests/data/bus.jpg"]);
     assert_one_line_error(&out, &["unknown class 'persn'", "did you mean 'person'"]);
     let out = run(&["replay", "--camera", "a/b", "tests/data/vtest.avi"]);
@@ -158,12 +152,7 @@ fn malformed_config_names_file_line_and_column() {
     std::fs::write(&cfg, "[detector]\nscore_treshold = 0.5\n").expect("write");
     let out = run(&["check-config", &path_str(&cfg)]);
     assert_one_line_error(&out, &["bad.toml:2:1", "did you mean `score_threshold`"]);
-    let out = run(&["check-config", "config/lookout.toml"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run(&["check-config", "config/lookout.toml"]).success();
 }
 
 #[test]
@@ -171,9 +160,7 @@ fn onnxruntime_engine_missing_library_or_feature() {
     let out = lookout()
         .args(["detect", "--engine", "onnxruntime", "tests/data/bus.jpg"])
         .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
+        .finish();
     if cfg!(feature = "onnxruntime") {
         assert_one_line_error(
             &out,

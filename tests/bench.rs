@@ -3,26 +3,17 @@
 
 mod common;
 
-use std::process::Stdio;
-
 use common::*;
+use lookout::metrics::Stage;
 use serde_json::Value;
 
 fn bench(args: &[&str]) -> Value {
-    let out = lookout()
-        .arg("bench")
+    let mut cmd = lookout();
+    cmd.arg("bench")
         .arg(data("vtest.avi"))
         .args(["--json", "--warmup", "2"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON report")
+        .args(args);
+    cmd.finish().success().json()
 }
 
 fn num(v: &Value, path: &str) -> f64 {
@@ -38,17 +29,7 @@ fn check_report(r: &Value, frames: u64) {
     assert_eq!(r["input_size"], serde_json::json!([416, 320]));
     assert!(r["machine"]["cpu"].as_str().is_some_and(|s| !s.is_empty()));
     assert!(r["machine"]["logical_cpus"].as_u64().unwrap_or(0) >= 1);
-    let stages = [
-        "decode",
-        "preprocess",
-        "queue",
-        "inference",
-        "postprocess",
-        "serialize",
-        "publish",
-        "total",
-    ];
-    for s in stages {
+    for s in Stage::ALL.map(Stage::as_str) {
         let p = |q: &str| num(r, &format!("/stages_ms/{s}/{q}"));
         assert!(p("p50") >= 0.0);
         assert!(
@@ -124,10 +105,9 @@ fn bench_rejects_bad_arguments() {
     let out = lookout()
         .args(["bench", "--frames", "0"])
         .arg(data("vtest.avi"))
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--frames"));
+        .finish();
+    assert_eq!(out.code(), Some(2));
+    assert!(out.stderr.contains("--frames"));
 }
 
 #[test]

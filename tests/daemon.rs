@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -40,11 +40,11 @@ impl Running {
         self.0.as_mut().and_then(|c| c.try_wait().ok().flatten())
     }
 
-    fn wait_with_output(mut self) -> std::io::Result<std::process::Output> {
-        match self.0.take() {
-            Some(c) => c.wait_with_output(),
-            None => Err(std::io::Error::other("already reaped")),
-        }
+    /// Its log, once it has exited.
+    fn log(mut self) -> String {
+        let out = self.0.take().map(|c| c.wait_with_output().expect("output"));
+        out.map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .unwrap_or_default()
     }
 }
 
@@ -62,11 +62,7 @@ fn start(config: &std::path::Path) -> Running {
         lookout()
             .args(["run", "--log-level", "info", "--config"])
             .arg(config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts"),
+            .start(),
     ))
 }
 
@@ -118,16 +114,8 @@ fn two_cameras_publish_and_sigterm_stops_cleanly() {
         &cameras,
         &format!("127.0.0.1:{admin_port}"),
     );
-    let check = lookout()
-        .args(["check-config"])
-        .arg(&config)
-        .output()
-        .expect("runs");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    let check = lookout().args(["check-config"]).arg(&config).finish();
+    check.success();
 
     let sub = Subscriber::new(1883, &format!("lookout/{device}/#"));
     let mut child = start(&config);
@@ -262,8 +250,7 @@ fn broken_and_missing_cameras_do_not_stop_the_others() {
     assert!(!body.contains("camera street"), "{body}");
     let status = terminate(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
     assert!(status.success(), "{status:?}");
-    let out = child.wait_with_output().expect("output");
-    let log = String::from_utf8_lossy(&out.stderr);
+    let log = child.log();
     assert!(
         log.contains("gone") && log.contains("no such file") && log.contains("retrying"),
         "{log}"
@@ -279,13 +266,9 @@ fn broken_and_missing_cameras_do_not_stop_the_others() {
 fn run_without_cameras_is_a_config_error() {
     let dir = tempfile::tempdir().expect("tmp");
     let config = write_config(dir.path(), "nocam", "");
-    let out = lookout()
-        .args(["run", "--config"])
-        .arg(&config)
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no [[cameras]]"));
+    let out = lookout().args(["run", "--config"]).arg(&config).finish();
+    assert_eq!(out.code(), Some(2));
+    assert!(out.stderr.contains("no [[cameras]]"));
 }
 
 /// The value of the metric line starting with `series` (name and labels), if present.
@@ -384,8 +367,7 @@ fn sighup_applies_a_valid_config_and_rejects_a_bad_one() {
     }
     let status = terminate(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
     assert!(status.success(), "{status:?}");
-    let out = child.wait_with_output().expect("output");
-    let log = String::from_utf8_lossy(&out.stderr);
+    let log = child.log();
     assert!(
         log.contains("applied live") && log.contains("camera added"),
         "{log}"
@@ -560,8 +542,7 @@ fn stalled_and_dying_sources_restart_while_the_others_publish() {
     let status = terminate(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
     stop_server.store(true, std::sync::atomic::Ordering::SeqCst);
     assert!(status.success(), "{status:?}");
-    let log =
-        String::from_utf8_lossy(&child.wait_with_output().expect("output").stderr).to_string();
+    let log = child.log();
     assert!(
         log.contains("stalled") && log.contains("ffmpeg failed"),
         "{log}"

@@ -246,14 +246,8 @@ fn cli_detect_finds_the_bus_and_four_persons() {
     let out = lookout()
         .args(["detect", "--input-size", "416x416"])
         .arg(data("bus.jpg"))
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        .finish();
+    let v: Value = out.success().json();
     assert_eq!(v["width"], 810);
     assert_eq!(v["height"], 1080);
     let classes: Vec<&str> = v["objects"]

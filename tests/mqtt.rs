@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -27,15 +26,8 @@ fn subscriber_receives_every_frame_and_retained_status() {
         ])
         .args(["--mqtt", "mqtt://127.0.0.1:1883"])
         .arg(data("vtest.avi"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        .finish();
+    let stderr = out.success().stderr;
     assert!(stderr.contains("mqtt: 25 published"), "{stderr}");
 
     let schema = schema_validator("detections.schema.json");
@@ -98,11 +90,7 @@ fn last_will_marks_a_killed_process_offline() {
         ])
         .args(["--mqtt", "mqtt://127.0.0.1:1883"])
         .arg(data("vtest.avi"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starts");
+        .start();
     let (online, _) = sub
         .next_on(&status_topic, Duration::from_secs(20))
         .expect("status online");
@@ -130,7 +118,7 @@ fn last_will_marks_a_killed_process_offline() {
 #[test]
 fn broker_dying_mid_replay_does_not_stop_detections_on_stdout() {
     let mut broker = Broker::start();
-    let mut child = lookout()
+    let (child, lines) = lookout()
         .args([
             "replay",
             "--realtime",
@@ -141,12 +129,7 @@ fn broker_dying_mid_replay_does_not_stop_detections_on_stdout() {
         ])
         .args(["--mqtt", &broker.url()])
         .arg(data("vtest.avi"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let lines = json_lines(&mut child);
+        .start_lines();
     let mut seqs = Vec::new();
     while seqs.len() < 5 {
         let v = lines
@@ -158,9 +141,7 @@ fn broker_dying_mid_replay_does_not_stop_detections_on_stdout() {
     while let Ok(v) = lines.recv_timeout(Duration::from_secs(30)) {
         seqs.push(v["seq"].as_u64().expect("seq"));
     }
-    let out = child.wait_with_output().expect("exits");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = wait_success(child);
     // --max-frames 40 processed frames: output went on to the end (latest wins may skip a frame
     // or two when the machine is busy, so the last seq is 39 or a little more).
     assert_eq!(

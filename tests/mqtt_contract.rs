@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -142,7 +142,6 @@ impl Replayer {
             .args(["--device", &self.device, "--config"])
             .arg(&self.config)
             .arg(&self.frames)
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -174,9 +173,7 @@ fn events_survive_a_broker_restart_in_order_without_gaps() {
         .unwrap_or(0);
     std::thread::sleep(Duration::from_secs(2));
     broker.restart();
-    let out = child.wait_with_output().expect("exits");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = wait_success(child);
     let generated = count_in(&stderr, " generated");
     assert!(count_in(&stderr, " reconnects") >= 1, "{stderr}");
     assert!(
@@ -243,9 +240,7 @@ fn a_long_outage_overflows_the_event_queue_by_the_stated_policy() {
             .expect("frames during the outage");
     }
     broker.restart();
-    let out = child.wait_with_output().expect("exits");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = wait_success(child);
     let generated = count_in(&stderr, " generated");
     let dropped = count_in(&stderr, " dropped on a full event queue");
     assert!(dropped > 0, "the queue overflowed: {stderr}");
@@ -368,17 +363,12 @@ impl Pki {
 /// `lookout replay` of two frames with this [mqtt] table; (success, stderr).
 fn replay_with(dir: &Path, mqtt: &str) -> (bool, String) {
     let config = write(&dir.join("lookout.toml"), &format!("[mqtt]\n{mqtt}\n"));
-    let out: Output = lookout()
+    let out = lookout()
         .args(["replay", "--max-frames", "2", "--quiet", "--config"])
         .arg(&config)
         .arg(data("vtest.avi"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .finish();
+    (out.status.success(), out.stderr)
 }
 
 #[test]
@@ -531,13 +521,8 @@ fn mqtt5_detections_carry_expiry_content_type_and_schema() {
         ])
         .args(["--mqtt", "mqtt://127.0.0.1:1883"])
         .arg(data("vtest.avi"))
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .finish();
+    out.success();
     let p = rx
         .recv_timeout(Duration::from_secs(10))
         .ok()
@@ -593,14 +578,7 @@ fn run_publishes_state_stats_and_obeys_control_after_a_reconnect() {
     );
     let root = format!("lookout/{device}");
     let sub = MosquittoSub::start(broker.port, &format!("{root}/#"), &["-V", "5"]);
-    let mut child = lookout()
-        .args(["run", "--config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
+    let mut child = lookout().args(["run", "--config"]).arg(&config).start();
     let schemas: BTreeMap<&str, jsonschema::Validator> = [
         ("detections", schema_validator("detections.schema.json")),
         ("events", schema_validator("event.schema.json")),
@@ -723,21 +701,14 @@ fn a_restart_during_an_outage_loses_no_events_with_a_spool() {
     // The broker goes away and is still away when this run ends.
     broker.stop();
     let _ = lines.try_iter().count();
-    let out = first.wait_with_output().expect("exits");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = wait_success(first);
     let generated = count_in(&stderr, " generated");
     let spooled = count_in(&stderr, " spooled");
     assert!(spooled > 0, "events waiting at exit were spooled: {stderr}");
     assert!(spool.exists());
     // The broker is back; the next start sends the spooled events first.
     broker.restart();
-    let second = replay("1").wait_with_output().expect("exits");
-    assert!(
-        second.status.success(),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
+    wait_success(replay("1"));
     assert!(!spool.exists(), "the spool is consumed");
     collect_until(sub, Duration::from_secs(30), &mut seen, |s| {
         let firsts: std::collections::BTreeSet<u64> = events_of(s)

@@ -2,28 +2,18 @@
 
 mod common;
 
-use std::process::Stdio;
-
 use common::*;
+use lookout::metrics::Stage;
 use serde_json::Value;
 
+/// `lookout replay tests/data/vtest.avi ARGS`: its JSON lines, its stderr, and whether it succeeded.
 fn replay(args: &[&str]) -> (Vec<Value>, String, bool) {
-    let out = lookout()
+    let run = lookout()
         .arg("replay")
         .arg(data("vtest.avi"))
         .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    let lines = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
-    (
-        lines,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.success(),
-    )
+        .finish();
+    (run.json_lines(), run.stderr, run.status.success())
 }
 
 fn classes(msg: &Value) -> Vec<String> {
@@ -71,14 +61,7 @@ fn whole_video_every_frame_with_people_and_cars() {
     assert_eq!(msgs[10]["source_pts"].as_f64(), Some(1.0));
     // the summary: frames and per-stage latency
     assert!(stderr.contains("replay: 795 frames"), "{stderr}");
-    for stage in [
-        "decode",
-        "preprocess",
-        "queue",
-        "inference",
-        "postprocess",
-        "total",
-    ] {
+    for stage in Stage::ALL.map(Stage::as_str) {
         assert!(
             stderr.lines().any(|l| l.starts_with(stage)),
             "summary lacks {stage}: {stderr}"

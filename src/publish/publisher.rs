@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 
 use super::client::{self, Client, Ev, FailKind, Options, Props};
 use super::mqtt::{BrokerUrl, MqttConfig};
@@ -93,6 +93,8 @@ pub struct MqttPublisher {
     events_retain: bool,
     commands: Receiver<(String, Vec<u8>)>,
     wake: Sender<()>,
+    /// A tick after every turn of the connection thread's loop; disconnected once it has ended.
+    progress: Receiver<()>,
     thread: Mutex<Option<JoinHandle<()>>>,
     url: String,
     spool: Option<(std::path::PathBuf, u64)>,
@@ -181,6 +183,7 @@ impl MqttPublisher {
         });
         let (outcome_tx, outcome_rx) = bounded::<Outcome>(1);
         let (wake_tx, wake_rx) = bounded::<()>(1);
+        let (progress_tx, progress_rx) = bounded::<()>(1);
         let (commands_tx, commands_rx) = bounded(64);
         let control = cfg.control.then(|| format!("{root}/+/set"));
         let thread = {
@@ -193,6 +196,7 @@ impl MqttPublisher {
                 commands: commands_tx,
                 outcome: outcome_tx,
                 wake: wake_rx,
+                progress: progress_tx,
                 state_props: json_props(super::message::STATE_SCHEMA, None),
                 event_props: json_props(super::message::EVENT_SCHEMA, None),
             };
@@ -213,6 +217,7 @@ impl MqttPublisher {
             events_retain: cfg.events_retain,
             commands: commands_rx,
             wake: wake_tx,
+            progress: progress_rx,
             thread: Mutex::new(Some(thread)),
             url,
             spool: cfg
@@ -339,19 +344,12 @@ impl MqttPublisher {
     /// connection thread to finish.
     pub fn close(&self, timeout: Duration) {
         let deadline = std::time::Instant::now() + timeout;
-        // Give the connection thread a moment to flush state and events.
-        while self.is_connected() && std::time::Instant::now() < deadline {
-            let pending_state = self
-                .shared
-                .state
-                .lock()
-                .map(|s| s.values().any(|(_, dirty)| *dirty))
-                .unwrap_or(false);
-            let pending_events = self.event_queue().0 > 0;
-            if !pending_state && !pending_events {
-                break;
+        // Give the connection thread a moment to flush state and events: check again after each
+        // turn of its loop.
+        while self.is_connected() && self.has_pending() {
+            if self.progress.recv_deadline(deadline).is_err() {
+                break; // out of time, or the thread has ended
             }
-            std::thread::sleep(Duration::from_millis(10));
         }
         if self.is_connected() {
             self.client
@@ -362,16 +360,32 @@ impl MqttPublisher {
         let _ = self.wake.try_send(());
         let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(t) = thread {
-            while !t.is_finished() && std::time::Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            if t.is_finished() {
+            // The thread's end drops its progress sender.
+            let ended = loop {
+                match self.progress.recv_deadline(deadline) {
+                    Ok(()) => continue,
+                    Err(RecvTimeoutError::Disconnected) => break true,
+                    Err(RecvTimeoutError::Timeout) => break false,
+                }
+            };
+            if ended {
                 let _ = t.join();
             } else {
                 tracing::warn!("MQTT connection did not close within {timeout:?}");
             }
         }
         self.save_spool();
+    }
+
+    /// Retained state or events not yet handed to the broker.
+    fn has_pending(&self) -> bool {
+        let pending_state = self
+            .shared
+            .state
+            .lock()
+            .map(|s| s.values().any(|(_, dirty)| *dirty))
+            .unwrap_or(false);
+        pending_state || self.event_queue().0 > 0
     }
 
     /// Writes events the broker has not acknowledged to the spool, if one is configured.
@@ -427,6 +441,8 @@ struct ConnectionThread {
     commands: Sender<(String, Vec<u8>)>,
     outcome: Sender<Outcome>,
     wake: Receiver<()>,
+    /// Ticked after every turn of the loop; dropped with the thread, which `close` sees.
+    progress: Sender<()>,
     /// MQTT 5 properties of state and event messages (built once: `pump` runs every 20 ms).
     state_props: Props,
     event_props: Props,
@@ -524,6 +540,7 @@ impl ConnectionThread {
             if s.connected.load(Ordering::SeqCst) && !s.shutting_down.load(Ordering::SeqCst) {
                 self.pump();
             }
+            let _ = self.progress.try_send(());
         }
         s.connected.store(false, Ordering::SeqCst);
     }

@@ -51,16 +51,19 @@ pub fn client_config(files: &TlsFiles<'_>) -> Result<Arc<ClientConfig>> {
             }
         }
         None => {
-            let dir = Path::new("/etc/ssl/certs/ca-certificates.crt");
-            if let Ok(iter) = CertificateDer::pem_file_iter(dir) {
-                for cert in iter.flatten() {
-                    let _ = roots.add(cert);
-                }
+            // The platform's trust store, as rustls-native-certs finds it (SSL_CERT_FILE and
+            // SSL_CERT_DIR override it, as for OpenSSL). Unreadable entries are skipped.
+            let found = rustls_native_certs::load_native_certs();
+            for e in &found.errors {
+                tracing::debug!("system CA store: {e}");
+            }
+            for cert in found.certs {
+                let _ = roots.add(cert);
             }
             if roots.is_empty() {
                 return Err(Error::Config(
-                    "[mqtt] TLS without ca_file needs the system CA bundle \
-                     (/etc/ssl/certs/ca-certificates.crt; apt-get install ca-certificates), or set ca_file"
+                    "[mqtt] TLS without ca_file needs the system CA certificates \
+                     (apt-get install ca-certificates, or point SSL_CERT_FILE at a bundle), or set ca_file"
                         .into(),
                 ));
             }

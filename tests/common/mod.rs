@@ -2,10 +2,11 @@
 //! MQTT subscribers and private Mosquitto brokers.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -24,10 +25,110 @@ pub fn model(precision: &str) -> PathBuf {
     root().join(format!("models/nanodet-m-{precision}.toml"))
 }
 
+/// The `lookout` binary under test, run from the repository root with no stdin.
 pub fn lookout() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_lookout"));
-    c.current_dir(root());
+    c.current_dir(root()).stdin(Stdio::null());
     c
+}
+
+/// What a finished `lookout` run printed, and how it exited.
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// Asserts the run succeeded, showing its stderr otherwise.
+    #[track_caller]
+    pub fn success(self) -> Finished {
+        assert!(
+            self.status.success(),
+            "lookout failed ({}):\n{}",
+            self.status,
+            self.stderr
+        );
+        self
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// stdout as one JSON document.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+
+    /// stdout as one JSON value per line.
+    #[track_caller]
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+}
+
+/// Ways to run a command made with [`lookout`].
+pub trait Run {
+    /// Runs it to the end.
+    fn finish(&mut self) -> Finished;
+    /// Starts it in the background: stdout discarded, stderr kept for [`wait_success`].
+    fn start(&mut self) -> Child;
+    /// Starts it in the background with its stdout's JSON lines delivered on a channel.
+    fn start_lines(&mut self) -> (Child, std::sync::mpsc::Receiver<Value>);
+}
+
+impl Run for Command {
+    #[track_caller]
+    fn finish(&mut self) -> Finished {
+        let out = self.output().expect("lookout runs");
+        Finished {
+            status: out.status,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn start(&mut self) -> Child {
+        self.stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("lookout starts")
+    }
+
+    fn start_lines(&mut self) -> (Child, std::sync::mpsc::Receiver<Value>) {
+        let mut child = self
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("lookout starts");
+        let lines = json_lines(&mut child);
+        (child, lines)
+    }
+}
+
+/// `lookout ARGS`, run to the end.
+#[track_caller]
+pub fn run_lookout<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Finished {
+    lookout().args(args).finish()
+}
+
+/// Waits for a background lookout to exit and asserts it succeeded; returns its stderr.
+#[track_caller]
+pub fn wait_success(child: Child) -> String {
+    let out = child.wait_with_output().expect("lookout exits");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "lookout failed ({}):\n{stderr}",
+        out.status
+    );
+    stderr
 }
 
 /// A name no other test (or test run) uses, for devices and topics.
