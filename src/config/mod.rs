@@ -1,13 +1,20 @@
-//! The config file (`config/lookout.toml` documents every key). Unknown keys are rejected, and every
-//! error names the file, line and column, and what is allowed.
+//! The config file (`config/lookout.toml` documents every key). It gathers each component's own
+//! config struct; unknown keys are rejected, and every error names the file, line and column
+//! (from toml's own spans) and what is allowed.
 
+mod cameras;
+
+use std::collections::HashSet;
 use std::path::Path;
 
 use serde::Deserialize;
 
+pub use cameras::CameraConfig;
+
 use crate::detect::DetectorConfig;
 use crate::error::{Error, Result};
 use crate::publish::mqtt::MqttConfig;
+use crate::toml_span::{Spans, Step};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -22,271 +29,91 @@ pub struct Config {
     pub events: crate::events::EventsConfig,
 }
 
-/// One `[[cameras]]` entry.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CameraConfig {
-    /// Camera name in topics and messages.
-    pub name: String,
-    /// Anything `ffmpeg` reads (file, rtsp://, http://), an image or a folder of images.
-    pub source: String,
-    /// Pace files at their frame rate, like a live camera; latest wins (default true).
-    #[serde(default = "default_true")]
-    pub realtime: bool,
-    /// Start a file again at its end (default false: the camera is done at the end).
-    #[serde(default, rename = "loop")]
-    pub looping: bool,
-    /// Process at most this many frames per second; the rest are dropped (counted as `fps_cap`).
-    pub fps: Option<f64>,
-    /// No frame for this many seconds: the source is restarted (reason `stalled`).
-    #[serde(default = "default_stall_timeout")]
-    pub stall_timeout_s: f64,
-    /// Per-camera detector settings; unset keys come from `[detector]`.
-    #[serde(default)]
-    pub detector: DetectorOverrides,
-    /// `[cameras.capture]`: mode requested from a V4L2 camera.
-    #[serde(default)]
-    pub capture: crate::source::CaptureRequest,
-}
-
-fn default_true() -> bool {
-    true
-}
-
-fn default_stall_timeout() -> f64 {
-    10.0
-}
-
-/// `[cameras.detector]`: what a camera changes of `[detector]`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DetectorOverrides {
-    pub model: Option<std::path::PathBuf>,
-    pub long_side: Option<u32>,
-    pub input_size: Option<(u32, u32)>,
-    pub score_threshold: Option<f32>,
-    pub iou_threshold: Option<f32>,
-    pub classes: Option<Vec<String>>,
-    pub threads: Option<usize>,
-    pub engine: Option<crate::detect::engine::EngineKind>,
-}
-
-impl CameraConfig {
-    /// `[detector]` with this camera's overrides applied.
-    pub fn detector(&self, base: &DetectorConfig) -> DetectorConfig {
-        let o = &self.detector;
-        let mut d = base.clone();
-        if let Some(v) = &o.model {
-            d.model = v.clone();
-        }
-        d.long_side = o.long_side.unwrap_or(d.long_side);
-        if o.input_size.is_some() {
-            d.input_size = o.input_size;
-        }
-        d.score_threshold = o.score_threshold.unwrap_or(d.score_threshold);
-        d.iou_threshold = o.iou_threshold.unwrap_or(d.iou_threshold);
-        if let Some(v) = &o.classes {
-            d.classes = v.clone();
-        }
-        d.threads = o.threads.unwrap_or(d.threads);
-        d.engine = o.engine.unwrap_or(d.engine);
-        d
-    }
-}
-
-/// The bundled FP32 model's manifest, relative to the working directory (the repository root).
-pub const DEFAULT_MODEL: &str = "models/nanodet-m-fp32.toml";
-
 impl Config {
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Config(format!(
-                "{}: cannot read the config file: {e}; pass --config with an existing file \
-                 (config/lookout.toml is the documented example)",
-                path.display()
-            ))
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+            path: path.to_path_buf(),
+            source,
         })?;
         Config::parse(&text, path)
     }
 
+    /// Parses and checks `text`, read from `path` (for messages, and to find models beside it).
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| {
-            Error::Config(format!("{}:{}", path.display(), toml_error_line(text, &e)))
-        })?;
-        let pos = |key: &str| {
-            key_position(text, key)
-                .map(|(l, c)| format!("{l}:{c}"))
-                .unwrap_or("1:1".into())
-        };
-        cfg.detector.validate().map_err(|m| {
-            let key = m.split_whitespace().next().unwrap_or("detector");
-            Error::Config(format!("{}:{}: [detector] {m}", path.display(), pos(key)))
-        })?;
-        cfg.mqtt.validate().map_err(|m| {
-            // The first key the message names that the file sets.
-            let at = m
-                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .find_map(|w| key_position(text, w))
-                .map(|(l, c)| format!("{l}:{c}"))
-                .unwrap_or_else(|| "1:1".into());
-            Error::Config(format!("{}:{at}: [mqtt] {m}", path.display()))
-        })?;
-        cfg.events.validate().map_err(|m| {
-            Error::Config(format!(
-                "{}:{}: [events] {m}",
+        let mut cfg: Config = toml::from_str(text).map_err(|source| Error::ConfigSyntax {
+            at: format!(
+                "{}:{}",
                 path.display(),
-                pos("left_after_s")
-            ))
+                crate::toml_span::error_line(text, &source)
+            ),
+            source,
         })?;
-        let mut names = std::collections::HashSet::new();
-        for cam in &cfg.cameras {
-            let at = camera_position(text, &cam.name);
-            let fail =
-                |m: String| Error::Config(format!("{}:{at}: [[cameras]] {m}", path.display()));
-            if !crate::publish::valid_topic_segment(&cam.name) {
-                return Err(fail(format!(
-                    "name '{}' may only use letters, digits, '-', '_' and '.'",
-                    cam.name
-                )));
-            }
-            if !names.insert(cam.name.clone()) {
-                return Err(fail(format!(
-                    "name '{}' is used twice; camera names must be unique",
-                    cam.name
-                )));
-            }
-            if cam.fps.is_some_and(|f| !(f > 0.0 && f <= 1000.0)) {
-                return Err(fail(format!(
-                    "'{}' fps must be between 0 and 1000 (unset: no cap)",
-                    cam.name
-                )));
-            }
-            let c = &cam.capture;
-            if *c != crate::source::CaptureRequest::default()
-                && !crate::source::is_device(&cam.source)
-            {
-                return Err(fail(format!(
-                    "'{}' [cameras.capture] applies to V4L2 cameras (/dev/videoN) only",
-                    cam.name
-                )));
-            }
-            if c.resolution
-                .is_some_and(|(w, h)| !(1..=16384).contains(&w) || !(1..=16384).contains(&h))
-                || c.fps.is_some_and(|f| !(1..=1000).contains(&f))
-            {
-                return Err(fail(format!(
-                    "'{}' [cameras.capture] resolution must be [width, height] up to 16384 and fps 1..1000",
-                    cam.name
-                )));
-            }
-            if !(cam.stall_timeout_s >= 0.5 && cam.stall_timeout_s <= 3600.0) {
-                return Err(fail(format!(
-                    "'{}' stall_timeout_s must be between 0.5 and 3600",
-                    cam.name
-                )));
-            }
-            cam.detector(&cfg.detector)
-                .validate()
-                .map_err(|m| fail(format!("'{}' detector: {m}", cam.name)))?;
-        }
-        // Model paths: the working directory first, then beside this file; the same rule for the
-        // cameras' own models as for [detector]'s.
-        let beside_config = |model: &mut std::path::PathBuf| {
-            if model.is_relative() && !model.exists() {
-                if let Some(beside) = path
-                    .parent()
-                    .map(|dir| dir.join(&*model))
-                    .filter(|b| b.exists())
-                {
-                    *model = beside;
-                }
-            }
+        let spans = Spans::parse(text);
+        let located = |(line, col): (usize, usize), m: String| {
+            Error::Config(format!("{}:{line}:{col}: {m}", path.display()))
         };
-        beside_config(&mut cfg.detector.model);
-        for cam in &mut cfg.cameras {
-            if let Some(model) = cam.detector.model.as_mut() {
-                beside_config(model);
-            }
-        }
+        cfg.detector.validate().map_err(|e| {
+            let at = spans.nearest(&["detector".into(), e.key.into()]);
+            located(at, format!("[detector] {e}"))
+        })?;
+        cfg.mqtt
+            .validate()
+            .map_err(|m| located(named_key(&spans, "mqtt", &m), format!("[mqtt] {m}")))?;
+        cfg.events
+            .validate()
+            .map_err(|m| located(named_key(&spans, "events", &m), format!("[events] {m}")))?;
+        cfg.check_cameras().map_err(|(i, keys, m)| {
+            let path: Vec<Step> = ["cameras".into(), i.into()]
+                .into_iter()
+                .chain(keys.into_iter().map(Step::Key))
+                .collect();
+            located(spans.nearest(&path), format!("[[cameras]] {m}"))
+        })?;
+        cfg.find_models(path);
         Ok(cfg)
     }
-}
 
-/// `line:col: message` for a TOML/serde error, with a suggestion for a misspelt key.
-pub fn toml_error_line(text: &str, e: &toml::de::Error) -> String {
-    let (line, col) = match e.span() {
-        Some(span) => line_col(text, span.start),
-        None => (1, 1),
-    };
-    let msg = e.message().trim().replace('\n', " ");
-    let hint = unknown_field_hint(&msg)
-        .map(|s| format!(" (did you mean `{s}`?)"))
-        .unwrap_or_default();
-    format!("{line}:{col}: {msg}{hint}")
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rfind('\n')
-        .map(|i| before.len() - i)
-        .unwrap_or(before.len() + 1);
-    (line, col)
-}
-
-/// `line:col` of the `name = "..."` line of a camera, for error messages.
-fn camera_position(text: &str, name: &str) -> String {
-    let quoted = format!("\"{name}\"");
-    text.lines()
-        .enumerate()
-        .find(|(_, l)| l.trim_start().starts_with("name") && l.contains(&quoted))
-        .map(|(i, l)| format!("{}:{}", i + 1, l.len() - l.trim_start().len() + 1))
-        .unwrap_or_else(|| "1:1".into())
-}
-
-/// Position of the first line that assigns `key`.
-fn key_position(text: &str, key: &str) -> Option<(usize, usize)> {
-    text.lines().enumerate().find_map(|(i, l)| {
-        let t = l.trim_start();
-        let rest = t.strip_prefix(key)?;
-        rest.trim_start()
-            .starts_with('=')
-            .then_some((i + 1, l.len() - t.len() + 1))
-    })
-}
-
-/// serde says "unknown field `scor_threshold`, expected one of `a`, `b`": suggest the nearest.
-fn unknown_field_hint(msg: &str) -> Option<String> {
-    let rest = msg.strip_prefix("unknown field `")?;
-    let (field, rest) = rest.split_once('`')?;
-    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
-    closest(field, expected.into_iter()).map(str::to_string)
-}
-
-/// The candidate within a small edit distance of `name`, if any.
-pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.len() / 3).max(2);
-    candidates
-        .map(|c| (edit_distance(name, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
+    /// The first camera entry in error: its index, the key path inside it, the message.
+    fn check_cameras(&self) -> std::result::Result<(), (usize, Vec<&'static str>, String)> {
+        let mut names = HashSet::new();
+        for (i, cam) in self.cameras.iter().enumerate() {
+            let fail = |(keys, m): cameras::Problem| (i, keys, m);
+            cam.check_name().map_err(fail)?;
+            if !names.insert(cam.name.as_str()) {
+                let m = format!(
+                    "name '{}' is used twice; camera names must be unique",
+                    cam.name
+                );
+                return Err((i, vec!["name"], m));
+            }
+            cam.check(&self.detector).map_err(fail)?;
         }
-        prev = cur;
+        Ok(())
     }
-    prev[b.len()]
+
+    /// Relative model paths, `[detector]`'s and the cameras' alike, resolved once by
+    /// [`crate::detect::model_path`] (working directory, beside this file, install tree).
+    fn find_models(&mut self, file: &Path) {
+        let find = |model: &mut std::path::PathBuf| {
+            *model = crate::detect::model_path(model, Some(file));
+        };
+        find(&mut self.detector.model);
+        for cam in &mut self.cameras {
+            if let Some(model) = cam.detector.model.as_mut() {
+                find(model);
+            }
+        }
+    }
+}
+
+/// Where a message about `[table]` points: the first word of it that is a key the file sets in
+/// that table (validators name the key they reject), else the table's header.
+fn named_key(spans: &Spans, table: &str, message: &str) -> (usize, usize) {
+    message
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .find_map(|w| spans.exact(&[table.into(), w.into()]))
+        .unwrap_or_else(|| spans.nearest(&[table.into()]))
 }
 
 #[cfg(test)]
@@ -340,7 +167,7 @@ mod tests {
         assert!(ok.cameras[0].realtime && !ok.cameras[0].looping && ok.cameras[1].looping);
         let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\n[[cameras]]\nname = \"a\"\nsource = \"y\"\n");
         assert!(
-            e.contains("used twice") && e.starts_with("x.toml:2:1"),
+            e.contains("used twice") && e.starts_with("x.toml:5:1"),
             "{e}"
         );
         let e = err("[[cameras]]\nname = \"a b\"\nsource = \"x\"\n");
@@ -372,14 +199,78 @@ mod tests {
     }
 
     #[test]
-    fn edit_distance_suggestions() {
-        assert_eq!(
-            closest("persn", ["person", "car"].into_iter()),
-            Some("person")
+    fn camera_errors_point_into_the_camera_at_fault() {
+        // The duplicate is the second entry: its `name` line, not the first entry's.
+        let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\n[[cameras]]\nname = \"a\"\nsource = \"y\"\n");
+        assert!(
+            e.starts_with("x.toml:5:1: [[cameras]] name 'a' is used twice"),
+            "{e}"
         );
-        assert_eq!(
-            closest("zebra_crossing", ["person", "car"].into_iter()),
-            None
+        let three = "[[cameras]]\nname = \"a\"\nsource = \"x\"\nfps = 5.0\n\
+                     [[cameras]]\nname = \"b\"\nsource = \"y\"\nfps = 5.0\n\
+                     [[cameras]]\nname = \"c\"\nsource = \"z\"\n  fps = 5000.0\n";
+        let e = err(three);
+        assert!(e.starts_with("x.toml:12:3: [[cameras]] 'c' fps"), "{e}");
+        // A camera's detector override, and a problem with no key of its own in the file.
+        let e = err(&format!(
+            "{three}[[cameras]]\nname = \"d\"\nsource = \"w\"\n[cameras.detector]\nthreads = 0\n"
+        )
+        .replace("5000.0", "5.0"));
+        assert!(
+            e.starts_with("x.toml:17:1: [[cameras]] 'd' detector: threads 0"),
+            "{e}"
         );
+        let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\n\n[cameras.capture]\nfps = 30\n");
+        assert!(
+            e.starts_with("x.toml:5:1:") && e.contains("V4L2 cameras"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_same_text_elsewhere_does_not_move_the_location() {
+        // Old text search found the comment's `score_threshold =` and `name = "a"` first.
+        let e = err(
+            "# score_threshold = 0.5 is a good start\n[mqtt]\nqueue = 64\n\
+                     [detector]\nscore_threshold = 2.0\n",
+        );
+        assert!(
+            e.starts_with("x.toml:5:1: [detector] score_threshold 2"),
+            "{e}"
+        );
+        let e = err(
+            "[[cameras]]\nname = \"a\"\nsource = \"x\"\n# name = \"b\" was the old one\n\
+                     [[cameras]]\nname = \"b\"\nsource = \"y\"\nstall_timeout_s = 0.1\n",
+        );
+        assert!(
+            e.starts_with("x.toml:8:1: [[cameras]] 'b' stall_timeout_s"),
+            "{e}"
+        );
+        // [mqtt] problems point at the key they name, inside [mqtt] only.
+        let e = err("[detector]\nthreads = 1\n[mqtt]\ntopic_prefix = \"a/#\"\n");
+        assert!(e.starts_with("x.toml:4:1: [mqtt] topic_prefix"), "{e}");
+    }
+
+    #[test]
+    fn qos_other_than_0_1_2_is_rejected_where_it_is_written() {
+        let e = err("[mqtt]\nevents_qos = 3\n");
+        assert!(
+            e.starts_with("x.toml:2:14:") && e.contains("QoS 3 does not exist"),
+            "{e}"
+        );
+        let e = err("[mqtt]\n\ndetections_qos = 2\n");
+        assert!(
+            e.starts_with("x.toml:3:1: [mqtt] detections_qos must be 0 or 1"),
+            "{e}"
+        );
+        let ok = Config::parse("[mqtt]\nevents_qos = 2\n", Path::new("x.toml")).expect("valid");
+        assert_eq!(ok.mqtt.events_qos, crate::publish::mqtt::Qos::ExactlyOnce);
+    }
+
+    #[test]
+    fn unreadable_file_says_what_to_pass() {
+        let e = Config::load(Path::new("/nonexistent/lookout.toml")).expect_err("missing");
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("pass --config"), "{e}");
     }
 }
