@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::metrics::{self, Histogram, Stage, StageHistograms};
 use crate::pipeline::ReplaySummary;
+use crate::publish::message::round_to;
 
 #[derive(Debug, Serialize)]
 pub struct Percentiles {
@@ -17,7 +18,7 @@ pub struct Percentiles {
 
 impl From<&Histogram> for Percentiles {
     fn from(h: &Histogram) -> Self {
-        let r = |v: f64| crate::publish::message::round_to(v, 3);
+        let r = |v: f64| round_to(v, 3);
         Percentiles {
             p50: r(h.quantile_ms(0.5)),
             p95: r(h.quantile_ms(0.95)),
@@ -170,7 +171,7 @@ pub struct BenchContext {
 
 impl BenchReport {
     pub fn new(s: &ReplaySummary, ctx: BenchContext) -> BenchReport {
-        let r = |v: f64| crate::publish::message::round_to(v, 3);
+        let r = |v: f64| round_to(v, 3);
         let mean = |stage: Stage| s.stages[stage].mean_ms();
         let non_inference: f64 = [
             Stage::Decode,
@@ -263,5 +264,87 @@ impl BenchReport {
             );
         }
         t
+    }
+}
+
+/// `bench --json`: the report with the startup times, the streams and the optional profile.
+#[derive(Debug, Serialize)]
+pub struct BenchJson<'a> {
+    #[serde(flatten)]
+    pub report: &'a BenchReport,
+    pub startup_ms: StartupReport,
+    pub streams: StreamsReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Vec<OpReport>>,
+}
+
+/// Model load, then the first frame's inference (which optimises the plan for its shape), in ms.
+#[derive(Debug, Serialize)]
+pub struct StartupReport {
+    pub load: f64,
+    pub first_inference: f64,
+}
+
+impl StartupReport {
+    pub fn new(load_ms: f64, first_inference_ms: f64) -> StartupReport {
+        StartupReport {
+            load: round_to(load_ms, 1),
+            first_inference: round_to(first_inference_ms, 1),
+        }
+    }
+}
+
+/// The pipelines run at once (`--streams`) and their throughput.
+#[derive(Debug, Serialize)]
+pub struct StreamsReport {
+    pub count: usize,
+    pub aggregate_fps: f64,
+    /// Each stream's frames per second, the measured (first) one first.
+    pub fps: Vec<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineReport>,
+}
+
+impl StreamsReport {
+    pub fn new(stream_fps: &[f64], baseline: Option<(usize, f64)>) -> StreamsReport {
+        let aggregate: f64 = stream_fps.iter().sum();
+        StreamsReport {
+            count: stream_fps.len(),
+            aggregate_fps: round_to(aggregate, 2),
+            fps: stream_fps.iter().map(|f| round_to(*f, 2)).collect(),
+            baseline: baseline.map(|(threads, fps)| BaselineReport {
+                threads,
+                fps: round_to(fps, 2),
+                streams_vs_threads: round_to(aggregate / fps.max(1e-9), 3),
+            }),
+        }
+    }
+}
+
+/// One pipeline with all the streams' threads, run after them: several frames in flight against
+/// one frame on more threads.
+#[derive(Debug, Serialize)]
+pub struct BaselineReport {
+    pub threads: usize,
+    pub fps: f64,
+    /// The streams' aggregate throughput over the baseline's.
+    pub streams_vs_threads: f64,
+}
+
+/// One kind of network operation in `--profile`: mean ms per run.
+#[derive(Debug, Serialize)]
+pub struct OpReport {
+    pub op: String,
+    pub nodes: usize,
+    pub ms: f64,
+}
+
+impl From<&crate::detect::engine::OpTime> for OpReport {
+    fn from(o: &crate::detect::engine::OpTime) -> Self {
+        OpReport {
+            op: o.op.clone(),
+            nodes: o.nodes,
+            ms: round_to(o.ms, 3),
+        }
     }
 }

@@ -16,5 +16,7 @@ pub mod pipeline;
 pub mod publish;
 pub mod source;
 pub mod stop;
+pub mod suggest;
+pub mod toml_span;
 
 pub use error::{Error, Result};

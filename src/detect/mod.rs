@@ -1,7 +1,9 @@
 //! Detector = model manifest + engine + preprocessing + decoder + NMS + class filter.
 
+pub mod config;
 pub mod decode;
 pub mod engine;
+mod model_path;
 pub mod nms;
 #[cfg(feature = "onnxruntime")]
 pub mod ort_engine;
@@ -11,8 +13,8 @@ pub mod spec;
 
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-
+pub use config::{DetectorConfig, DetectorOverrides, DEFAULT_MODEL, TRAFFIC_CLASSES};
+pub use model_path::model_path;
 pub use preprocess::Preprocessor;
 pub use spec::ModelSpec;
 
@@ -26,85 +28,6 @@ pub struct Detection {
     pub class_id: usize,
     pub score: f32,
     pub bbox: [f32; 4],
-}
-
-/// The traffic classes a vehicle or robot cares about; the default class filter.
-pub const TRAFFIC_CLASSES: [&str; 6] = ["person", "bicycle", "car", "motorcycle", "bus", "truck"];
-
-/// Detector settings (the `[detector]` table of the config, or CLI flags).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DetectorConfig {
-    /// Model manifest (`.toml`) or `.onnx` with a manifest beside it.
-    pub model: std::path::PathBuf,
-    /// Long side of the network input in pixels; the short side keeps the frame's aspect ratio.
-    pub long_side: u32,
-    /// Fixed input size (width, height) instead of `long_side`; each a multiple of 32.
-    pub input_size: Option<(u32, u32)>,
-    pub score_threshold: f32,
-    pub iou_threshold: f32,
-    /// Class names to report; an empty list or `["all"]` reports every class.
-    pub classes: Vec<String>,
-    /// Threads for one inference (tract's matrix products, onnxruntime's intra-op pool).
-    pub threads: usize,
-    /// Inference engine: tract (default, pure Rust), onnxruntime or cuda (cargo features).
-    pub engine: engine::EngineKind,
-    /// Path of libonnxruntime.so for the onnxruntime engine; default: $ORT_DYLIB_PATH, then
-    /// target/onnxruntime/ beside the binary, then the system library path.
-    pub onnxruntime_library: Option<std::path::PathBuf>,
-}
-
-impl Default for DetectorConfig {
-    fn default() -> Self {
-        DetectorConfig {
-            model: crate::config::DEFAULT_MODEL.into(),
-            long_side: 416,
-            input_size: None,
-            score_threshold: 0.35,
-            iou_threshold: 0.5,
-            classes: TRAFFIC_CLASSES.iter().map(|s| s.to_string()).collect(),
-            threads: 1,
-            engine: engine::EngineKind::Tract,
-            onnxruntime_library: None,
-        }
-    }
-}
-
-impl DetectorConfig {
-    pub fn validate(&self) -> std::result::Result<(), String> {
-        if !(0.0..=1.0).contains(&self.score_threshold) {
-            return Err(format!(
-                "score_threshold {} must be between 0 and 1",
-                self.score_threshold
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.iou_threshold) {
-            return Err(format!(
-                "iou_threshold {} must be between 0 and 1",
-                self.iou_threshold
-            ));
-        }
-        if !(32..=4096).contains(&self.long_side) {
-            return Err(format!(
-                "long_side {} must be between 32 and 4096",
-                self.long_side
-            ));
-        }
-        if let Some((w, h)) = self.input_size {
-            if w == 0 || h == 0 || w % 32 != 0 || h % 32 != 0 || w > 4096 || h > 4096 {
-                return Err(format!(
-                    "input size {w}x{h} must be positive multiples of 32 up to 4096"
-                ));
-            }
-        }
-        if !(1..=256).contains(&self.threads) {
-            return Err(format!(
-                "threads {} must be between 1 and 256",
-                self.threads
-            ));
-        }
-        Ok(())
-    }
 }
 
 /// A frame turned into network input, ready for inference.
@@ -173,7 +96,7 @@ pub struct Detector {
 
 impl Detector {
     pub fn new(spec: ModelSpec, cfg: DetectorConfig) -> Result<Detector> {
-        cfg.validate().map_err(Error::Usage)?;
+        cfg.validate()?;
         let allowed = class_filter(&spec.classes, &cfg.classes)?;
         let decoder = decode::decoder_for(&spec.decoder);
         let engine = engine::load(&spec, &decoder.output_names(), &cfg)?;
@@ -202,7 +125,7 @@ impl Detector {
     pub fn set_filters(&mut self, score: f32, iou: f32, classes: &[String]) -> Result<()> {
         let mut cfg = self.cfg.clone();
         (cfg.score_threshold, cfg.iou_threshold, cfg.classes) = (score, iou, classes.to_vec());
-        cfg.validate().map_err(Error::Usage)?;
+        cfg.validate()?;
         self.allowed = class_filter(&self.spec.classes, classes)?;
         self.cfg = cfg;
         Ok(())
@@ -336,7 +259,7 @@ fn class_filter(classes: &[String], wanted: &[String]) -> Result<Vec<bool>> {
         match classes.iter().position(|c| c == name) {
             Some(i) => allowed[i] = true,
             None => {
-                let hint = crate::config::closest(name, classes.iter().map(String::as_str))
+                let hint = crate::suggest::closest(name, classes.iter().map(String::as_str))
                     .map(|c| format!(" (did you mean '{c}'?)"))
                     .unwrap_or_default();
                 return Err(Error::Usage(format!(

@@ -113,7 +113,7 @@ impl ModelSpec {
             path: manifest_path.clone(),
             msg: format!(
                 "invalid model manifest: {}",
-                crate::config::toml_error_line(&text, &e)
+                crate::toml_span::error_line(&text, &e)
             ),
         })?;
         let dir = manifest_path.parent().unwrap_or(Path::new("."));

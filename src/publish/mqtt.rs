@@ -43,11 +43,11 @@ pub struct MqttConfig {
     /// How long `replay`/`detect` wait for the first connection before giving up.
     pub connect_timeout_s: f64,
     /// QoS of `<camera>/detections` (0 or 1); never queued across an outage.
-    pub detections_qos: u8,
+    pub detections_qos: Qos,
     /// MQTT 5 message expiry of detections in seconds: the broker discards older ones (0: none).
     pub detections_expiry_s: u32,
     /// QoS of `<camera>/events` (0, 1 or 2); QoS ≥ 1 events are stored and forwarded.
-    pub events_qos: u8,
+    pub events_qos: Qos,
     /// Retain flags per topic class (state and status are always retained).
     pub detections_retain: bool,
     pub events_retain: bool,
@@ -63,6 +63,37 @@ pub struct MqttConfig {
     pub stats_interval_s: f64,
     /// Subscribe to `<root>/<camera>/set` for pause/resume and threshold changes (`lookout run`).
     pub control: bool,
+}
+
+/// An MQTT delivery guarantee; written 0, 1 or 2 in the config file, and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub enum Qos {
+    AtMostOnce = 0,
+    AtLeastOnce = 1,
+    ExactlyOnce = 2,
+}
+
+impl TryFrom<i64> for Qos {
+    type Error = String;
+
+    fn try_from(v: i64) -> std::result::Result<Self, String> {
+        match v {
+            0 => Ok(Qos::AtMostOnce),
+            1 => Ok(Qos::AtLeastOnce),
+            2 => Ok(Qos::ExactlyOnce),
+            _ => Err(format!(
+                "QoS {v} does not exist; use 0 (at most once), 1 (at least once) or 2 (exactly once)"
+            )),
+        }
+    }
+}
+
+impl From<Qos> for u8 {
+    /// The number on the wire (and in the event spool).
+    fn from(q: Qos) -> u8 {
+        q as u8
+    }
 }
 
 impl Default for MqttConfig {
@@ -83,9 +114,9 @@ impl Default for MqttConfig {
             queue: 64,
             keep_alive_s: 10,
             connect_timeout_s: 5.0,
-            detections_qos: 0,
+            detections_qos: Qos::AtMostOnce,
             detections_expiry_s: 5,
-            events_qos: 1,
+            events_qos: Qos::AtLeastOnce,
             detections_retain: false,
             events_retain: false,
             event_queue: 1000,
@@ -139,11 +170,8 @@ impl MqttConfig {
         if !(1..=3600).contains(&self.keep_alive_s) {
             return Err("keep_alive_s must be between 1 and 3600".into());
         }
-        if self.detections_qos > 1 {
+        if self.detections_qos == Qos::ExactlyOnce {
             return Err("detections_qos must be 0 or 1 (detections are never queued)".into());
-        }
-        if self.events_qos > 2 {
-            return Err("events_qos must be 0, 1 or 2".into());
         }
         if !(1..=1_000_000).contains(&self.event_queue) {
             return Err("event_queue must be between 1 and 1000000".into());
@@ -333,6 +361,27 @@ mod tests {
         assert!(t.tls && t.port == 8883);
         assert!(BrokerUrl::parse("mqtt://:1883").is_err());
         assert!(BrokerUrl::parse("mqtt://h:99999").is_err());
+    }
+
+    #[test]
+    fn qos_is_0_1_or_2() {
+        let parse = |text: &str| toml::from_str::<MqttConfig>(text).map(|c| c.events_qos);
+        assert_eq!(parse("events_qos = 0"), Ok(Qos::AtMostOnce));
+        assert_eq!(parse("events_qos = 2"), Ok(Qos::ExactlyOnce));
+        assert_eq!(u8::from(Qos::AtLeastOnce), 1);
+        for bad in ["events_qos = 3", "events_qos = -1", "events_qos = \"1\""] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let e = parse("events_qos = 3").expect_err("3").to_string();
+        assert!(e.contains("QoS 3 does not exist"), "{e}");
+        let exactly_once_detections = MqttConfig {
+            detections_qos: Qos::ExactlyOnce,
+            ..MqttConfig::default()
+        };
+        let e = exactly_once_detections
+            .validate()
+            .expect_err("never queued");
+        assert!(e.starts_with("detections_qos must be 0 or 1"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,270 @@
+//! `lookout bench INPUT`: the real pipeline measured per stage, optionally with several streams at
+//! once (and a one-stream baseline with all their threads), MQTT, and a per-operation profile.
+//! `bench_print.rs` writes the report.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use lookout::bench::{BenchContext, BenchReport, ModelReport, MqttReport};
+use lookout::detect::{Detector, DetectorConfig};
+use lookout::pipeline::{self, ReplayOptions, ReplaySummary};
+use lookout::publish::mqtt::MqttPublisher;
+use lookout::source::{self, Source, SourceOptions};
+use lookout::stop::StopToken;
+use lookout::Error;
+
+use super::bench_print::{self, Extras};
+use super::detector_args::{build_detector, DetectorArgs};
+use super::mqtt_args::{connect_mqtt, mqtt_settings};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Video file, stream URL, image or folder of images.
+    input: String,
+    #[command(flatten)]
+    detector: DetectorArgs,
+    /// Bundled model precision, when --model is not given.
+    #[arg(long, value_parser = ["fp32", "int8"])]
+    precision: Option<String>,
+    /// Long side of the network input (same as --long-side).
+    #[arg(long)]
+    size: Option<u32>,
+    /// Frames to measure after the warm-up.
+    #[arg(long, default_value_t = 300)]
+    frames: u64,
+    /// Frames processed before measuring.
+    #[arg(long, default_value_t = 10)]
+    warmup: u64,
+    /// Also publish every message to this broker, as in production.
+    #[arg(long)]
+    mqtt: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Feed frames at this fixed rate (a camera), latest wins; reports the age of published frames
+    /// and the frames dropped. Default: every frame, as fast as possible.
+    #[arg(long, value_name = "FPS")]
+    realtime: Option<f64>,
+    /// Restart the input at its end until --frames are measured.
+    #[arg(long = "loop")]
+    looping: bool,
+    /// Afterwards, time every network operation over this many runs on the input's first frame
+    /// (tract): where inference time goes.
+    #[arg(long, value_name = "RUNS")]
+    profile: Option<usize>,
+    /// Run this many independent pipelines at once (each its own detector with --threads), as
+    /// several cameras would, and report their aggregate throughput. Default 1.
+    #[arg(long, default_value_t = 1)]
+    pub streams: usize,
+}
+
+impl BenchArgs {
+    fn check(&self) -> Result<(), Error> {
+        if self.frames == 0 {
+            return Err(Error::Usage("--frames must be at least 1".into()));
+        }
+        if let Some(f) = self.realtime {
+            if !(f > 0.0 && f <= 1000.0) {
+                return Err(Error::Usage(format!(
+                    "--realtime {f}: the feed rate must be between 0 and 1000 fps"
+                )));
+            }
+        }
+        if !(1..=64).contains(&self.streams) {
+            return Err(Error::Usage("--streams must be between 1 and 64".into()));
+        }
+        Ok(())
+    }
+
+    /// The detector flags, with `--precision` choosing a bundled model and `--size` the long side.
+    fn detector_config(&self, base: &DetectorConfig) -> DetectorConfig {
+        let mut overrides = self.detector.overrides();
+        if overrides.model.is_none() {
+            if let Some(p) = &self.precision {
+                overrides.model = Some(PathBuf::from(format!("models/nanodet-m-{p}.toml")));
+            }
+        }
+        if self.size.is_some() {
+            overrides.long_side = self.size;
+        }
+        overrides.over(base)
+    }
+
+    fn open_source(
+        &self,
+        stop: &StopToken,
+        stall: Option<Duration>,
+    ) -> Result<Box<dyn Source>, Error> {
+        source::open(
+            &self.input,
+            SourceOptions {
+                looping: self.looping,
+                stall_timeout: stall,
+                stop: Some(stop.clone()),
+                ..SourceOptions::default()
+            },
+        )
+    }
+}
+
+/// What the streams measured: the main one's result, the others', the baseline's threads and
+/// frames per second, and the CPU time of the decoders (ffmpeg) that ended meanwhile.
+struct Measured {
+    main: Result<ReplaySummary, Error>,
+    others: Vec<ReplaySummary>,
+    baseline: Option<(usize, f64)>,
+    decoder_cpu: Duration,
+}
+
+pub fn run(args: &BenchArgs) -> Result<ExitCode, Error> {
+    let config = args.detector.load_config()?;
+    args.check()?;
+    let cfg = args.detector_config(&config.detector);
+    let (mqtt_cfg, device) = mqtt_settings(&config, args.mqtt.as_ref(), None)?;
+    let load_start = Instant::now();
+    let mut detector = build_detector(cfg.clone())?;
+    let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
+    let stop = super::stop_on_signals()?;
+    let source = args.open_source(&stop, Some(Duration::from_secs(10)))?;
+    let mqtt = connect_mqtt(&mqtt_cfg, &device)?;
+    let opts = ReplayOptions {
+        latest_wins: args.realtime.is_some(),
+        pace_fps: args.realtime,
+        max_frames: Some(args.warmup + args.frames),
+        json_lines: false,
+        warmup: args.warmup,
+        ..ReplayOptions::new(&device, "bench", &mqtt_cfg.topic_prefix)
+    };
+    let measured = measure(
+        args,
+        &cfg,
+        &mut detector,
+        source,
+        mqtt.as_ref(),
+        &opts,
+        &stop,
+    )?;
+    let mqtt_report = mqtt.as_ref().map(|m| MqttReport::from(m.snapshot()));
+    if let Some(m) = mqtt {
+        m.close(Duration::from_secs(3));
+    }
+    let summary = measured.main?;
+    if summary.measured_frames == 0 {
+        return Err(Error::Usage(format!(
+            "only {} frame(s) in the input, all used for warm-up; lower --warmup or add --loop",
+            summary.frames
+        )));
+    }
+    let report = report(args, &detector, &summary, measured.decoder_cpu, mqtt_report);
+    let profile = match args.profile {
+        Some(runs) => bench_print::profile_first_frame(&mut detector, &args.input, runs)?,
+        None => None,
+    };
+    let extras = Extras {
+        load_ms,
+        first_ms: summary.first_inference_ms,
+        stream_fps: std::iter::once(summary.fps())
+            .chain(measured.others.iter().map(|s| s.fps()))
+            .collect(),
+        baseline: measured.baseline,
+        profile,
+    };
+    bench_print::print(args, &report, &summary, &extras)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(
+    args: &BenchArgs,
+    detector: &Detector,
+    summary: &ReplaySummary,
+    decoder_cpu: Duration,
+    mqtt: Option<MqttReport>,
+) -> BenchReport {
+    let spec = detector.spec();
+    BenchReport::new(
+        summary,
+        BenchContext {
+            input: args.input.clone(),
+            model: ModelReport {
+                name: spec.name.clone(),
+                precision: spec.precision.clone(),
+                engine: detector.engine_name().into(),
+                file: spec.onnx_path.display().to_string(),
+            },
+            threads: detector.config().threads,
+            feed_fps: args.realtime,
+            warmup: args.warmup,
+            decoder_cpu: Some(decoder_cpu),
+            mqtt,
+        },
+    )
+}
+
+/// Runs the main pipeline together with the extra streams, then the baseline.
+fn measure(
+    args: &BenchArgs,
+    cfg: &DetectorConfig,
+    detector: &mut Detector,
+    source: Box<dyn Source>,
+    mqtt: Option<&MqttPublisher>,
+    opts: &ReplayOptions,
+    stop: &StopToken,
+) -> Result<Measured, Error> {
+    let threads = detector.config().threads;
+    let extra = (1..args.streams)
+        .map(|_| side_pipeline(args, cfg, threads, stop))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let decoder_cpu_before = lookout::metrics::children_cpu_time();
+    let (main, others) = std::thread::scope(|scope| {
+        let handles: Vec<_> = extra
+            .into_iter()
+            .map(|(mut d, src)| {
+                scope.spawn(move || {
+                    pipeline::replay(&mut d, src, None, &mut std::io::sink(), opts, stop)
+                })
+            })
+            .collect();
+        let main = pipeline::replay(detector, source, mqtt, &mut std::io::sink(), opts, stop);
+        let others: Vec<_> = handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Internal("a bench stream panicked".into())))
+            })
+            .collect();
+        (main, others)
+    });
+    let others = others.into_iter().collect::<Result<Vec<_>, Error>>()?;
+    // The same work as one pipeline with all the streams' threads, run after them: is it better
+    // to have several frames in flight, or one frame on more threads?
+    let baseline = if args.streams > 1 && args.realtime.is_none() {
+        let (mut d, src) = side_pipeline(args, cfg, threads * args.streams, stop)?;
+        let s = pipeline::replay(&mut d, src, None, &mut std::io::sink(), opts, stop)?;
+        Some((d.config().threads, s.fps()))
+    } else {
+        None
+    };
+    Ok(Measured {
+        main,
+        others,
+        baseline,
+        decoder_cpu: lookout::metrics::children_cpu_time().saturating_sub(decoder_cpu_before),
+    })
+}
+
+/// A warmed-up detector with `threads` and a source of its own: an extra stream, or the baseline.
+fn side_pipeline(
+    args: &BenchArgs,
+    cfg: &DetectorConfig,
+    threads: usize,
+    stop: &StopToken,
+) -> Result<(Detector, Box<dyn Source>), Error> {
+    let mut d = build_detector(DetectorConfig {
+        threads,
+        ..cfg.clone()
+    })?;
+    d.warm_up()?;
+    Ok((d, args.open_source(stop, None)?))
+}

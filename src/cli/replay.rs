@@ -1,0 +1,158 @@
+//! `lookout replay VIDEO`: a video file, stream or images through the detector, one JSON line per
+//! frame on stdout, the same messages to MQTT with `--mqtt`, and a summary on stderr.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Args;
+use lookout::config::Config;
+use lookout::detect::Detector;
+use lookout::pipeline::{self, ReplayOptions};
+use lookout::publish::{sanitize_segment, valid_topic_segment};
+use lookout::source::{self, SourceOptions};
+use lookout::Error;
+
+use super::detector_args::{build_detector, DetectorArgs};
+use super::mqtt_args::{connect_mqtt, mqtt_settings, mqtt_summary};
+use super::replay_summary::print_summary;
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// Video file, stream URL (rtsp://, http://), image or folder of images.
+    video: String,
+    #[command(flatten)]
+    detector: DetectorArgs,
+    /// Publish to this broker: mqtt://[user:password@]host[:port].
+    #[arg(long)]
+    mqtt: Option<String>,
+    /// Camera name in topics and messages (default: the file's name).
+    #[arg(long)]
+    camera: Option<String>,
+    /// Device name in topics (default: the hostname).
+    #[arg(long)]
+    device: Option<String>,
+    /// Pace frames at the video's frame rate, like a live camera; frames that arrive while the
+    /// detector is busy are replaced by newer ones (latest wins) and counted as dropped.
+    #[arg(long)]
+    realtime: bool,
+    /// With --realtime: play the file this many times faster than its frame rate (e.g. 5 to feed
+    /// frames faster than the detector keeps up with, and watch latest-wins drop them).
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Inference workers, each with its own copy of the model: with 2 on 2 cores, two frames are
+    /// in flight at once (about 1.8x the throughput of one worker on this 2-core machine; see
+    /// `bench --streams`). Output stays in frame order. Every-frame mode only (not --realtime).
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Start the video again at its end (until interrupted).
+    #[arg(long = "loop")]
+    looping: bool,
+    /// Stop after this many frames.
+    #[arg(long)]
+    max_frames: Option<u64>,
+    /// Do not print the JSON lines (summary only).
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl ReplayArgs {
+    /// `--camera`, or the video's file name made topic-safe.
+    fn camera(&self) -> Result<String, Error> {
+        match &self.camera {
+            Some(c) if !valid_topic_segment(c) => Err(Error::Usage(format!(
+                "camera name '{c}' may only use letters, digits, '-', '_' and '.'"
+            ))),
+            Some(c) => Ok(c.clone()),
+            None => Ok(sanitize_segment(
+                Path::new(&self.video)
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("camera"),
+            )),
+        }
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if !(self.speed > 0.0 && self.speed <= 100.0) {
+            return Err(Error::Usage(format!(
+                "--speed {}: must be between 0 and 100",
+                self.speed
+            )));
+        }
+        if !(1..=64).contains(&self.workers) || (self.workers > 1 && self.realtime) {
+            return Err(Error::Usage(
+                "--workers must be 1..64, and more than 1 only without --realtime (every frame is processed)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// One detector per inference worker.
+    fn detectors(&self, config: &Config) -> Result<Vec<Detector>, Error> {
+        let cfg = self.detector.overrides().over(&config.detector);
+        (0..self.workers)
+            .map(|_| build_detector(cfg.clone()))
+            .collect()
+    }
+}
+
+pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
+    let config = args.detector.load_config()?;
+    let (mqtt_cfg, device) = mqtt_settings(&config, args.mqtt.as_ref(), args.device.as_ref())?;
+    let camera = args.camera()?;
+    args.check()?;
+    let mut detectors = args.detectors(&config)?;
+    let stop = super::stop_on_signals()?;
+    let source = source::open(
+        &args.video,
+        SourceOptions {
+            realtime: args.realtime,
+            speed: args.speed,
+            looping: args.looping,
+            stall_timeout: Some(Duration::from_secs(10)),
+            stop: Some(stop.clone()),
+            ..SourceOptions::default()
+        },
+    )?;
+    let mqtt = connect_mqtt(&mqtt_cfg, &device)?;
+    let events = config.events.enabled.then(|| {
+        Arc::new(Mutex::new(lookout::events::Tracker::new(
+            &device,
+            &camera,
+            Duration::from_secs_f64(config.events.left_after_s),
+        )))
+    });
+    let opts = ReplayOptions {
+        latest_wins: args.realtime,
+        max_frames: args.max_frames,
+        json_lines: !args.quiet,
+        events,
+        ..ReplayOptions::new(&device, &camera, &mqtt_cfg.topic_prefix)
+    };
+    let result = pipeline::replay_on(
+        &mut detectors,
+        source,
+        mqtt.as_ref(),
+        &mut std::io::stdout().lock(),
+        &opts,
+        &stop,
+    );
+    if let Some(m) = &mqtt {
+        // Flushes queued events while the broker is there.
+        m.close(Duration::from_secs(3));
+    }
+    let mut mqtt_line = mqtt.as_ref().map(mqtt_summary);
+    if let (Some(line), Some(t)) = (mqtt_line.as_mut(), &opts.events) {
+        let generated = t.lock().map(|t| t.generated()).unwrap_or(0);
+        *line = line.replacen(
+            "; events: ",
+            &format!("; events: {generated} generated, "),
+            1,
+        );
+    }
+    let summary = result?;
+    print_summary(&summary, &detectors[0], mqtt_line.as_deref());
+    Ok(ExitCode::SUCCESS)
+}

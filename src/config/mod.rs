@@ -1,0 +1,276 @@
+//! The config file (`config/lookout.toml` documents every key). It gathers each component's own
+//! config struct; unknown keys are rejected, and every error names the file, line and column
+//! (from toml's own spans) and what is allowed.
+
+mod cameras;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub use cameras::CameraConfig;
+
+use crate::detect::DetectorConfig;
+use crate::error::{Error, Result};
+use crate::publish::mqtt::MqttConfig;
+use crate::toml_span::{Spans, Step};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub detector: DetectorConfig,
+    pub mqtt: MqttConfig,
+    /// `[[cameras]]`: what `lookout run` captures.
+    pub cameras: Vec<CameraConfig>,
+    /// `[admin]`: the /live, /ready, /metrics endpoint of `lookout run`.
+    pub admin: crate::admin::AdminConfig,
+    /// `[events]`: object appeared / left events.
+    pub events: crate::events::EventsConfig,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and checks `text`, read from `path` (for messages, and to find models beside it).
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let mut cfg: Config = toml::from_str(text).map_err(|source| Error::ConfigSyntax {
+            at: format!(
+                "{}:{}",
+                path.display(),
+                crate::toml_span::error_line(text, &source)
+            ),
+            source,
+        })?;
+        let spans = Spans::parse(text);
+        let located = |(line, col): (usize, usize), m: String| {
+            Error::Config(format!("{}:{line}:{col}: {m}", path.display()))
+        };
+        cfg.detector.validate().map_err(|e| {
+            let at = spans.nearest(&["detector".into(), e.key.into()]);
+            located(at, format!("[detector] {e}"))
+        })?;
+        cfg.mqtt
+            .validate()
+            .map_err(|m| located(named_key(&spans, "mqtt", &m), format!("[mqtt] {m}")))?;
+        cfg.events
+            .validate()
+            .map_err(|m| located(named_key(&spans, "events", &m), format!("[events] {m}")))?;
+        cfg.check_cameras().map_err(|(i, keys, m)| {
+            let path: Vec<Step> = ["cameras".into(), i.into()]
+                .into_iter()
+                .chain(keys.into_iter().map(Step::Key))
+                .collect();
+            located(spans.nearest(&path), format!("[[cameras]] {m}"))
+        })?;
+        cfg.find_models(path);
+        Ok(cfg)
+    }
+
+    /// The first camera entry in error: its index, the key path inside it, the message.
+    fn check_cameras(&self) -> std::result::Result<(), (usize, Vec<&'static str>, String)> {
+        let mut names = HashSet::new();
+        for (i, cam) in self.cameras.iter().enumerate() {
+            let fail = |(keys, m): cameras::Problem| (i, keys, m);
+            cam.check_name().map_err(fail)?;
+            if !names.insert(cam.name.as_str()) {
+                let m = format!(
+                    "name '{}' is used twice; camera names must be unique",
+                    cam.name
+                );
+                return Err((i, vec!["name"], m));
+            }
+            cam.check(&self.detector).map_err(fail)?;
+        }
+        Ok(())
+    }
+
+    /// Relative model paths, `[detector]`'s and the cameras' alike, resolved once by
+    /// [`crate::detect::model_path`] (working directory, beside this file, install tree).
+    fn find_models(&mut self, file: &Path) {
+        let find = |model: &mut std::path::PathBuf| {
+            *model = crate::detect::model_path(model, Some(file));
+        };
+        find(&mut self.detector.model);
+        for cam in &mut self.cameras {
+            if let Some(model) = cam.detector.model.as_mut() {
+                find(model);
+            }
+        }
+    }
+}
+
+/// Where a message about `[table]` points: the first word of it that is a key the file sets in
+/// that table (validators name the key they reject), else the table's header.
+fn named_key(spans: &Spans, table: &str, message: &str) -> (usize, usize) {
+    message
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .find_map(|w| spans.exact(&[table.into(), w.into()]))
+        .unwrap_or_else(|| spans.nearest(&[table.into()]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Config::parse(text, Path::new("x.toml"))
+            .expect_err("must fail")
+            .to_string()
+    }
+
+    #[test]
+    fn unknown_key_names_line_column_and_suggestion() {
+        let e = err("[detector]\nlong_side = 416\nscore_treshold = 0.4\n");
+        assert!(e.starts_with("x.toml:3:1:"), "{e}");
+        assert!(e.contains("did you mean `score_threshold`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_and_bad_value_are_located() {
+        let e = err("[detector]\nthreads = \"two\"\n");
+        assert!(e.starts_with("x.toml:2:11:"), "{e}");
+        let e = err("[detector]\n\nscore_threshold = 1.5\n");
+        assert!(
+            e.starts_with("x.toml:3:1:") && e.contains("between 0 and 1"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn shipped_config_is_valid() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/lookout.toml");
+        let cfg = Config::load(&p).expect("config/lookout.toml parses");
+        assert_eq!(cfg.detector.score_threshold, 0.35);
+    }
+
+    #[test]
+    fn cameras_are_checked_and_inherit_the_detector() {
+        let ok = Config::parse(
+            "[detector]\nscore_threshold = 0.4\n[[cameras]]\nname = \"a\"\nsource = \"x.mp4\"\n\
+             [cameras.detector]\nthreads = 2\ninput_size = [320, 256]\n[[cameras]]\nname = \"b\"\nsource = \"y.mp4\"\nloop = true\n",
+            Path::new("c.toml"),
+        )
+        .expect("valid");
+        assert_eq!(ok.cameras.len(), 2);
+        let a = ok.cameras[0].detector(&ok.detector);
+        assert_eq!((a.threads, a.score_threshold), (2, 0.4));
+        assert_eq!(a.input_size, Some((320, 256)));
+        assert_eq!(ok.cameras[1].detector(&ok.detector).input_size, None);
+        assert!(ok.cameras[0].realtime && !ok.cameras[0].looping && ok.cameras[1].looping);
+        let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\n[[cameras]]\nname = \"a\"\nsource = \"y\"\n");
+        assert!(
+            e.contains("used twice") && e.starts_with("x.toml:5:1"),
+            "{e}"
+        );
+        let e = err("[[cameras]]\nname = \"a b\"\nsource = \"x\"\n");
+        assert!(e.contains("may only use"), "{e}");
+        let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\nfsp = 3\n");
+        assert!(
+            e.starts_with("x.toml:4:1") && e.contains("did you mean `fps`"),
+            "{e}"
+        );
+        let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\nfps = -1.0\n");
+        assert!(e.contains("fps must be between"), "{e}");
+    }
+
+    #[test]
+    fn relative_models_are_found_beside_the_config() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("my-model.toml"), "").expect("write");
+        let cfg = Config::parse(
+            "[detector]\nmodel = \"my-model.toml\"\n[[cameras]]\nname = \"a\"\nsource = \"x\"\n\
+             [cameras.detector]\nmodel = \"my-model.toml\"\n",
+            &dir.path().join("lookout.toml"),
+        )
+        .expect("valid");
+        assert_eq!(cfg.detector.model, dir.path().join("my-model.toml"));
+        assert_eq!(
+            cfg.cameras[0].detector.model.as_deref(),
+            Some(dir.path().join("my-model.toml").as_path())
+        );
+    }
+
+    #[test]
+    fn camera_errors_point_into_the_camera_at_fault() {
+        // The duplicate is the second entry: its `name` line, not the first entry's.
+        let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\n[[cameras]]\nname = \"a\"\nsource = \"y\"\n");
+        assert!(
+            e.starts_with("x.toml:5:1: [[cameras]] name 'a' is used twice"),
+            "{e}"
+        );
+        let three = "[[cameras]]\nname = \"a\"\nsource = \"x\"\nfps = 5.0\n\
+                     [[cameras]]\nname = \"b\"\nsource = \"y\"\nfps = 5.0\n\
+                     [[cameras]]\nname = \"c\"\nsource = \"z\"\n  fps = 5000.0\n";
+        let e = err(three);
+        assert!(e.starts_with("x.toml:12:3: [[cameras]] 'c' fps"), "{e}");
+        // A camera's detector override, and a problem with no key of its own in the file.
+        let e = err(&format!(
+            "{three}[[cameras]]\nname = \"d\"\nsource = \"w\"\n[cameras.detector]\nthreads = 0\n"
+        )
+        .replace("5000.0", "5.0"));
+        assert!(
+            e.starts_with("x.toml:17:1: [[cameras]] 'd' detector: threads 0"),
+            "{e}"
+        );
+        let e = err("[[cameras]]\nname = \"a\"\nsource = \"x\"\n\n[cameras.capture]\nfps = 30\n");
+        assert!(
+            e.starts_with("x.toml:5:1:") && e.contains("V4L2 cameras"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_same_text_elsewhere_does_not_move_the_location() {
+        // Old text search found the comment's `score_threshold =` and `name = "a"` first.
+        let e = err(
+            "# score_threshold = 0.5 is a good start\n[mqtt]\nqueue = 64\n\
+                     [detector]\nscore_threshold = 2.0\n",
+        );
+        assert!(
+            e.starts_with("x.toml:5:1: [detector] score_threshold 2"),
+            "{e}"
+        );
+        let e = err(
+            "[[cameras]]\nname = \"a\"\nsource = \"x\"\n# name = \"b\" was the old one\n\
+                     [[cameras]]\nname = \"b\"\nsource = \"y\"\nstall_timeout_s = 0.1\n",
+        );
+        assert!(
+            e.starts_with("x.toml:8:1: [[cameras]] 'b' stall_timeout_s"),
+            "{e}"
+        );
+        // [mqtt] problems point at the key they name, inside [mqtt] only.
+        let e = err("[detector]\nthreads = 1\n[mqtt]\ntopic_prefix = \"a/#\"\n");
+        assert!(e.starts_with("x.toml:4:1: [mqtt] topic_prefix"), "{e}");
+    }
+
+    #[test]
+    fn qos_other_than_0_1_2_is_rejected_where_it_is_written() {
+        let e = err("[mqtt]\nevents_qos = 3\n");
+        assert!(
+            e.starts_with("x.toml:2:14:") && e.contains("QoS 3 does not exist"),
+            "{e}"
+        );
+        let e = err("[mqtt]\n\ndetections_qos = 2\n");
+        assert!(
+            e.starts_with("x.toml:3:1: [mqtt] detections_qos must be 0 or 1"),
+            "{e}"
+        );
+        let ok = Config::parse("[mqtt]\nevents_qos = 2\n", Path::new("x.toml")).expect("valid");
+        assert_eq!(ok.mqtt.events_qos, crate::publish::mqtt::Qos::ExactlyOnce);
+    }
+
+    #[test]
+    fn unreadable_file_says_what_to_pass() {
+        let e = Config::load(Path::new("/nonexistent/lookout.toml")).expect_err("missing");
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("pass --config"), "{e}");
+    }
+}

@@ -1,0 +1,197 @@
+//! The detector's own settings: [`DetectorConfig`] (the `[detector]` table, with defaults) and
+//! [`DetectorOverrides`], the one overlay that command-line flags and `[cameras.detector]` apply
+//! on top of it.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::engine::EngineKind;
+use crate::error::Invalid;
+
+/// The bundled FP32 model's manifest, relative to the working directory (the repository root);
+/// [`super::model_path`] also finds it from an installed binary.
+pub const DEFAULT_MODEL: &str = "models/nanodet-m-fp32.toml";
+
+/// The traffic classes a vehicle or robot cares about; the default class filter.
+pub const TRAFFIC_CLASSES: [&str; 6] = ["person", "bicycle", "car", "motorcycle", "bus", "truck"];
+
+/// Detector settings (the `[detector]` table of the config, or CLI flags).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorConfig {
+    /// Model manifest (`.toml`) or `.onnx` with a manifest beside it.
+    pub model: PathBuf,
+    /// Long side of the network input in pixels; the short side keeps the frame's aspect ratio.
+    pub long_side: u32,
+    /// Fixed input size (width, height) instead of `long_side`; each a multiple of 32.
+    pub input_size: Option<(u32, u32)>,
+    pub score_threshold: f32,
+    pub iou_threshold: f32,
+    /// Class names to report; an empty list or `["all"]` reports every class.
+    pub classes: Vec<String>,
+    /// Threads for one inference (tract's matrix products, onnxruntime's intra-op pool).
+    pub threads: usize,
+    /// Inference engine: tract (default, pure Rust), onnxruntime or cuda (cargo features).
+    pub engine: EngineKind,
+    /// Path of libonnxruntime.so for the onnxruntime engine; default: $ORT_DYLIB_PATH, then
+    /// target/onnxruntime/ beside the binary, then the system library path.
+    pub onnxruntime_library: Option<PathBuf>,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        DetectorConfig {
+            model: DEFAULT_MODEL.into(),
+            long_side: 416,
+            input_size: None,
+            score_threshold: 0.35,
+            iou_threshold: 0.5,
+            classes: TRAFFIC_CLASSES.iter().map(|s| s.to_string()).collect(),
+            threads: 1,
+            engine: EngineKind::Tract,
+            onnxruntime_library: None,
+        }
+    }
+}
+
+impl DetectorConfig {
+    /// The first setting out of range, with the key that holds it.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if !(0.0..=1.0).contains(&self.score_threshold) {
+            return Err(Invalid::new(
+                "score_threshold",
+                format!(
+                    "score_threshold {} must be between 0 and 1",
+                    self.score_threshold
+                ),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.iou_threshold) {
+            return Err(Invalid::new(
+                "iou_threshold",
+                format!(
+                    "iou_threshold {} must be between 0 and 1",
+                    self.iou_threshold
+                ),
+            ));
+        }
+        if !(32..=4096).contains(&self.long_side) {
+            return Err(Invalid::new(
+                "long_side",
+                format!("long_side {} must be between 32 and 4096", self.long_side),
+            ));
+        }
+        if let Some((w, h)) = self.input_size {
+            if w == 0 || h == 0 || w % 32 != 0 || h % 32 != 0 || w > 4096 || h > 4096 {
+                return Err(Invalid::new(
+                    "input_size",
+                    format!("input size {w}x{h} must be positive multiples of 32 up to 4096"),
+                ));
+            }
+        }
+        if !(1..=256).contains(&self.threads) {
+            return Err(Invalid::new(
+                "threads",
+                format!("threads {} must be between 1 and 256", self.threads),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a camera (`[cameras.detector]`) or the command line changes of a [`DetectorConfig`];
+/// unset fields keep the base's value.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorOverrides {
+    pub model: Option<PathBuf>,
+    pub long_side: Option<u32>,
+    pub input_size: Option<(u32, u32)>,
+    pub score_threshold: Option<f32>,
+    pub iou_threshold: Option<f32>,
+    pub classes: Option<Vec<String>>,
+    pub threads: Option<usize>,
+    pub engine: Option<EngineKind>,
+}
+
+impl DetectorOverrides {
+    /// `base` with every set field replaced.
+    pub fn over(&self, base: &DetectorConfig) -> DetectorConfig {
+        let mut d = base.clone();
+        if let Some(v) = &self.model {
+            d.model = v.clone();
+        }
+        d.long_side = self.long_side.unwrap_or(d.long_side);
+        if self.input_size.is_some() {
+            d.input_size = self.input_size;
+        }
+        d.score_threshold = self.score_threshold.unwrap_or(d.score_threshold);
+        d.iou_threshold = self.iou_threshold.unwrap_or(d.iou_threshold);
+        if let Some(v) = &self.classes {
+            d.classes = v.clone();
+        }
+        d.threads = self.threads.unwrap_or(d.threads);
+        d.engine = self.engine.unwrap_or(d.engine);
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_only_what_they_set() {
+        let base = DetectorConfig {
+            score_threshold: 0.4,
+            input_size: Some((320, 256)),
+            ..DetectorConfig::default()
+        };
+        assert_eq!(DetectorOverrides::default().over(&base), base);
+        let o = DetectorOverrides {
+            threads: Some(3),
+            classes: Some(vec!["car".into()]),
+            model: Some("m.toml".into()),
+            ..DetectorOverrides::default()
+        };
+        let d = o.over(&base);
+        assert_eq!((d.threads, d.score_threshold), (3, 0.4));
+        assert_eq!(d.classes, ["car"]);
+        assert_eq!(d.model, PathBuf::from("m.toml"));
+        assert_eq!(d.input_size, Some((320, 256)), "unset: the base's value");
+        let all = DetectorOverrides {
+            long_side: Some(320),
+            input_size: Some((64, 64)),
+            score_threshold: Some(0.1),
+            iou_threshold: Some(0.2),
+            engine: Some(EngineKind::Tract),
+            ..o
+        };
+        let d = all.over(&base);
+        assert_eq!((d.long_side, d.input_size), (320, Some((64, 64))));
+        assert_eq!((d.score_threshold, d.iou_threshold), (0.1, 0.2));
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let bad = |d: DetectorConfig| d.validate().expect_err("invalid").key;
+        let d = DetectorConfig::default;
+        assert_eq!(
+            bad(DetectorConfig {
+                score_threshold: 1.5,
+                ..d()
+            }),
+            "score_threshold"
+        );
+        assert_eq!(
+            bad(DetectorConfig {
+                input_size: Some((30, 32)),
+                ..d()
+            }),
+            "input_size"
+        );
+        assert_eq!(bad(DetectorConfig { threads: 0, ..d() }), "threads");
+        assert!(d().validate().is_ok());
+    }
+}
