@@ -2,6 +2,7 @@
 //! pipeline.
 
 pub mod client;
+mod connection;
 pub mod message;
 pub mod mqtt;
 pub mod outbox;

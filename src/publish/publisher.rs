@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 
-use super::client::{self, Client, Ev, FailKind, Options, Props};
+use super::client::{self, Client, FailKind, Options, Props};
+use super::connection::ConnectionThread;
 use super::mqtt::{BrokerUrl, MqttConfig};
 use super::outbox::{Message, Outbox};
-use crate::backoff::Backoff;
 use crate::error::{Error, Result};
 use crate::metrics::prometheus::{Kind, PromText};
 
@@ -62,7 +62,7 @@ pub struct MqttSnapshot {
 }
 
 #[derive(Debug, Clone)]
-enum Outcome {
+pub(super) enum Outcome {
     Connected,
     Failed(String),
 }
@@ -72,14 +72,14 @@ pub const ONLINE: &str = "online";
 pub const OFFLINE: &str = "offline";
 
 /// Shared between the publisher's users and its connection thread.
-struct Shared {
-    connected: AtomicBool,
-    shutting_down: AtomicBool,
-    counters: Counters,
-    last_error: Mutex<Option<String>>,
-    outbox: Mutex<Outbox>,
+pub(super) struct Shared {
+    pub(super) connected: AtomicBool,
+    pub(super) shutting_down: AtomicBool,
+    pub(super) counters: Counters,
+    pub(super) last_error: Mutex<Option<String>>,
+    pub(super) outbox: Mutex<Outbox>,
     /// Latest retained state per topic, and whether it still has to go out.
-    state: Mutex<BTreeMap<String, (Vec<u8>, bool)>>,
+    pub(super) state: Mutex<BTreeMap<String, (Vec<u8>, bool)>>,
 }
 
 pub struct MqttPublisher {
@@ -427,166 +427,6 @@ impl Drop for MqttPublisher {
     fn drop(&mut self) {
         if self.thread.get_mut().map(|t| t.is_some()).unwrap_or(false) {
             self.abort();
-        }
-    }
-}
-
-/// The connection thread's state.
-struct ConnectionThread {
-    client: Client,
-    shared: Arc<Shared>,
-    status_topic: String,
-    url: String,
-    control: Option<String>,
-    commands: Sender<(String, Vec<u8>)>,
-    outcome: Sender<Outcome>,
-    wake: Receiver<()>,
-    /// Ticked after every turn of the loop; dropped with the thread, which `close` sees.
-    progress: Sender<()>,
-    /// MQTT 5 properties of state and event messages (built once: `pump` runs every 20 ms).
-    state_props: Props,
-    event_props: Props,
-}
-
-impl ConnectionThread {
-    fn run(self, mut connection: client::Connection) {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-        let mut ever_connected = false;
-        let s = &self.shared;
-        loop {
-            // While connected, wake every 20 ms to send queued events and state promptly; while
-            // connecting, let the attempt finish.
-            let wait = s
-                .connected
-                .load(Ordering::SeqCst)
-                .then_some(Duration::from_millis(20));
-            let Some(event) = connection.next(wait) else {
-                break;
-            };
-            match event {
-                Ev::ConnAck => {
-                    s.connected.store(true, Ordering::SeqCst);
-                    backoff.reset();
-                    if ever_connected {
-                        s.counters.reconnects.fetch_add(1, Ordering::Relaxed);
-                    }
-                    ever_connected = true;
-                    *s.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                    tracing::info!(broker = %self.url, "mqtt connected");
-                    if self
-                        .client
-                        .try_publish(&self.status_topic, 1, true, ONLINE.into(), None)
-                    {
-                        self.outbox().handed_other();
-                    }
-                    // Clean sessions: the broker forgot our state and subscriptions.
-                    if let Ok(mut st) = s.state.lock() {
-                        for (_, dirty) in st.values_mut() {
-                            *dirty = true;
-                        }
-                    }
-                    if let Some(filter) = &self.control {
-                        if !self.client.try_subscribe(filter, 1) {
-                            tracing::warn!("could not subscribe to {filter}");
-                        }
-                    }
-                    let _ = self.outcome.try_send(Outcome::Connected);
-                }
-                Ev::Sent(pkid) => {
-                    s.counters.sent.fetch_add(1, Ordering::Relaxed);
-                    self.outbox().sent(pkid);
-                }
-                Ev::PubAck(pkid) => self.outbox().ack(pkid),
-                Ev::Message(topic, payload) => {
-                    s.counters.commands.fetch_add(1, Ordering::Relaxed);
-                    if self.commands.try_send((topic, payload)).is_err() {
-                        tracing::warn!(
-                            "control messages arrive faster than they are applied; one dropped"
-                        );
-                    }
-                }
-                Ev::Disconnected => break,
-                Ev::Other => {}
-                Ev::Failed(kind, text) => {
-                    let was_connected = s.connected.swap(false, Ordering::SeqCst);
-                    self.outbox().requeue();
-                    if s.shutting_down.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let i = FailKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
-                    s.counters.failures[i].fetch_add(1, Ordering::Relaxed);
-                    let reason = format!("mqtt {} at {}: {text}", kind.as_str(), self.url);
-                    let mut last = s.last_error.lock().unwrap_or_else(|p| p.into_inner());
-                    // Log each new reason once, not at every retry.
-                    if was_connected || last.as_deref() != Some(reason.as_str()) {
-                        match kind {
-                            FailKind::Auth | FailKind::Tls | FailKind::Rejected => {
-                                tracing::error!("{reason}; retrying with backoff")
-                            }
-                            _ => tracing::warn!("{reason}; retrying with backoff"),
-                        }
-                    }
-                    *last = Some(reason.clone());
-                    drop(last);
-                    let _ = self.outcome.try_send(Outcome::Failed(reason));
-                    // Interruptible sleep: `close` wakes us.
-                    if self.wake.recv_timeout(backoff.next_delay()).is_ok()
-                        || s.shutting_down.load(Ordering::SeqCst)
-                    {
-                        break;
-                    }
-                }
-            }
-            if s.connected.load(Ordering::SeqCst) && !s.shutting_down.load(Ordering::SeqCst) {
-                self.pump();
-            }
-            let _ = self.progress.try_send(());
-        }
-        s.connected.store(false, Ordering::SeqCst);
-    }
-
-    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
-        self.shared.outbox.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Hands pending state and events to the client, as far as its queue and the in-flight
-    /// window allow. Only this thread publishes QoS ≥ 1, so packet ids map back in order.
-    fn pump(&self) {
-        let s = &self.shared;
-        if let Ok(mut st) = s.state.lock() {
-            for (topic, (payload, dirty)) in st.iter_mut().filter(|(_, (_, d))| *d) {
-                if !self.client.try_publish(
-                    topic,
-                    1,
-                    true,
-                    payload.clone(),
-                    Some(&self.state_props),
-                ) {
-                    return;
-                }
-                self.outbox().handed_other();
-                s.counters.handed.fetch_add(1, Ordering::Relaxed);
-                *dirty = false;
-            }
-        }
-        let mut outbox = self.outbox();
-        while let Some(m) = outbox.next_to_send() {
-            if self.client.try_publish(
-                &m.topic,
-                m.qos,
-                m.retain,
-                m.payload.clone(),
-                Some(&self.event_props),
-            ) {
-                s.counters.handed.fetch_add(1, Ordering::Relaxed);
-                s.counters.events_published.fetch_add(1, Ordering::Relaxed);
-                if m.qos > 0 {
-                    outbox.handed(m);
-                }
-            } else {
-                outbox.refused(m);
-                break;
-            }
         }
     }
 }

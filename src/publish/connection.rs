@@ -1,0 +1,185 @@
+//! The connection thread: the only thread that talks to the broker. It connects and reconnects
+//! with backoff, sends the retained status and state on every connect, restores the control
+//! subscription, hands queued events and state to the client as the in-flight window allows, and
+//! passes received commands on.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::client::{self, Client, Ev, FailKind, Props};
+use super::outbox::Outbox;
+use super::publisher::{Outcome, Shared, ONLINE};
+use crate::backoff::Backoff;
+
+/// The connection thread's state.
+pub(super) struct ConnectionThread {
+    pub(super) client: Client,
+    pub(super) shared: Arc<Shared>,
+    pub(super) status_topic: String,
+    pub(super) url: String,
+    pub(super) control: Option<String>,
+    pub(super) commands: Sender<(String, Vec<u8>)>,
+    pub(super) outcome: Sender<Outcome>,
+    pub(super) wake: Receiver<()>,
+    /// Ticked after every turn of the loop; dropped with the thread, which `close` sees.
+    pub(super) progress: Sender<()>,
+    /// MQTT 5 properties of state and event messages (built once: `pump` runs every 20 ms).
+    pub(super) state_props: Props,
+    pub(super) event_props: Props,
+}
+
+impl ConnectionThread {
+    pub(super) fn run(self, mut connection: client::Connection) {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        let mut ever_connected = false;
+        let s = &self.shared;
+        loop {
+            // While connected, wake every 20 ms to send queued events and state promptly; while
+            // connecting, let the attempt finish.
+            let wait = s
+                .connected
+                .load(Ordering::SeqCst)
+                .then_some(Duration::from_millis(20));
+            let Some(event) = connection.next(wait) else {
+                break;
+            };
+            match event {
+                Ev::ConnAck => {
+                    backoff.reset();
+                    self.connected(ever_connected);
+                    ever_connected = true;
+                }
+                Ev::Sent(pkid) => {
+                    s.counters.sent.fetch_add(1, Ordering::Relaxed);
+                    self.outbox().sent(pkid);
+                }
+                Ev::PubAck(pkid) => self.outbox().ack(pkid),
+                Ev::Message(topic, payload) => {
+                    s.counters.commands.fetch_add(1, Ordering::Relaxed);
+                    if self.commands.try_send((topic, payload)).is_err() {
+                        tracing::warn!(
+                            "control messages arrive faster than they are applied; one dropped"
+                        );
+                    }
+                }
+                Ev::Disconnected => break,
+                Ev::Other => {}
+                Ev::Failed(kind, text) => {
+                    if !self.failed(kind, &text, &mut backoff) {
+                        break;
+                    }
+                }
+            }
+            if s.connected.load(Ordering::SeqCst) && !s.shutting_down.load(Ordering::SeqCst) {
+                self.pump();
+            }
+            let _ = self.progress.try_send(());
+        }
+        s.connected.store(false, Ordering::SeqCst);
+    }
+
+    /// The broker accepted the connection: status online, state and subscriptions again (clean
+    /// sessions: the broker forgot them).
+    fn connected(&self, reconnect: bool) {
+        let s = &self.shared;
+        s.connected.store(true, Ordering::SeqCst);
+        if reconnect {
+            s.counters.reconnects.fetch_add(1, Ordering::Relaxed);
+        }
+        *s.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        tracing::info!(broker = %self.url, "mqtt connected");
+        if self
+            .client
+            .try_publish(&self.status_topic, 1, true, ONLINE.into(), None)
+        {
+            self.outbox().handed_other();
+        }
+        if let Ok(mut st) = s.state.lock() {
+            for (_, dirty) in st.values_mut() {
+                *dirty = true;
+            }
+        }
+        if let Some(filter) = &self.control {
+            if !self.client.try_subscribe(filter, 1) {
+                tracing::warn!("could not subscribe to {filter}");
+            }
+        }
+        let _ = self.outcome.try_send(Outcome::Connected);
+    }
+
+    /// A failed or dropped connection: counted, logged once per new reason, then a backoff wait
+    /// that `close` interrupts. False when the thread should end.
+    fn failed(&self, kind: FailKind, text: &str, backoff: &mut Backoff) -> bool {
+        let s = &self.shared;
+        let was_connected = s.connected.swap(false, Ordering::SeqCst);
+        self.outbox().requeue();
+        if s.shutting_down.load(Ordering::SeqCst) {
+            return false;
+        }
+        let i = FailKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+        s.counters.failures[i].fetch_add(1, Ordering::Relaxed);
+        let reason = format!("mqtt {} at {}: {text}", kind.as_str(), self.url);
+        let mut last = s.last_error.lock().unwrap_or_else(|p| p.into_inner());
+        if was_connected || last.as_deref() != Some(reason.as_str()) {
+            match kind {
+                FailKind::Auth | FailKind::Tls | FailKind::Rejected => {
+                    tracing::error!("{reason}; retrying with backoff")
+                }
+                _ => tracing::warn!("{reason}; retrying with backoff"),
+            }
+        }
+        *last = Some(reason.clone());
+        drop(last);
+        let _ = self.outcome.try_send(Outcome::Failed(reason));
+        let woken = self.wake.recv_timeout(backoff.next_delay()).is_ok();
+        !woken && !s.shutting_down.load(Ordering::SeqCst)
+    }
+
+    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        self.shared.outbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands pending state and events to the client, as far as its queue and the in-flight
+    /// window allow. Only this thread publishes QoS ≥ 1, so packet ids map back in order.
+    fn pump(&self) {
+        let s = &self.shared;
+        if let Ok(mut st) = s.state.lock() {
+            for (topic, (payload, dirty)) in st.iter_mut().filter(|(_, (_, d))| *d) {
+                if !self.client.try_publish(
+                    topic,
+                    1,
+                    true,
+                    payload.clone(),
+                    Some(&self.state_props),
+                ) {
+                    return;
+                }
+                self.outbox().handed_other();
+                s.counters.handed.fetch_add(1, Ordering::Relaxed);
+                *dirty = false;
+            }
+        }
+        let mut outbox = self.outbox();
+        while let Some(m) = outbox.next_to_send() {
+            if self.client.try_publish(
+                &m.topic,
+                m.qos,
+                m.retain,
+                m.payload.clone(),
+                Some(&self.event_props),
+            ) {
+                s.counters.handed.fetch_add(1, Ordering::Relaxed);
+                s.counters.events_published.fetch_add(1, Ordering::Relaxed);
+                if m.qos > 0 {
+                    outbox.handed(m);
+                }
+            } else {
+                outbox.refused(m);
+                break;
+            }
+        }
+    }
+}
