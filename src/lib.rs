@@ -1,6 +1,7 @@
 //! lookout: camera frames or recorded video → pretrained COCO detector (tract) → detections on MQTT.
 //!
-//! Pipeline: [`source`] → [`pipeline::FrameSlot`] → [`detect::Detector`] → [`publish`].
+//! Pipeline: [`source`] → [`pipeline::FrameSlot`] → [`detect::Detector`] → [`track`] → [`publish`].
+//! docs/architecture.md says where a frame goes, file by file.
 
 pub mod admin;
 pub mod backoff;
@@ -18,5 +19,6 @@ pub mod source;
 pub mod stop;
 pub mod suggest;
 pub mod toml_span;
+pub mod track;
 
 pub use error::{Error, Result};
