@@ -14,7 +14,7 @@ const WH: (u32, u32) = (1920, 1080);
 
 /// 50 people (40×100 px) on a 10×5 grid `spacing` px apart (rows twice that), swaying ±30 px
 /// horizontally, each in its own phase when `apart` (a crowd sways together, so nobody swaps places);
-/// every tenth detection has a low score (second association stage).
+/// every tenth object has a low score in the second half of the period (second association stage).
 fn scene(spacing: f32, apart: bool) -> Vec<Vec<DetIn>> {
     (0..PERIOD)
         .map(|k| {
@@ -25,7 +25,8 @@ fn scene(spacing: f32, apart: bool) -> Vec<Vec<DetIn>> {
                     let offset = if apart { i as f32 } else { 0.0 };
                     let x = 100.0 + col * spacing + 30.0 * (phase + offset).sin();
                     let y = 100.0 + row * spacing * 2.0;
-                    let score = if i % 10 == 0 { 0.3 } else { 0.9 };
+                    let low = i % 10 == 0 && k >= PERIOD / 2;
+                    let score = if low { 0.3 } else { 0.9 };
                     DetIn {
                         bbox: [x, y, x + 40.0, y + 100.0],
                         score,

@@ -2,7 +2,7 @@
 //! `lap.lapjv(cost, extend_cost=True, cost_limit=max_cost)`: minimise the matched costs plus
 //! `max_cost / 2` for every row and every column left unmatched, so a pair is matched only when that
 //! beats leaving both alone, and never through a forbidden (gated) entry. Solved exactly with
-//! `pathfinding`'s Kuhn–Munkres on the padded square matrix lap builds, costs scaled to integers.
+//! `pathfinding`'s Kuhn–Munkres on a zero-padded square matrix, costs scaled to integers.
 //!
 //! The problem splits over the connected components of the allowed pairs (an unmatched row or
 //! column costs the same whatever else happens), so each component is solved on its own: 50 objects
@@ -12,8 +12,6 @@ use pathfinding::prelude::{kuhn_munkres, Matrix};
 
 /// Costs are scaled to integers with this resolution (1e-6 of a unit cost: IoU-based costs are in 0..1).
 const SCALE: f64 = 1e6;
-/// Weight of a forbidden pair: below any real alternative (every row and column can stay unmatched).
-const FORBIDDEN: i64 = -1_000_000_000_000;
 
 /// Row-major costs of `rows` tracks × `cols` detections; non-finite entries are forbidden.
 pub struct CostMatrix {
@@ -100,9 +98,11 @@ pub fn assign(m: &CostMatrix, max_cost: f32) -> Assignment {
     }
 }
 
-/// lap's extension of an r×c problem to (r+c)×(r+c): real costs top left, `max_cost / 2` for a
-/// row or column paired with a dummy, 0 for dummy with dummy. Kuhn–Munkres maximises, so weights
-/// are negated costs.
+/// lap's (r+c)×(r+c) extension costs Σ matched c + (max_cost / 2)·(unmatched rows + columns)
+/// = const − Σ matched (max_cost − c). So the same optimum is the maximum-weight matching with weights
+/// `max_cost − c` ≥ 0 on allowed pairs and 0 elsewhere, on the max(r, c) square (zero-padded): a
+/// zero-weight pair changes nothing and is read back as unmatched. Kuhn–Munkres runs on n = max(r, c)
+/// instead of r + c, 8× less work for a square problem.
 fn solve_component(
     m: &CostMatrix,
     rows: &[usize],
@@ -111,28 +111,22 @@ fn solve_component(
     out: &mut Vec<(usize, usize)>,
 ) {
     let (nr, nc) = (rows.len(), cols.len());
-    let n = nr + nc;
-    let half = -((max_cost as f64 / 2.0) * SCALE).round() as i64;
+    let allowed = |i: usize, j: usize| {
+        let v = m.at(rows[i], cols[j]);
+        (v.is_finite() && v <= max_cost).then_some(v)
+    };
+    let n = nr.max(nc);
     let mut w = Matrix::new(n, n, 0i64);
-    for i in 0..n {
-        for j in 0..n {
-            w[(i, j)] = match (i < nr, j < nc) {
-                (true, true) => {
-                    let v = m.at(rows[i], cols[j]);
-                    if v.is_finite() && v <= max_cost {
-                        -((v as f64) * SCALE).round() as i64
-                    } else {
-                        FORBIDDEN
-                    }
-                }
-                (false, false) => 0,
-                _ => half,
-            };
+    for i in 0..nr {
+        for j in 0..nc {
+            if let Some(v) = allowed(i, j) {
+                w[(i, j)] = ((max_cost as f64 - v as f64) * SCALE).round() as i64;
+            }
         }
     }
     let (_, assigned) = kuhn_munkres(&w);
     for (i, &j) in assigned.iter().enumerate().take(nr) {
-        if j < nc && w[(i, j)] != FORBIDDEN {
+        if j < nc && allowed(i, j).is_some() {
             out.push((rows[i], cols[j]));
         }
     }

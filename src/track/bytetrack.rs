@@ -364,12 +364,16 @@ impl Tracker {
         t_s: f64,
     ) -> (Vec<usize>, Vec<usize>) {
         let mut m = CostMatrix::forbidden(rows.len(), cols.len());
+        let groups: Vec<usize> = cols
+            .iter()
+            .map(|&di| self.group_of(dets[di].class_id))
+            .collect();
         for (r, &ti) in rows.iter().enumerate() {
             let t = &self.tracks[ti];
             let predicted = t.kf.bbox();
             for (c, &di) in cols.iter().enumerate() {
                 let d = dets[di];
-                if self.group_of(d.class_id) != t.group {
+                if groups[c] != t.group {
                     continue;
                 }
                 let overlap = iou(predicted, d.bbox);
