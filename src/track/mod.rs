@@ -1,5 +1,15 @@
-//! Tracking: stable object IDs per camera, and what they do in zones and across lines.
+//! Tracking: detections in, objects with stable ids, velocities and lifetimes out, and what they
+//! do in zones and across lines. A leaf stage (std, serde and external crates only, besides
+//! `crate::error`), so tests and `lookout track` drive it with exact inputs.
 
+pub mod assign;
+pub mod bytetrack;
+pub mod config;
 pub mod geometry;
+pub mod kalman;
 pub mod lines;
+pub mod mot;
 pub mod zones;
+
+pub use bytetrack::{iou, DetIn, Ended, TrackOut, TrackState, Tracker, TrackerUpdate};
+pub use config::TrackerConfig;
