@@ -16,5 +16,6 @@ pub mod pipeline;
 pub mod publish;
 pub mod source;
 pub mod stop;
+pub mod track;
 
 pub use error::{Error, Result};

@@ -1,0 +1,3 @@
+//! Tracking: objects over time between detect and publish (issue #13).
+
+pub mod mot;
