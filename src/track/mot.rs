@@ -8,6 +8,7 @@
 mod accumulator;
 mod assignment;
 mod motchallenge;
+pub mod noise;
 mod summary;
 
 pub use accumulator::{iou_distance, MotAccumulator, MAX_IOU_DISTANCE};
