@@ -49,3 +49,28 @@ with zipfile.ZipFile(wheel) as z:
 PY
   rm -rf "$ORT_DIR/wheel"
 fi
+
+# py-motmetrics' TUD-Campus/TUD-Stadtmitte ground truth and tracker output, against whose published metrics
+# tests/mot_metrics.rs checks lookout's: taken from the motmetrics 1.4.0 wheel into target/motmetrics/. The files
+# are licensed for non-commercial use only, so they are fetched here and never committed.
+MM_VERSION=1.4.0
+MM_DIR=target/motmetrics
+if ! ls "$MM_DIR"/TUD-Campus/gt.txt "$MM_DIR"/TUD-Campus/test.txt \
+     "$MM_DIR"/TUD-Stadtmitte/gt.txt "$MM_DIR"/TUD-Stadtmitte/test.txt >/dev/null 2>&1; then
+  echo "setup: fetching the TUD test sequences from the motmetrics $MM_VERSION wheel" >&2
+  mm_wheel_dir=$(mktemp -d)
+  python3 -m pip download -q --no-deps --only-binary=:all: -d "$mm_wheel_dir" "motmetrics==$MM_VERSION"
+  python3 - "$MM_DIR" "$mm_wheel_dir" <<'PY'
+import glob, os, re, sys, zipfile
+out, wheel_dir = sys.argv[1], sys.argv[2]
+wheel = sorted(glob.glob(os.path.join(wheel_dir, "motmetrics-*.whl")))[-1]
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        m = re.fullmatch(r"motmetrics/data/(TUD-[^/]+)/((gt|test)\.txt)", name)
+        if m:
+            os.makedirs(os.path.join(out, m.group(1)), exist_ok=True)
+            with open(os.path.join(out, m.group(1), m.group(2)), "wb") as f:
+                f.write(z.read(name))
+PY
+  rm -rf "$mm_wheel_dir"
+fi
