@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::publish::message::EVENT_SCHEMA;
+use crate::publish::message::{EVENT_SCHEMA, OBJECT_EVENT_SCHEMA};
+use crate::track::ObjectEvent;
 
 /// `[events]` in the config.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
@@ -43,6 +44,19 @@ impl EventsConfig {
 pub enum Kind {
     ObjectAppeared,
     ObjectLeft,
+}
+
+/// `<root>/<camera>/events` payload of a tracked object's event: the same numbering as the
+/// class events, so `seq` stays contiguous per camera.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectEventMessage<'a> {
+    pub schema: &'static str,
+    pub device: &'a str,
+    pub camera: &'a str,
+    pub run: &'a str,
+    pub seq: u64,
+    #[serde(flatten)]
+    pub body: &'a ObjectEvent,
 }
 
 /// `<root>/<camera>/events` payload.
@@ -120,6 +134,20 @@ impl Tracker {
             events.push(self.event(Kind::ObjectLeft, &class, 0, frame_seq, captured_at));
         }
         events
+    }
+
+    /// A tracked object's event, numbered in the camera's event sequence, as JSON.
+    pub fn object_event(&mut self, body: &ObjectEvent) -> serde_json::Result<Vec<u8>> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        serde_json::to_vec(&ObjectEventMessage {
+            schema: OBJECT_EVENT_SCHEMA,
+            device: &self.device,
+            camera: &self.camera,
+            run: &self.run,
+            seq,
+            body,
+        })
     }
 
     fn event(&mut self, kind: Kind, class: &str, count: usize, frame_seq: u64, at: &str) -> Event {

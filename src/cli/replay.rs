@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
-use lookout::config::Config;
+use lookout::config::{CameraConfig, Config};
 use lookout::detect::Detector;
 use lookout::pipeline::{self, ReplayOptions};
 use lookout::publish::{sanitize_segment, valid_topic_segment};
 use lookout::source::{self, SourceOptions};
+use lookout::track::TrackStage;
 use lookout::Error;
 
 use super::detector_args::{build_detector, DetectorArgs};
@@ -55,6 +56,9 @@ pub struct ReplayArgs {
     /// Do not print the JSON lines (summary only).
     #[arg(long)]
     quiet: bool,
+    /// Publish every detection frame by frame, without tracking (no track ids, zones or lines).
+    #[arg(long)]
+    no_track: bool,
 }
 
 impl ReplayArgs {
@@ -98,6 +102,30 @@ impl ReplayArgs {
     }
 }
 
+/// The tracking stage for `camera`: the config's camera of that name (its tracker settings, zones
+/// and lines), else `[tracker]` alone. `None` when tracking is off.
+pub(super) fn tracking_for(
+    config: &Config,
+    camera: &str,
+    detector: &Detector,
+) -> Option<Arc<Mutex<TrackStage>>> {
+    let cfg = match config.cameras.iter().find(|c| c.name == camera) {
+        Some(cam) => cam.tracking(&config.tracker)?,
+        None => CameraConfig::without_source(camera).tracking(&config.tracker)?,
+    };
+    let listed = &detector.config().classes;
+    let listed: &[String] = if listed.iter().any(|c| c == "all") {
+        &[]
+    } else {
+        listed
+    };
+    Some(Arc::new(Mutex::new(TrackStage::new(
+        &cfg,
+        &detector.spec().classes,
+        listed,
+    ))))
+}
+
 pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
     let config = args.detector.load_config()?;
     let (mqtt_cfg, device) = mqtt_settings(&config, args.mqtt.as_ref(), args.device.as_ref())?;
@@ -124,11 +152,15 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
             Duration::from_secs_f64(config.events.left_after_s),
         )))
     });
+    let tracking = (!args.no_track)
+        .then(|| tracking_for(&config, &camera, &detectors[0]))
+        .flatten();
     let opts = ReplayOptions {
         latest_wins: args.realtime,
         max_frames: args.max_frames,
         json_lines: !args.quiet,
         events,
+        tracking: tracking.clone(),
         ..ReplayOptions::new(&device, &camera, &mqtt_cfg.topic_prefix)
     };
     let result = pipeline::replay_on(
@@ -139,6 +171,9 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
         &opts,
         &stop,
     );
+    if let Some(t) = &tracking {
+        t.lock().unwrap_or_else(|p| p.into_inner()).close();
+    }
     if let Some(m) = &mqtt {
         // Flushes queued events while the broker is there.
         m.close(Duration::from_secs(3));

@@ -5,6 +5,9 @@ use serde::Deserialize;
 
 use crate::detect::{DetectorConfig, DetectorOverrides};
 use crate::source::CaptureRequest;
+use crate::track::lines::{validate_lines, LineConfig};
+use crate::track::zones::{validate_zones, ZoneConfig};
+use crate::track::{TrackerConfig, TrackerOverrides, TrackingConfig};
 
 /// One `[[cameras]]` entry.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -31,6 +34,15 @@ pub struct CameraConfig {
     /// `[cameras.capture]`: mode requested from a V4L2 camera.
     #[serde(default)]
     pub capture: CaptureRequest,
+    /// `[cameras.tracker]`: per-camera tracker settings; unset keys come from `[tracker]`.
+    #[serde(default)]
+    pub tracker: TrackerOverrides,
+    /// `[[cameras.zones]]`: areas whose occupancy is counted per class.
+    #[serde(default)]
+    pub zones: Vec<ZoneConfig>,
+    /// `[[cameras.lines]]`: lines whose crossings are counted per class and direction.
+    #[serde(default)]
+    pub lines: Vec<LineConfig>,
 }
 
 fn default_true() -> bool {
@@ -48,6 +60,52 @@ impl CameraConfig {
     /// `[detector]` with this camera's overrides applied.
     pub fn detector(&self, base: &DetectorConfig) -> DetectorConfig {
         self.detector.over(base)
+    }
+
+    /// An entry with only a name: what `replay` uses for a camera the config does not list.
+    pub fn without_source(name: &str) -> CameraConfig {
+        CameraConfig {
+            name: name.into(),
+            source: String::new(),
+            realtime: true,
+            looping: false,
+            fps: None,
+            stall_timeout_s: default_stall_timeout(),
+            detector: DetectorOverrides::default(),
+            capture: CaptureRequest::default(),
+            tracker: TrackerOverrides::default(),
+            zones: Vec::new(),
+            lines: Vec::new(),
+        }
+    }
+
+    /// This camera's tracking (`[tracker]` with its overrides, its zones and lines); `None` when
+    /// tracking is off for it.
+    pub fn tracking(&self, base: &TrackerConfig) -> Option<TrackingConfig> {
+        let tracker = self.tracker.over(base);
+        tracker.enabled.then(|| TrackingConfig {
+            line_totals: tracker
+                .line_totals_dir
+                .as_ref()
+                .map(|d| d.join(format!("lines-{}.json", self.name))),
+            tracker,
+            zones: self.zones.clone(),
+            lines: self.lines.clone(),
+        })
+    }
+
+    /// The tracker settings, zones and lines: (key path from the entry, message).
+    pub(super) fn check_tracking(&self, base: &TrackerConfig) -> Result<(), (String, String)> {
+        self.tracker.over(base).validate().map_err(|(k, m)| {
+            (
+                format!("tracker.{k}"),
+                format!("'{}' tracker {k}: {m}", self.name),
+            )
+        })?;
+        validate_zones(&self.zones)
+            .map_err(|(k, m)| (k.clone(), format!("'{}' {k}: {m}", self.name)))?;
+        validate_lines(&self.lines)
+            .map_err(|(k, m)| (k.clone(), format!("'{}' {k}: {m}", self.name)))
     }
 
     /// The name goes into MQTT topics: one topic segment.

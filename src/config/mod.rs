@@ -15,6 +15,7 @@ use crate::detect::DetectorConfig;
 use crate::error::{Error, Result};
 use crate::publish::mqtt::MqttConfig;
 use crate::toml_span::{Spans, Step};
+use crate::track::TrackerConfig;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -27,6 +28,9 @@ pub struct Config {
     pub admin: crate::admin::AdminConfig,
     /// `[events]`: object appeared / left events.
     pub events: crate::events::EventsConfig,
+    /// `[tracker]`: multi-object tracking for every camera (and `replay`); a camera changes it in
+    /// `[cameras.tracker]`.
+    pub tracker: TrackerConfig,
 }
 
 impl Config {
@@ -62,6 +66,12 @@ impl Config {
         cfg.events
             .validate()
             .map_err(|m| located(named_key(&spans, "events", &m), format!("[events] {m}")))?;
+        cfg.tracker.validate().map_err(|(key, m)| {
+            located(
+                spans.nearest(&["tracker".into(), key.into()]),
+                format!("[tracker] {key}: {m}"),
+            )
+        })?;
         cfg.check_cameras().map_err(|(i, keys, m)| {
             let path: Vec<Step> = ["cameras".into(), i.into()]
                 .into_iter()
@@ -69,6 +79,13 @@ impl Config {
                 .collect();
             located(spans.nearest(&path), format!("[[cameras]] {m}"))
         })?;
+        for (i, cam) in cfg.cameras.iter().enumerate() {
+            cam.check_tracking(&cfg.tracker).map_err(|(key, m)| {
+                let mut at: Vec<Step> = vec!["cameras".into(), i.into()];
+                at.extend(key_path(&key));
+                located(spans.nearest(&at), format!("[[cameras]] {m}"))
+            })?;
+        }
         cfg.find_models(path);
         Ok(cfg)
     }
@@ -104,6 +121,27 @@ impl Config {
             }
         }
     }
+}
+
+/// `zones[2].polygon[1]` as steps into the TOML document.
+fn key_path(path: &str) -> Vec<Step<'_>> {
+    let mut steps = Vec::new();
+    for part in path.split('.') {
+        let mut rest = part;
+        if let Some(i) = rest.find('[') {
+            steps.push(Step::Key(&rest[..i]));
+            rest = &rest[i..];
+            while let Some(end) = rest.find(']') {
+                if let Ok(n) = rest[1..end].parse() {
+                    steps.push(Step::Index(n));
+                }
+                rest = &rest[end + 1..];
+            }
+        } else {
+            steps.push(Step::Key(rest));
+        }
+    }
+    steps
 }
 
 /// Where a message about `[table]` points: the first word of it that is a key the file sets in

@@ -92,6 +92,9 @@ pub struct Detector {
     allowed: Vec<bool>,
     prepared: Prepared,
     candidates: Vec<Detection>,
+    /// With a tracker, detections down to this score are kept too (its second association stage
+    /// uses them); the publisher still applies the score threshold.
+    candidate_floor: Option<f32>,
 }
 
 impl Detector {
@@ -109,6 +112,7 @@ impl Detector {
             allowed,
             prepared: Prepared::default(),
             candidates: Vec::new(),
+            candidate_floor: None,
         })
     }
 
@@ -118,6 +122,20 @@ impl Detector {
 
     pub fn config(&self) -> &DetectorConfig {
         &self.cfg
+    }
+
+    /// Also return detections down to `floor` (below the score threshold), for a tracker; `None`:
+    /// only those at or above the threshold.
+    pub fn set_candidate_floor(&mut self, floor: Option<f32>) {
+        self.candidate_floor = floor;
+    }
+
+    /// The lowest score a returned detection may have.
+    fn decode_threshold(&self) -> f32 {
+        match self.candidate_floor {
+            Some(f) => f.min(self.cfg.score_threshold),
+            None => self.cfg.score_threshold,
+        }
     }
 
     /// Applies a new score threshold, IoU threshold and class list between frames, without
@@ -217,12 +235,13 @@ impl Detector {
     /// Decodes the engine's last outputs for `p`: boxes in frame pixels, class filter, NMS.
     pub fn postprocess(&mut self, p: &Prepared) -> Result<Vec<Detection>> {
         self.candidates.clear();
+        let threshold = self.decode_threshold();
         let outputs = self.engine.outputs()?;
         self.decoder.decode(
             &outputs,
             p.input_w,
             p.input_h,
-            self.cfg.score_threshold,
+            threshold,
             &mut self.candidates,
         )?;
         let (sx, sy) = (

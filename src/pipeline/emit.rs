@@ -9,6 +9,7 @@ use crossbeam_channel::Sender;
 
 use super::capture::Work;
 use super::summary::Tally;
+use super::track;
 use super::workers::Done;
 use super::ReplayOptions;
 use crate::detect::{Detection, ModelSpec, Prepared};
@@ -16,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{Stage, StageMs};
 use crate::publish::message::{self, DetectionsMessage, Latency, ModelInfo, Size};
 use crate::publish::mqtt::MqttPublisher;
+use crate::track::FrameOutput;
 
 /// Whether the pipeline goes on after a frame.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,10 +35,20 @@ pub(super) struct Emitter<'a> {
     pub out: &'a mut dyn Write,
     /// Preprocessing buffers go back to capture once their frame is published.
     pub recycle: Sender<Prepared>,
+    /// `<prefix>/<device>/<camera>`.
+    root: String,
     topic: String,
     events_topic: String,
     /// The serialised message, reused frame after frame.
     line: Vec<u8>,
+}
+
+/// The model's name for a class id.
+fn class_name(spec: &ModelSpec, id: usize) -> &str {
+    spec.classes
+        .get(id)
+        .map(String::as_str)
+        .unwrap_or("unknown")
 }
 
 /// Stage times in ms, rounded to the µs as in the messages.
@@ -54,6 +66,13 @@ impl<'a> Emitter<'a> {
         recycle: Sender<Prepared>,
     ) -> Emitter<'a> {
         let root = format!("{}/{}/{}", opts.topic_prefix, opts.device, opts.camera);
+        if let (Some(m), Some(stage)) = (mqtt, &opts.tracking) {
+            // Zones and lines as they stand (zero at first start), retained: a subscriber that
+            // connects late sees the truth.
+            let (zones, lines) = stage.lock().unwrap_or_else(|p| p.into_inner()).current();
+            let who = (opts.device.as_str(), opts.camera.as_str());
+            track::publish_counts(m, &root, who, &zones, &lines);
+        }
         Emitter {
             opts,
             spec,
@@ -63,6 +82,7 @@ impl<'a> Emitter<'a> {
             recycle,
             topic: format!("{root}/detections"),
             events_topic: format!("{root}/events"),
+            root,
             line: Vec::with_capacity(4096),
         }
     }
@@ -74,21 +94,32 @@ impl<'a> Emitter<'a> {
             work,
             queue,
             result,
+            score_threshold,
+            skipped,
         } = done;
         let (dets, times) = result?;
         tally.first_inference(times.inference);
+        let track_start = Instant::now();
+        let tracked = self.opts.tracking.as_ref().map(|stage| {
+            // Replaying a file frame by frame: the video's own time, so tracks do not depend
+            // on how fast this machine infers.
+            let video_time = !self.opts.latest_wins;
+            track::track_frame(stage, &work, &dets, score_threshold, skipped, video_time)
+        });
+        // Tracking is part of postprocessing: detections → objects.
+        let postprocess = times.postprocess + track_start.elapsed();
         let latency = Latency {
             decode: ms(work.decode),
             preprocess: ms(work.preprocess),
             queue: ms(queue),
             inference: ms(times.inference),
-            postprocess: ms(times.postprocess),
+            postprocess: ms(postprocess),
             total: ms(work.captured_mono.elapsed()),
         };
         let serialize_start = Instant::now();
-        self.serialize(&work, &dets, latency, tally)?;
+        let counts = self.serialize(&work, &dets, tracked.as_ref(), latency, tally)?;
         let publish_start = Instant::now();
-        self.publish(&work, &dets);
+        self.publish(&work, &counts, tracked.as_ref());
         let flow = self.write_line(tally)?;
         if flow == Flow::Stop {
             return Ok(flow);
@@ -115,26 +146,39 @@ impl<'a> Emitter<'a> {
         })
     }
 
-    /// The detections message into `self.line`, counting its classes.
+    /// The detections message into `self.line`: the detections, or with a tracker the objects of
+    /// its confirmed tracks. Returns the objects per class.
     fn serialize(
         &mut self,
         work: &Work,
         dets: &[Detection],
+        tracked: Option<&FrameOutput>,
         latency_ms: Latency,
         tally: &mut Tally,
-    ) -> Result<()> {
-        let class_name = |id: usize| {
-            self.spec
-                .classes
-                .get(id)
-                .map(String::as_str)
-                .unwrap_or("unknown")
+    ) -> Result<BTreeMap<String, usize>> {
+        let objects: Vec<_> = match tracked {
+            Some(t) => t
+                .objects
+                .iter()
+                .map(|o| track::object(class_name(&self.spec, o.class_id), o))
+                .collect(),
+            None => dets
+                .iter()
+                .map(|d| {
+                    message::object(
+                        class_name(&self.spec, d.class_id),
+                        d.class_id,
+                        d.score,
+                        d.bbox,
+                    )
+                })
+                .collect(),
         };
-        let objects: Vec<_> = dets
-            .iter()
-            .map(|d| message::object(class_name(d.class_id), d.class_id, d.score, d.bbox))
-            .collect();
         tally.count_objects(&objects);
+        let mut counts = BTreeMap::new();
+        for o in &objects {
+            *counts.entry(o.class.to_string()).or_insert(0) += 1;
+        }
         let p = &work.prepared;
         let msg = DetectionsMessage {
             schema: message::DETECTIONS_SCHEMA,
@@ -158,36 +202,40 @@ impl<'a> Emitter<'a> {
             objects,
         };
         self.line.clear();
-        serde_json::to_writer(&mut self.line, &msg)
-            .map_err(|e| Error::Internal(format!("cannot serialise a message: {e}")))
+        serde_json::to_writer(&mut self.line, &msg).map_err(|source| Error::Serialise {
+            what: "a detections message",
+            source,
+        })?;
+        Ok(counts)
     }
 
-    /// The message to `<camera>/detections`, and the events it causes to `<camera>/events`.
-    fn publish(&self, work: &Work, dets: &[Detection]) {
+    /// The message to `<camera>/detections`; the events it causes to `<camera>/events`; zones and
+    /// lines whose counts changed, retained.
+    fn publish(
+        &self,
+        work: &Work,
+        counts: &BTreeMap<String, usize>,
+        tracked: Option<&FrameOutput>,
+    ) {
         let Some(m) = self.mqtt else { return };
         m.publish(&self.topic, self.line.clone());
-        let Some(tracker) = &self.opts.events else {
+        if let Some(t) = tracked {
+            let who = (self.opts.device.as_str(), self.opts.camera.as_str());
+            track::publish_counts(m, &self.root, who, &t.zones, &t.lines);
+        }
+        let Some(log) = &self.opts.events else {
             return;
         };
-        let mut counts = BTreeMap::new();
-        for d in dets {
-            let class = self
-                .spec
-                .classes
-                .get(d.class_id)
-                .map(String::as_str)
-                .unwrap_or("unknown");
-            *counts.entry(class).or_insert(0) += 1;
-        }
+        let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+        let counts: BTreeMap<&str, usize> = counts.iter().map(|(c, n)| (c.as_str(), *n)).collect();
         let captured_at = message::rfc3339_ms(work.captured_at);
-        let events = tracker.lock().unwrap_or_else(|p| p.into_inner()).update(
-            &counts,
-            work.captured_mono,
-            work.seq,
-            &captured_at,
-        );
-        for e in events {
+        for e in log.update(&counts, work.captured_mono, work.seq, &captured_at) {
             if let Ok(payload) = serde_json::to_vec(&e) {
+                m.publish_event(&self.events_topic, payload);
+            }
+        }
+        for e in tracked.iter().flat_map(|t| &t.events) {
+            if let Ok(payload) = log.object_event(e) {
                 m.publish_event(&self.events_topic, payload);
             }
         }

@@ -15,6 +15,7 @@ mod emit;
 mod options;
 mod slot;
 mod summary;
+mod track;
 mod workers;
 
 use std::io::Write;
@@ -77,6 +78,17 @@ pub fn replay_on(
         ));
     }
     let (spec, engine, preparer) = (first.spec().clone(), first.engine_name(), first.preparer());
+    // With a tracker, detections down to its low threshold feed its second association stage.
+    let (floor, detect_every) = match &opts.tracking {
+        Some(t) => {
+            let t = t.lock().unwrap_or_else(|p| p.into_inner());
+            (Some(t.low_threshold()), t.detect_every())
+        }
+        None => (None, 1),
+    };
+    for d in detectors.iter_mut() {
+        d.set_candidate_floor(floor);
+    }
     let slot = Arc::new(FrameSlot::<Work>::default());
     let (recycle, recycled) = crossbeam_channel::bounded::<Prepared>(4);
     let dropped = Arc::new(AtomicU64::new(0));
@@ -101,7 +113,14 @@ pub fn replay_on(
     let mut emitter = Emitter::new(opts, spec, engine, mqtt, out, recycle);
     let failure = std::thread::scope(|scope| {
         let controls = opts.controls.clone();
-        let mut inference = Inference::start(scope, detectors, &slot, controls, &opts.camera);
+        let mut inference = Inference::start(
+            scope,
+            detectors,
+            &slot,
+            controls,
+            &opts.camera,
+            detect_every,
+        );
         let mut failure = None;
         while let Some(done) = inference.next_done() {
             match emitter.emit(done, &mut tally) {

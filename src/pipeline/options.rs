@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::Controls;
 use crate::metrics::FrameObserver;
+use crate::track::TrackStage;
 
 #[derive(Debug, Clone)]
 pub struct ReplayOptions {
@@ -27,6 +28,8 @@ pub struct ReplayOptions {
     pub controls: Option<Arc<Controls>>,
     /// Turns detections into object appeared/left events on `<camera>/events` (with MQTT).
     pub events: Option<Arc<Mutex<crate::events::Tracker>>>,
+    /// The camera's tracker, zones and lines; kept by the caller across source restarts.
+    pub tracking: Option<Arc<Mutex<TrackStage>>>,
 }
 
 impl ReplayOptions {
@@ -44,6 +47,7 @@ impl ReplayOptions {
             observer: None,
             controls: None,
             events: None,
+            tracking: None,
         }
     }
 }

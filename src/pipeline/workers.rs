@@ -19,6 +19,28 @@ pub(super) struct Done {
     /// Time the frame waited in the slot for a detector.
     pub queue: Duration,
     pub result: Result<(Vec<Detection>, StageTimes)>,
+    /// The detector's score threshold for this frame (it may change live).
+    pub score_threshold: f32,
+    /// The detector skipped this frame (`detect_every`): the tracker predicts it.
+    pub skipped: bool,
+}
+
+/// Runs the detector on `work`, or skips it when only every `detect_every`th frame is detected.
+fn infer(detector: &mut Detector, work: Work, queue: Duration, detect_every: u32) -> Done {
+    let score_threshold = detector.config().score_threshold;
+    let skipped = work.order % u64::from(detect_every.max(1)) != 0;
+    let result = if skipped {
+        Ok((Vec::new(), StageTimes::default()))
+    } else {
+        detector.infer(&work.prepared)
+    };
+    Done {
+        work,
+        queue,
+        result,
+        score_threshold,
+        skipped,
+    }
 }
 
 /// Where inferred frames come from, in capture order.
@@ -29,6 +51,7 @@ pub(super) enum Inference<'a> {
         slot: Arc<FrameSlot<Work>>,
         controls: Option<Arc<Controls>>,
         camera: &'a str,
+        detect_every: u32,
     },
     /// Several worker threads; results that overtook an earlier frame wait in `reorder`.
     Pool {
@@ -47,6 +70,7 @@ impl<'a> Inference<'a> {
         slot: &Arc<FrameSlot<Work>>,
         controls: Option<Arc<Controls>>,
         camera: &'a str,
+        detect_every: u32,
     ) -> Inference<'a>
     where
         'a: 'scope,
@@ -57,6 +81,7 @@ impl<'a> Inference<'a> {
                 slot: slot.clone(),
                 controls,
                 camera,
+                detect_every,
             };
         }
         let (tx, done) = crossbeam_channel::bounded::<Done>(detectors.len() * 2);
@@ -65,15 +90,7 @@ impl<'a> Inference<'a> {
             scope.spawn(move || {
                 while let Some(work) = slot.take() {
                     let queue = work.ready_at.elapsed();
-                    let result = d.infer(&work.prepared);
-                    if tx
-                        .send(Done {
-                            work,
-                            queue,
-                            result,
-                        })
-                        .is_err()
-                    {
+                    if tx.send(infer(d, work, queue, detect_every)).is_err() {
                         break;
                     }
                 }
@@ -94,18 +111,14 @@ impl<'a> Inference<'a> {
                 slot,
                 controls,
                 camera,
+                detect_every,
             } => {
                 let work = slot.take()?;
                 if let Some(c) = controls {
                     apply_filters(detector, c, camera);
                 }
                 let queue = work.ready_at.elapsed();
-                let result = detector.infer(&work.prepared);
-                Some(Done {
-                    work,
-                    queue,
-                    result,
-                })
+                Some(infer(detector, work, queue, *detect_every))
             }
             Inference::Pool {
                 done,

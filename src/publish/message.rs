@@ -13,6 +13,8 @@ pub const EVENT_SCHEMA: &str = "lookout.event.v1";
 pub const STATE_SCHEMA: &str = "lookout.state.v1";
 /// `<root>/stats`.
 pub const STATS_SCHEMA: &str = "lookout.stats.v1";
+/// `<root>/<camera>/events`: a tracked object's life (new, update, end).
+pub const OBJECT_EVENT_SCHEMA: &str = "lookout.object.v1";
 
 #[derive(Debug, Serialize)]
 pub struct Object<'a> {
@@ -21,6 +23,21 @@ pub struct Object<'a> {
     pub score: f64,
     #[serde(rename = "box")]
     pub bbox: [f64; 4],
+    /// With tracking: the track, unique per camera per run (`(run, camera, track_id)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_id: Option<u64>,
+    /// With tracking: px/s of the box's bottom centre.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub velocity: Option<[f64; 2]>,
+    /// With tracking: seconds since the track's first detection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_s: Option<f64>,
+    /// With tracking: the object has not moved for a while (a parked car).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stationary: Option<bool>,
+    /// The detector skipped this frame (`detect_every`): the box is the track's prediction.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub predicted: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -106,6 +123,11 @@ pub fn object<'a>(class: &'a str, class_id: usize, score: f32, bbox: [f32; 4]) -
         class_id,
         score: round_to(score as f64, 4),
         bbox: bbox.map(|v| round_to(v as f64, 1)),
+        track_id: None,
+        velocity: None,
+        age_s: None,
+        stationary: None,
+        predicted: false,
     }
 }
 

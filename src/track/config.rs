@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrackerConfig {
+    /// Track objects (default true); off, detections are published frame by frame without ids.
+    pub enabled: bool,
+    /// Folder where each camera's line totals are kept across restarts (`lines-<camera>.json`);
+    /// unset: totals start at zero each run.
+    pub line_totals_dir: Option<std::path::PathBuf>,
     /// Detections at or above this score take part in the first association (ByteTrack's `track_thresh`).
     pub high_threshold: f32,
     /// Detections in `low_threshold..high_threshold` only keep existing tracks alive (second stage).
@@ -29,7 +34,8 @@ pub struct TrackerConfig {
     pub stationary_distance: f32,
     /// ...for this many seconds is stationary (until it leaves that distance).
     pub stationary_after_s: f64,
-    /// Minimum seconds between two periodic per-object update events of one track (used by the caller).
+    /// Seconds between periodic `update` events of a moving object (besides those on zone, line
+    /// and stationary changes); 0: none.
     pub update_every_s: f64,
     /// Run the detector on every Nth frame and advance tracks by prediction in between (used by the caller).
     pub detect_every: u32,
@@ -38,6 +44,8 @@ pub struct TrackerConfig {
 impl Default for TrackerConfig {
     fn default() -> TrackerConfig {
         TrackerConfig {
+            enabled: true,
+            line_totals_dir: None,
             high_threshold: 0.5,
             low_threshold: 0.1,
             new_track_threshold: 0.6,
@@ -50,7 +58,7 @@ impl Default for TrackerConfig {
             confirm_within_s: 1.5,
             stationary_distance: 0.01,
             stationary_after_s: 10.0,
-            update_every_s: 5.0,
+            update_every_s: 0.0,
             detect_every: 1,
         }
     }
@@ -173,4 +181,45 @@ mod tests {
         assert_eq!(bad(|c| c.confirm_within_s = 0.0), "confirm_within_s");
         assert_eq!(bad(|c| c.stationary_distance = -1.0), "stationary_distance");
     }
+}
+
+/// Declares the overrides struct: every [`TrackerConfig`] key, optional.
+macro_rules! overrides {
+    ($($key:ident: $ty:ty),* $(,)?) => {
+        /// `[cameras.tracker]`: what a camera changes of `[tracker]`; unset keys come from there.
+        #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct TrackerOverrides {
+            $(pub $key: Option<$ty>,)*
+        }
+
+        impl TrackerOverrides {
+            /// `base` with the keys this camera sets.
+            pub fn over(&self, base: &TrackerConfig) -> TrackerConfig {
+                let mut cfg = base.clone();
+                $(if let Some(v) = &self.$key {
+                    cfg.$key = v.clone();
+                })*
+                cfg
+            }
+        }
+    };
+}
+
+overrides! {
+    enabled: bool,
+    line_totals_dir: Option<std::path::PathBuf>,
+    high_threshold: f32,
+    low_threshold: f32,
+    new_track_threshold: f32,
+    match_iou: f32,
+    second_match_iou: f32,
+    tentative_match_iou: f32,
+    lost_lifetime_s: f64,
+    min_hits: u32,
+    confirm_within_s: f64,
+    stationary_distance: f32,
+    stationary_after_s: f64,
+    update_every_s: f64,
+    detect_every: u32,
 }

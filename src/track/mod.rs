@@ -9,7 +9,11 @@ pub mod geometry;
 pub mod kalman;
 pub mod lines;
 pub mod mot;
+pub mod objects;
+pub mod stage;
 pub mod zones;
 
 pub use bytetrack::{iou, DetIn, Ended, TrackOut, TrackState, Tracker, TrackerUpdate};
-pub use config::TrackerConfig;
+pub use config::{TrackerConfig, TrackerOverrides};
+pub use objects::{FrameRef, ObjectEvent};
+pub use stage::{FrameOutput, TrackStage, TrackedObject, TrackingConfig};

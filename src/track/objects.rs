@@ -1,0 +1,335 @@
+//! Per-object events: a track is `new` when it is confirmed, gets an `update` when it enters or
+//! leaves a zone, crosses a line, stops or moves again (and at most every `update_every_s` while
+//! nothing else happens, if set), and `end`s when the tracker removes it, with a summary of its
+//! life. The bodies carry no sequence number: the events log stamps them (`crate::events`).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::{Ended, TrackOut, TrackState, TrackerUpdate};
+
+/// Why an `update` was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateReason {
+    ZoneEntered,
+    ZoneLeft,
+    LineCrossed,
+    Stationary,
+    Moving,
+    Periodic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectEventKind {
+    New,
+    Update,
+    End,
+}
+
+/// A line crossing in an object's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineCrossed {
+    pub line: String,
+    /// `in` or `out` (the line's direction rule).
+    pub direction: String,
+    pub at: String,
+}
+
+/// What a frame did to the zones and lines, per track.
+#[derive(Debug, Default)]
+pub struct SceneChanges {
+    /// (track, zone) entered this frame.
+    pub entered: Vec<(u64, String)>,
+    pub left: Vec<(u64, String)>,
+    /// (track, line, direction).
+    pub crossed: Vec<(u64, String, String)>,
+}
+
+/// The body of a `<camera>/events` object event (`lookout.object.v1`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectEvent {
+    #[serde(rename = "type")]
+    pub kind: ObjectEventKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<UpdateReason>,
+    pub track_id: u64,
+    pub class: String,
+    pub frame_seq: u64,
+    pub captured_at: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub duration_s: f64,
+    pub best_score: f64,
+    pub best_box: [f64; 4],
+    /// The newest box (the prediction when it was not detected in this frame).
+    #[serde(rename = "box")]
+    pub bbox: [f64; 4],
+    /// px/s of the box's bottom centre.
+    pub velocity: [f64; 2],
+    pub stationary: bool,
+    /// Zones it is in now.
+    pub zones: Vec<String>,
+    /// Every zone it entered, in order.
+    pub zones_entered: Vec<String>,
+    pub lines_crossed: Vec<LineCrossed>,
+    /// Mean speed of the bottom centre over its life, px/s.
+    pub mean_speed: f64,
+}
+
+/// One object's life so far.
+#[derive(Debug, Clone)]
+struct Life {
+    class: String,
+    first_seen: SystemTime,
+    first_s: f64,
+    last_seen: SystemTime,
+    last_s: f64,
+    best_score: f32,
+    best_box: [f32; 4],
+    bbox: [f32; 4],
+    velocity: [f32; 2],
+    stationary: bool,
+    zones: Vec<String>,
+    zones_entered: Vec<String>,
+    lines_crossed: Vec<LineCrossed>,
+    /// Bottom-centre path length and the last point, for the mean speed.
+    path_px: f64,
+    last_anchor: [f32; 2],
+    /// When the last event for it went out (for the periodic update).
+    last_event_s: f64,
+}
+
+/// The frame the events come from.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameRef {
+    pub seq: u64,
+    pub captured_at: SystemTime,
+    /// Capture time in the tracker's seconds.
+    pub t_s: f64,
+}
+
+/// RFC 3339, UTC, milliseconds, as every lookout message.
+pub fn rfc3339_ms(t: SystemTime) -> String {
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::from(t)
+        .format(&fmt)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
+}
+
+/// Builds object events frame by frame.
+#[derive(Debug, Default)]
+pub struct ObjectEvents {
+    lives: BTreeMap<u64, Life>,
+    /// Periodic update interval; 0: only on changes.
+    update_every_s: f64,
+}
+
+fn bottom_centre(b: [f32; 4]) -> [f32; 2] {
+    [(b[0] + b[2]) / 2.0, b[3]]
+}
+
+fn round(v: f64, d: i32) -> f64 {
+    let k = 10f64.powi(d);
+    (v * k).round() / k
+}
+
+impl ObjectEvents {
+    pub fn new(update_every_s: f64) -> ObjectEvents {
+        ObjectEvents {
+            lives: BTreeMap::new(),
+            update_every_s,
+        }
+    }
+
+    pub fn set_update_every(&mut self, s: f64) {
+        self.update_every_s = s;
+    }
+
+    /// The events of one frame. `class_name` maps class ids to names.
+    pub fn frame(
+        &mut self,
+        frame: &FrameRef,
+        update: &TrackerUpdate,
+        scene: &SceneChanges,
+        class_name: &dyn Fn(usize) -> String,
+    ) -> Vec<ObjectEvent> {
+        let mut out = Vec::new();
+        // Tentative tracks may vanish without an end: only confirmed ones have a life here.
+        for t in update
+            .tracks
+            .iter()
+            .filter(|t| t.state != TrackState::Tentative)
+        {
+            self.observe(frame, t, class_name);
+        }
+        for id in &update.confirmed {
+            if let Some(life) = self.lives.get_mut(id) {
+                life.last_event_s = frame.t_s;
+                out.push(event(*id, life, frame, ObjectEventKind::New, None));
+            }
+        }
+        let mut reasons: BTreeMap<u64, UpdateReason> = BTreeMap::new();
+        for (id, zone) in &scene.entered {
+            if let Some(life) = self.lives.get_mut(id) {
+                if !life.zones.contains(zone) {
+                    life.zones.push(zone.clone());
+                }
+                life.zones_entered.push(zone.clone());
+                reasons.entry(*id).or_insert(UpdateReason::ZoneEntered);
+            }
+        }
+        for (id, zone) in &scene.left {
+            if let Some(life) = self.lives.get_mut(id) {
+                life.zones.retain(|z| z != zone);
+                reasons.entry(*id).or_insert(UpdateReason::ZoneLeft);
+            }
+        }
+        for (id, line, direction) in &scene.crossed {
+            if let Some(life) = self.lives.get_mut(id) {
+                life.lines_crossed.push(LineCrossed {
+                    line: line.clone(),
+                    direction: direction.clone(),
+                    at: rfc3339_ms(frame.captured_at),
+                });
+                reasons.insert(*id, UpdateReason::LineCrossed);
+            }
+        }
+        for t in update
+            .tracks
+            .iter()
+            .filter(|t| t.state == TrackState::Confirmed)
+        {
+            let Some(life) = self.lives.get_mut(&t.track_id) else {
+                continue;
+            };
+            if t.stationary != life.stationary {
+                life.stationary = t.stationary;
+                reasons.entry(t.track_id).or_insert(if t.stationary {
+                    UpdateReason::Stationary
+                } else {
+                    UpdateReason::Moving
+                });
+            }
+            // A stationary object sends no periodic updates: parked cars stay quiet.
+            let periodic = self.update_every_s > 0.0
+                && !life.stationary
+                && frame.t_s - life.last_event_s >= self.update_every_s;
+            if periodic {
+                reasons.entry(t.track_id).or_insert(UpdateReason::Periodic);
+            }
+        }
+        let confirmed: Vec<u64> = update.confirmed.clone();
+        for (id, reason) in reasons {
+            if confirmed.contains(&id) {
+                continue; // its `new` already says where it is
+            }
+            if let Some(life) = self.lives.get_mut(&id) {
+                life.last_event_s = frame.t_s;
+                out.push(event(
+                    id,
+                    life,
+                    frame,
+                    ObjectEventKind::Update,
+                    Some(reason),
+                ));
+            }
+        }
+        for e in &update.ended {
+            if let Some(life) = self.lives.remove(&e.track_id) {
+                out.push(end_event(e, &life, frame));
+            }
+        }
+        out
+    }
+
+    /// Keeps a track's life up to date.
+    fn observe(&mut self, frame: &FrameRef, t: &TrackOut, class_name: &dyn Fn(usize) -> String) {
+        let anchor = bottom_centre(t.bbox);
+        let life = self.lives.entry(t.track_id).or_insert_with(|| Life {
+            class: class_name(t.class_id),
+            // Confirmed a few frames after its first detection: its life started `age_s` ago.
+            first_seen: frame
+                .captured_at
+                .checked_sub(Duration::from_secs_f64(t.age_s.max(0.0)))
+                .unwrap_or(frame.captured_at),
+            first_s: frame.t_s - t.age_s.max(0.0),
+            last_seen: frame.captured_at,
+            last_s: frame.t_s,
+            best_score: t.score,
+            best_box: t.bbox,
+            bbox: t.bbox,
+            velocity: t.velocity,
+            stationary: false,
+            zones: Vec::new(),
+            zones_entered: Vec::new(),
+            lines_crossed: Vec::new(),
+            path_px: 0.0,
+            last_anchor: anchor,
+            last_event_s: frame.t_s,
+        });
+        life.class = class_name(t.class_id);
+        life.bbox = t.bbox;
+        life.velocity = t.velocity;
+        if t.matched {
+            life.last_seen = frame.captured_at;
+            life.last_s = frame.t_s;
+            if t.score > life.best_score {
+                life.best_score = t.score;
+                life.best_box = t.bbox;
+            }
+            let (dx, dy) = (
+                anchor[0] - life.last_anchor[0],
+                anchor[1] - life.last_anchor[1],
+            );
+            life.path_px += f64::from(dx.hypot(dy));
+            life.last_anchor = anchor;
+        }
+    }
+}
+
+fn event(
+    id: u64,
+    life: &Life,
+    frame: &FrameRef,
+    kind: ObjectEventKind,
+    reason: Option<UpdateReason>,
+) -> ObjectEvent {
+    let duration = (life.last_s - life.first_s).max(0.0);
+    let r1 = |b: [f32; 4]| b.map(|v| round(f64::from(v), 1));
+    ObjectEvent {
+        kind,
+        reason,
+        track_id: id,
+        class: life.class.clone(),
+        frame_seq: frame.seq,
+        captured_at: rfc3339_ms(frame.captured_at),
+        first_seen: rfc3339_ms(life.first_seen),
+        last_seen: rfc3339_ms(life.last_seen),
+        duration_s: round(duration, 3),
+        best_score: round(f64::from(life.best_score), 4),
+        best_box: r1(life.best_box),
+        bbox: r1(life.bbox),
+        velocity: life.velocity.map(|v| round(f64::from(v), 1)),
+        stationary: life.stationary,
+        zones: life.zones.clone(),
+        zones_entered: life.zones_entered.clone(),
+        lines_crossed: life.lines_crossed.clone(),
+        mean_speed: if duration > 0.0 {
+            round(life.path_px / duration, 1)
+        } else {
+            0.0
+        },
+    }
+}
+
+fn end_event(ended: &Ended, life: &Life, frame: &FrameRef) -> ObjectEvent {
+    let mut e = event(ended.track_id, life, frame, ObjectEventKind::End, None);
+    e.zones.clear();
+    e
+}
