@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => cli::replay::run(args),
         Command::Bench(args) => cli::bench::run(args),
         Command::Run(args) => cli::run::run(args),
+        Command::Track(args) => cli::track::run(args),
         Command::CheckConfig(args) => cli::check_config::run(args),
     };
     result.unwrap_or_else(|e| {

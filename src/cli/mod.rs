@@ -12,6 +12,7 @@ mod mqtt_args;
 pub mod replay;
 mod replay_summary;
 pub mod run;
+pub mod track;
 
 use clap::{Parser, Subcommand};
 use lookout::stop::StopToken;
@@ -42,6 +43,9 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Run every camera of a config file until SIGTERM/SIGINT (the service; see systemd/).
     Run(run::RunArgs),
+    /// Track objects in recorded detection messages (`replay` output) without the detector:
+    /// prints them with track ids, plus object events and zone and line counts.
+    Track(track::TrackArgs),
     /// Validate a config file without running anything (exit 0 when valid).
     CheckConfig(check_config::CheckConfigArgs),
 }

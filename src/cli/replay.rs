@@ -104,26 +104,32 @@ impl ReplayArgs {
 
 /// The tracking stage for `camera`: the config's camera of that name (its tracker settings, zones
 /// and lines), else `[tracker]` alone. `None` when tracking is off.
+/// `class_names`: the model's; `listed`: the classes shown at zero in zones and lines.
 pub(super) fn tracking_for(
     config: &Config,
     camera: &str,
-    detector: &Detector,
+    class_names: &[String],
+    listed: &[String],
 ) -> Option<Arc<Mutex<TrackStage>>> {
     let cfg = match config.cameras.iter().find(|c| c.name == camera) {
         Some(cam) => cam.tracking(&config.tracker)?,
         None => CameraConfig::without_source(camera).tracking(&config.tracker)?,
     };
+    Some(Arc::new(Mutex::new(TrackStage::new(
+        &cfg,
+        class_names,
+        listed,
+    ))))
+}
+
+/// The classes a detector reports, as zones and lines list them at zero ("all": none listed).
+fn listed_classes(detector: &Detector) -> &[String] {
     let listed = &detector.config().classes;
-    let listed: &[String] = if listed.iter().any(|c| c == "all") {
+    if listed.iter().any(|c| c == "all") {
         &[]
     } else {
         listed
-    };
-    Some(Arc::new(Mutex::new(TrackStage::new(
-        &cfg,
-        &detector.spec().classes,
-        listed,
-    ))))
+    }
 }
 
 pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
@@ -153,7 +159,10 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
         )))
     });
     let tracking = (!args.no_track)
-        .then(|| tracking_for(&config, &camera, &detectors[0]))
+        .then(|| {
+            let d = &detectors[0];
+            tracking_for(&config, &camera, &d.spec().classes, listed_classes(d))
+        })
         .flatten();
     let opts = ReplayOptions {
         latest_wins: args.realtime,

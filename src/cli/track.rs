@@ -1,0 +1,238 @@
+//! `lookout track DETECTIONS.jsonl`: runs the tracker, zones and lines over detection messages
+//! recorded with `replay` (its JSON lines; `replay --no-track` gives the raw detections), without
+//! running the detector. Prints each message again with its objects tracked, then the object
+//! events and the zone and line counts that frame caused — so zones and lines can be tuned on a
+//! recorded drive, and the tracker driven with exact inputs.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use clap::Args;
+use lookout::detect::{self, ModelSpec};
+use lookout::events::Tracker as EventLog;
+use lookout::publish::message::{self, rfc3339_ms};
+use lookout::track::lines::LinePayload;
+use lookout::track::zones::ZonePayload;
+use lookout::track::{DetIn, FrameOutput, FrameRef, TrackStage};
+use lookout::Error;
+use serde_json::Value;
+
+use super::detector_args::load_config;
+
+#[derive(Args)]
+pub struct TrackArgs {
+    /// Detection messages, one JSON object per line (`lookout replay` output); `-` reads stdin.
+    input: PathBuf,
+    /// Config file: `[tracker]`, and the zones and lines of the camera named by --camera.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The camera whose `[[cameras]]` entry (tracker settings, zones, lines) applies; default: the
+    /// camera named in the messages.
+    #[arg(long)]
+    camera: Option<String>,
+}
+
+/// What one input line gave.
+struct Frame {
+    message: Value,
+    seq: u64,
+    captured_at: SystemTime,
+    t_s: f64,
+    size: (u32, u32),
+    dets: Vec<DetIn>,
+}
+
+pub fn run(args: &TrackArgs) -> Result<ExitCode, Error> {
+    let config = load_config(args.config.as_deref())?;
+    let spec = ModelSpec::load(&detect::model_path(&config.detector.model, None))?;
+    let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
+        Box::new(BufReader::new(std::io::stdin()))
+    } else {
+        let file = std::fs::File::open(&args.input).map_err(|e| {
+            Error::Usage(format!(
+                "{}: cannot read the detections ({e}); give a file of `lookout replay` JSON lines",
+                args.input.display()
+            ))
+        })?;
+        Box::new(BufReader::new(file))
+    };
+    let mut session: Option<Session> = None;
+    let mut out = std::io::stdout().lock();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.map_err(Error::Io)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let frame = parse(&line)
+            .map_err(|m| Error::Usage(format!("{}:{}: {m}", args.input.display(), i + 1)))?;
+        let s = match session.as_mut() {
+            Some(s) => s,
+            None => session.insert(Session::start(args, &config, &spec, &frame.message)?),
+        };
+        if s.frame(frame, config.detector.score_threshold, &mut out)
+            .is_err()
+        {
+            return Ok(ExitCode::SUCCESS); // stdout closed
+        }
+    }
+    if let Some(s) = session.as_mut() {
+        s.stage.lock().unwrap_or_else(|p| p.into_inner()).close();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The tracker and event numbering of the camera the messages come from.
+struct Session {
+    stage: Arc<Mutex<TrackStage>>,
+    events: EventLog,
+    device: String,
+    camera: String,
+    classes: Vec<String>,
+}
+
+impl Session {
+    fn start(
+        args: &TrackArgs,
+        config: &lookout::config::Config,
+        spec: &ModelSpec,
+        first: &Value,
+    ) -> Result<Session, Error> {
+        let field = |k: &str| first[k].as_str().unwrap_or("camera").to_string();
+        let camera = args.camera.clone().unwrap_or_else(|| field("camera"));
+        let listed = &config.detector.classes;
+        let listed: &[String] = if listed.iter().any(|c| c == "all") {
+            &[]
+        } else {
+            listed
+        };
+        let stage = super::replay::tracking_for(config, &camera, &spec.classes, listed)
+            .ok_or_else(|| {
+                Error::Usage("tracking is off in this config ([tracker] enabled = false)".into())
+            })?;
+        Ok(Session {
+            events: EventLog::new(&field("device"), &camera, Duration::from_secs(1)),
+            stage,
+            device: field("device"),
+            camera,
+            classes: spec.classes.clone(),
+        })
+    }
+
+    /// Tracks one frame and prints the message, its events and the changed counts.
+    fn frame(&mut self, f: Frame, threshold: f32, out: &mut impl Write) -> std::io::Result<()> {
+        let result: FrameOutput = {
+            let mut stage = self.stage.lock().unwrap_or_else(|p| p.into_inner());
+            let at = FrameRef {
+                seq: f.seq,
+                captured_at: f.captured_at,
+                t_s: stage.video_seconds(f.t_s),
+            };
+            stage.step(at, f.size, Some(&f.dets), threshold)
+        };
+        let mut msg = f.message;
+        let class = |id: usize| {
+            self.classes
+                .get(id)
+                .map(String::as_str)
+                .unwrap_or("unknown")
+        };
+        let objects: Vec<_> = result
+            .objects
+            .iter()
+            .map(|o| {
+                let mut v = serde_json::to_value(message::object(
+                    class(o.class_id),
+                    o.class_id,
+                    o.score,
+                    o.bbox,
+                ))
+                .unwrap_or(Value::Null);
+                v["track_id"] = o.track_id.into();
+                v["velocity"] =
+                    serde_json::json!(o.velocity.map(|x| message::round_to(f64::from(x), 1) + 0.0));
+                v["age_s"] = message::round_to(o.age_s, 3).into();
+                v["stationary"] = o.stationary.into();
+                v
+            })
+            .collect();
+        msg["objects"] = Value::Array(objects);
+        writeln!(out, "{msg}")?;
+        for e in &result.events {
+            if let Ok(bytes) = self.events.object_event(e) {
+                out.write_all(&bytes)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        let now = rfc3339_ms(f.captured_at);
+        for z in &result.zones {
+            let p = ZonePayload::new(&self.device, &self.camera, z, now.clone());
+            writeln!(out, "{}", serde_json::to_string(&p).unwrap_or_default())?;
+        }
+        for l in &result.lines {
+            let p = LinePayload::new(&self.device, &self.camera, l, now.clone());
+            writeln!(out, "{}", serde_json::to_string(&p).unwrap_or_default())?;
+        }
+        Ok(())
+    }
+}
+
+/// One detections message: its objects as tracker input, its time and frame size.
+fn parse(line: &str) -> Result<Frame, String> {
+    let message: Value = serde_json::from_str(line)
+        .map_err(|e| format!("not JSON ({e}); expected one detections message per line"))?;
+    if message["schema"] != "lookout.detections.v1" {
+        return Err("not a lookout.detections.v1 message (a `lookout replay` line)".into());
+    }
+    let num = |k: &str| message[k].as_f64();
+    let captured_at = message["captured_at"]
+        .as_str()
+        .and_then(|s| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .map(SystemTime::from)
+        .ok_or("captured_at is missing or not RFC 3339")?;
+    let unix = captured_at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let size = match (num("width"), num("height")) {
+        (Some(w), Some(h)) if w >= 1.0 && h >= 1.0 && w <= 65535.0 && h <= 65535.0 => {
+            (w as u32, h as u32)
+        }
+        _ => return Err("width and height must be frame sizes in pixels".into()),
+    };
+    let mut dets = Vec::new();
+    for o in message["objects"].as_array().ok_or("objects is missing")? {
+        let b: Vec<f32> = o["box"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_f64)
+                    .map(|v| v as f32)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (Some(score), Some(class_id), &[x1, y1, x2, y2]) =
+            (o["score"].as_f64(), o["class_id"].as_u64(), &b[..])
+        else {
+            return Err("an object needs score, class_id and a 4-number box".into());
+        };
+        dets.push(DetIn {
+            bbox: [x1, y1, x2, y2],
+            score: score as f32,
+            class_id: class_id as usize,
+        });
+    }
+    Ok(Frame {
+        seq: message["seq"].as_u64().unwrap_or(0),
+        // The source's own time when known (deterministic), else the capture time.
+        t_s: num("source_pts").unwrap_or(unix),
+        captured_at,
+        size,
+        dets,
+        message,
+    })
+}
