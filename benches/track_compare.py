@@ -7,13 +7,15 @@ so that lookout's tracker can be compared on identical input.
         --seed 1 > /tmp/campus.jsonl
     python3 benches/track_compare.py /tmp/campus.jsonl target/motmetrics/TUD-Campus/gt.txt --fps 25
 
-Input: one JSON line per frame, {"t": seconds, "frame": n, "detections": [{"box": [x1,y1,x2,y2], "score": s,
-"class_id": 0}]}, boxes in 0-based pixels (the ground truth's 1-based x, y minus 1, as motmetrics loads it).
+Input: lookout detections messages, one JSON line per frame (`seq` = frame number, objects with `box`
+[x1,y1,x2,y2] in 0-based pixels: the ground truth's 1-based x, y minus 1, as motmetrics loads it, and `score`).
+With --lookout, `lookout track` runs on the same file and both are scored with motmetrics.
 Dependencies: benches/track_requirements.txt.
 """
 
 import argparse
 import json
+import subprocess
 import sys
 
 import numpy as np
@@ -35,10 +37,11 @@ def read_frames(path):
             if not line.strip():
                 continue
             try:
-                frame = json.loads(line)
-                frames.append((int(frame["frame"]), frame["detections"]))
+                m = json.loads(line)
+                if m["schema"] == "lookout.detections.v1":
+                    frames.append((int(m["seq"]), m["objects"]))
             except (ValueError, KeyError, TypeError) as e:
-                sys.exit(f"{path}:{number}: not a detection frame line ({e})")
+                sys.exit(f"{path}:{number}: not a detections message ({e})")
     return frames
 
 
@@ -63,12 +66,33 @@ def run_bytetrack(frames, fps):
     return df.set_index(["FrameId", "Id"])
 
 
+def run_lookout(binary, detections, config):
+    """`lookout track` on the same messages; its confirmed tracks as motmetrics-style hypotheses."""
+    cmd = [binary, "track", detections] + (["--config", config] if config else [])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    rows = []
+    for line in out.splitlines():
+        m = json.loads(line)
+        if m.get("schema") != "lookout.detections.v1":
+            continue
+        for o in m["objects"]:
+            x1, y1, x2, y2 = o["box"]
+            rows.append((int(m["seq"]), int(o["track_id"]), x1, y1, x2 - x1, y2 - y1))
+    df = pd.DataFrame(rows, columns=["FrameId", "Id", "X", "Y", "Width", "Height"])
+    return df.set_index(["FrameId", "Id"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("detections", help="JSON lines from `cargo run --example track_noise`")
     parser.add_argument("gt", help="MOTChallenge gt.txt the detections were made from")
     parser.add_argument("--fps", type=float, default=25.0, help="frame rate (TUD-Campus: 25)")
     parser.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    parser.add_argument("--lookout", metavar="BINARY",
+                        help="also run `BINARY track` on the same detections and score it the same way")
+    parser.add_argument("--lookout-config", metavar="TOML",
+                        help="config for `lookout track` (e.g. [detector] score_threshold = 0.1 to report every "
+                             "matched object, as ByteTrack does)")
     parser.add_argument("--save-mot", metavar="PATH",
                         help="also write ByteTrack's tracks as a MOTChallenge file (1-based x, y), to score elsewhere")
     args = parser.parse_args()
@@ -81,15 +105,17 @@ def main():
         with open(args.save_mot, "w", encoding="utf-8") as f:
             for r in out.itertuples(index=False):
                 f.write(f"{r.FrameId},{r.Id},{r.X:.3f},{r.Y:.3f},{r.Width:.3f},{r.Height:.3f},-1,-1,-1,-1\n")
-    acc = mm.utils.compare_to_groundtruth(gt, hyp, "iou", distth=0.5)
     metrics = ["idf1", "mota", "num_switches", "motp", "num_false_positives", "num_misses",
                "num_fragmentations", "mostly_tracked", "mostly_lost", "num_unique_objects"]
-    summary = mm.metrics.create().compute(acc, metrics=metrics, name="supervision ByteTrack")
+    hyps = {"supervision ByteTrack": hyp}
+    if args.lookout:
+        hyps["lookout"] = run_lookout(args.lookout, args.detections, args.lookout_config)
+    accs = [mm.utils.compare_to_groundtruth(gt, h, "iou", distth=0.5) for h in hyps.values()]
+    summary = mm.metrics.create().compute_many(accs, metrics=metrics, names=list(hyps))
     if args.json:
-        row = summary.iloc[0]
-        print(json.dumps({"tracker": "supervision-bytetrack-0.27.0",
-                          **{m: float(row[m]) if m in ("idf1", "mota", "motp") else int(row[m])
-                             for m in metrics}}))
+        print(json.dumps({name: {m: float(row[m]) if m in ("idf1", "mota", "motp") else int(row[m])
+                                 for m in metrics}
+                          for name, row in summary.iterrows()}))
     else:
         names = dict(mm.io.motchallenge_metric_names, idf1="IDF1", mota="MOTA", num_switches="IDs")
         print(mm.io.render_summary(summary, formatters=mm.metrics.create().formatters, namemap=names))

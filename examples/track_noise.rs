@@ -1,6 +1,6 @@
-//! Writes seeded noisy detections made from a MOTChallenge ground-truth file as JSON lines, one frame a line
-//! (`{"t": s, "frame": n, "detections": [{"box": [x1,y1,x2,y2], "score": s, "class_id": 0}]}`), so that lookout's
-//! tracker and `benches/track_compare.py` (supervision's ByteTrack) see identical input.
+//! Writes seeded noisy detections made from a MOTChallenge ground-truth file as lookout detections
+//! messages (one JSON line per frame, as `lookout replay` prints), so that `lookout track` and
+//! `benches/track_compare.py` (supervision's ByteTrack) see identical input.
 //!
 //! cargo run --release --features onnxruntime --example track_noise -- target/motmetrics/TUD-Campus/gt.txt \
 //!     [--seed N] [--fps 25] [--drop 0.15] [--jitter 0.05] [--fp 0.5] [--low 0.2] > detections.jsonl
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         let (gt_path, cfg) = parse_args()?;
         let gt = MotSequence::read(&gt_path).map_err(|e| e.to_string())?;
         let frames = noisy_detections(&gt, &cfg);
-        write_json_lines(&frames, std::io::stdout().lock())
+        write_json_lines(&frames, cfg.frame_wh, std::io::stdout().lock())
             .map_err(|e| format!("cannot write detections: {e}"))
     };
     match run() {

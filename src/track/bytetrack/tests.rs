@@ -277,7 +277,10 @@ fn confirmation_needs_min_hits() {
     );
 
     // A tentative track missed once is dropped silently; the object starts over with the next id.
-    let mut tr = tracker(&TrackerConfig::default());
+    let mut tr = tracker(&TrackerConfig {
+        min_hits: 3,
+        ..TrackerConfig::default()
+    });
     tr.update(0.0, WH, &[d]);
     tr.update(0.1, WH, &[d]);
     let u = tr.update(0.2, WH, &[]);

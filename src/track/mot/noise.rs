@@ -113,10 +113,45 @@ pub fn noisy_detections(gt: &MotSequence, cfg: &NoiseConfig) -> Vec<NoisyFrame> 
         .collect()
 }
 
-/// Writes frames as JSON lines, the input of `benches/track_compare.py`.
-pub fn write_json_lines(frames: &[NoisyFrame], mut out: impl Write) -> std::io::Result<()> {
+/// Writes frames as lookout detections messages (`lookout.detections.v1`, one JSON line per
+/// frame, as `lookout replay` prints them): the input of `lookout track` and of
+/// `benches/track_compare.py`, so both trackers see the same detections. `seq` is the frame
+/// number, `source_pts` its time.
+pub fn write_json_lines(
+    frames: &[NoisyFrame],
+    frame_wh: (f32, f32),
+    mut out: impl Write,
+) -> std::io::Result<()> {
     for frame in frames {
-        serde_json::to_writer(&mut out, frame).map_err(std::io::Error::other)?;
+        // Capture times from a fixed start, so the file is the same on every run.
+        let ms = (frame.t_s * 1000.0).round() as u64;
+        let captured_at = format!(
+            "2026-01-01T00:{:02}:{:02}.{:03}Z",
+            (ms / 60_000) % 60,
+            (ms / 1000) % 60,
+            ms % 1000
+        );
+        let objects: Vec<serde_json::Value> = frame
+            .dets
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "class": "person", "class_id": d.class_id,
+                    "score": f64::from(d.score), "box": d.bbox.map(f64::from),
+                })
+            })
+            .collect();
+        let message = serde_json::json!({
+            "schema": "lookout.detections.v1", "device": "noise", "camera": "tud",
+            "seq": frame.frame, "captured_at": captured_at, "source_pts": frame.t_s,
+            "width": frame_wh.0.round() as u32, "height": frame_wh.1.round() as u32,
+            "input": {"width": 640, "height": 480},
+            "model": {"name": "ground-truth-with-noise", "precision": "none", "engine": "none"},
+            "latency_ms": {"decode": 0, "preprocess": 0, "queue": 0, "inference": 0,
+                           "postprocess": 0, "total": 0},
+            "objects": objects,
+        });
+        serde_json::to_writer(&mut out, &message).map_err(std::io::Error::other)?;
         out.write_all(b"\n")?;
     }
     out.flush()
@@ -292,9 +327,9 @@ mod tests {
     }
 
     #[test]
-    fn json_lines_have_the_bench_scripts_shape() {
+    fn json_lines_are_detections_messages() {
         let frame = NoisyFrame {
-            t_s: 0.04,
+            t_s: 61.04,
             frame: 2,
             dets: vec![NoisyDet {
                 bbox: [1.0, 2.0, 3.5, 4.0],
@@ -304,10 +339,13 @@ mod tests {
             }],
         };
         let mut out = Vec::new();
-        write_json_lines(&[frame], &mut out).unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "{\"t\":0.04,\"frame\":2,\"detections\":[{\"box\":[1.0,2.0,3.5,4.0],\"score\":0.75,\"class_id\":0}]}\n"
-        );
+        write_json_lines(&[frame], (640.0, 480.0), &mut out).expect("written");
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("one JSON object");
+        assert_eq!(v["schema"], "lookout.detections.v1");
+        assert_eq!((v["seq"].as_u64(), v["source_pts"].as_f64()), (Some(2), Some(61.04)));
+        assert_eq!(v["captured_at"], "2026-01-01T00:01:01.040Z");
+        assert_eq!(v["objects"][0]["box"], serde_json::json!([1.0, 2.0, 3.5, 4.0]));
+        assert_eq!(v["objects"][0]["score"], 0.75);
+        assert!(v["objects"][0].get("gt_id").is_none(), "the truth stays hidden");
     }
 }
