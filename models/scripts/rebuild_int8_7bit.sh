@@ -4,7 +4,8 @@
 #   bash models/scripts/rebuild_int8_7bit.sh
 # 1. requantises the weights of models/nanodet_m_416_coco_int8_qdq_u8s8.onnx to [-63, 63] from the FP32
 #    model's float weights (reduce_range_weights.py; activations untouched). Run on its own output it gives
-#    the same bytes, so the shipped file can be its own input.
+#    the same bytes, so the shipped file can be its own input; INT8_IN=<file> takes build_models.sh's
+#    full-range one instead.
 # 2. rebuilds tests/data/reference_detections.json (make_reference.py: onnxruntime CPU, 1 thread, media
 #    from tests/data; the FP32 entries come out unchanged).
 # 3. if qemu-x86_64 is installed, compares the raw outputs natively and as an AVX2-only CPU
