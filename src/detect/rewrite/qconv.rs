@@ -517,8 +517,8 @@ fn rewrite_pointwise(model: &TypedModel, id: usize) -> TractResult<Option<TypedM
 /// The int8 weights and per-output-channel scales behind dequantised weights `[o, k]`, if they
 /// are symmetric per-channel int8: 7-bit (scale = max |w| / 63, the shipped model's, see
 /// models/README.md), or onnxruntime's QInt8 (max |w| / 127, or / 127.5 for the full −128..127
-/// range); `None` if any weight does not round-trip. Either grid gives the same float products; the
-/// narrowest one that fits is kept so the recovered weights stay within ±63.
+/// range); `None` if any weight does not round-trip. 63 is tried first: a row that fits two grids
+/// (only 0 and ±max in it) gives the same products on either, and 7-bit weights stay within ±63.
 fn int8_weights(w: &[f32], o: usize, k: usize) -> Option<(Vec<i8>, Vec<f32>)> {
     let mut q = Vec::with_capacity(o * k);
     let mut scales = Vec::with_capacity(o);
@@ -539,12 +539,9 @@ fn int8_weights(w: &[f32], o: usize, k: usize) -> Option<(Vec<i8>, Vec<f32>)> {
                 })
                 .collect()
         };
-        let Some((row_q, s)) = [63.0, 127.0, 127.5]
+        let (row_q, s) = [63.0, 127.0, 127.5]
             .into_iter()
-            .find_map(|div| fits(div).map(|r| (r, max / div)))
-        else {
-            return None;
-        };
+            .find_map(|div| fits(div).map(|r| (r, max / div)))?;
         q.extend(row_q);
         scales.push(s);
     }
