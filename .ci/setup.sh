@@ -14,6 +14,8 @@ command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 # `systemd-analyze verify` checks the unit file in the tests.
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# tests/golden.rs re-runs the INT8 golden cases as an AVX2-only CPU under `qemu-x86_64 -cpu Haswell`.
+command -v qemu-x86_64 >/dev/null 2>&1 || need+=(qemu-user)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   as_root apt-get update -qq

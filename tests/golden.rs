@@ -1,13 +1,26 @@
 //! Golden tests: the tract detector against onnxruntime's reference detections
-//! (tests/data/reference_detections.json, copied from shared/models/results).
+//! (tests/data/reference_detections.json, made by models/scripts/make_reference.py).
 //!
-//! Tolerances (largest differences seen on 2026-11-26 in brackets):
+//! Tolerances (largest differences seen in brackets: FP32 on 2026-11-26, INT8 with the 7-bit model
+//! on 2026-11-29):
 //! - FP32 on images: same classes, box IoU >= 0.9, score within 0.02 [0.004].
 //! - FP32 on the video frame: IoU >= 0.9, score within 0.04 [0.030]. The reference decoded the video
 //!   with OpenCV, lookout with the ffmpeg CLI: their YUV→RGB conversions differ slightly.
-//! - INT8: IoU >= 0.85 [0.91], score within 0.06 [0.051]. The u8 quantisation of the input amplifies
-//!   the small differences between JPEG decoders (the reference used OpenCV's libjpeg): lookout's
-//!   onnxruntime engine shows the same 0.051 on dog.jpg as tract, so it is the input, not the engine.
+//! - INT8: IoU >= 0.85 [0.865], score within 0.06 [0.044]. The u8 quantisation of the input
+//!   amplifies the small differences between JPEG decoders and video decoders (the reference used
+//!   OpenCV): lookout's onnxruntime engine, which computes the reference's exact integer sums, still
+//!   differs by up to 0.024, so it is the input, not the engine.
+//!
+//! INT8 per kernel family. The shipped model's weights are 7-bit (|w| ≤ 63, models/README.md), so
+//! a pair of u8×s8 products is at most 2·255·63 = 32130 and AVX2's saturating 16-bit `vpmaddubsw`
+//! cannot clip it: onnxruntime's AVX2, AVX-512 VNNI and AMX kernels all compute exact integer sums.
+//! Its outputs with AVX2-only kernels are bitwise those with AVX-512 VNNI (models/scripts/
+//! ort_outputs.py under `qemu-x86_64 -cpu Haswell`; the former full-range weights moved class
+//! scores by up to 0.33 there, which failed this test on AVX2-only CPUs: issue #16). What still depends on the CPU is tract's path: with VNNI or
+//! AMX lookout's int8 rewrite (exact sums, requantised to within one step of the float graph, see
+//! tests/rewrite.rs), with AVX2 alone tract's float graph. Both are held to the INT8 tolerance
+//! above [AVX2-only under qemu: score 0.044, IoU 0.890]; the last test below runs the INT8 cases as
+//! an AVX2-only CPU on any x86-64 machine.
 //!
 //! A detection within the score tolerance of the 0.35 threshold may be present on one side only.
 //! The same tolerances apply to every engine: tract, and onnxruntime where built (see `engines`).
@@ -336,5 +349,66 @@ fn int8_finds_95_percent_of_fp32_detections_on_the_test_media() {
         share >= 0.95,
         "INT8 matched {:.1} % < 95 %: {missed:?}",
         share * 100.0
+    );
+}
+
+/// The int8 golden cases (the images and the video frame) again on an AVX2-only x86-64 CPU, the
+/// kind issue #16 failed on: this test executable re-run under `qemu-x86_64 -cpu Haswell`, which
+/// emulates AVX2 and FMA but no AVX-512 or VNNI. There onnxruntime takes its AVX2 u8×s8 kernels
+/// (`vpmaddubsw`) and tract its float path for the INT8 model. Skipped, with the reason printed,
+/// where qemu-x86_64 (Debian `qemu-user`, 7.2 or later: .ci/setup.sh installs it) is missing or
+/// cannot emulate AVX2. Takes about a minute on 2 idle cores, two minutes of CPU.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn int8_golden_cases_hold_on_an_avx2_only_cpu() {
+    const CASES: [&str; 2] = [
+        "int8_matches_reference_on_images",
+        "video_frame_100_matches_reference",
+    ];
+    let qemu = || {
+        let mut c = std::process::Command::new("qemu-x86_64");
+        c.args(["-cpu", "Haswell"]);
+        c
+    };
+    // qemu before 7.2 accepts Haswell but drops AVX2 with a warning: that would test SSE kernels.
+    let skip = match qemu().arg("/bin/true").output() {
+        Err(e) => Some(format!(
+            "no qemu-x86_64 ({e}): install qemu-user (.ci/setup.sh does)"
+        )),
+        Ok(probe) if String::from_utf8_lossy(&probe.stderr).contains(".avx2 ") => {
+            Some("this qemu-x86_64 cannot emulate AVX2: install qemu-user 7.2 or later".into())
+        }
+        Ok(_) => None,
+    };
+    if let Some(why) = skip {
+        eprintln!("SKIP AVX2-only golden cases: {why}");
+        return;
+    }
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let started = std::time::Instant::now();
+    let out = qemu()
+        .arg(exe)
+        .arg("--exact")
+        .args(CASES)
+        .args(["--test-threads", "2"])
+        .output()
+        .expect("qemu-x86_64 runs the test executable");
+    let log = |bytes: &[u8]| -> String {
+        String::from_utf8_lossy(bytes)
+            .lines()
+            .filter(|l| !l.starts_with("qemu-x86_64: warning"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (stdout, stderr) = (log(&out.stdout), log(&out.stderr));
+    eprintln!(
+        "AVX2-only (qemu -cpu Haswell) golden cases took {:.0} s:\n{stdout}",
+        started.elapsed().as_secs_f64()
+    );
+    // A renamed case would make the filter match nothing, and an empty run succeeds.
+    assert!(
+        out.status.success() && stdout.contains(&format!("{} passed", CASES.len())),
+        "int8 golden cases fail on an AVX2-only CPU ({}):\n{stdout}\n{stderr}",
+        out.status
     );
 }

@@ -515,8 +515,10 @@ fn rewrite_pointwise(model: &TypedModel, id: usize) -> TractResult<Option<TypedM
 }
 
 /// The int8 weights and per-output-channel scales behind dequantised weights `[o, k]`, if they
-/// are symmetric per-channel int8 (onnxruntime's QInt8 weights: scale = max |w| / 127, or / 127.5
-/// for the full −128..127 range); `None` if any weight does not round-trip.
+/// are symmetric per-channel int8: 7-bit (scale = max |w| / 63, the shipped model's, see
+/// models/README.md), or onnxruntime's QInt8 (max |w| / 127, or / 127.5 for the full −128..127
+/// range); `None` if any weight does not round-trip. 63 is tried first: a row that fits two grids
+/// (only 0 and ±max in it) gives the same products on either, and 7-bit weights stay within ±63.
 fn int8_weights(w: &[f32], o: usize, k: usize) -> Option<(Vec<i8>, Vec<f32>)> {
     let mut q = Vec::with_capacity(o * k);
     let mut scales = Vec::with_capacity(o);
@@ -537,11 +539,9 @@ fn int8_weights(w: &[f32], o: usize, k: usize) -> Option<(Vec<i8>, Vec<f32>)> {
                 })
                 .collect()
         };
-        let (row_q, s) = match (fits(127.0), fits(127.5)) {
-            (Some(r), _) => (r, max / 127.0),
-            (None, Some(r)) => (r, max / 127.5),
-            _ => return None,
-        };
+        let (row_q, s) = [63.0, 127.0, 127.5]
+            .into_iter()
+            .find_map(|div| fits(div).map(|r| (r, max / div)))?;
         q.extend(row_q);
         scales.push(s);
     }
@@ -835,6 +835,12 @@ mod tests {
         let w: Vec<f32> = q.iter().map(|&v| v as f32 * s).collect();
         let (back, scales) = int8_weights(&w, 2, 3).expect("symmetric int8 weights");
         assert_eq!(back, q);
+        assert!((scales[0] - s).abs() < 1e-9 && (scales[1] - s).abs() < 1e-9);
+        // 7-bit weights (max |w| = 63 steps) come back on their own grid.
+        let q7: Vec<i8> = vec![63, -3, 0, 41, -63, 5];
+        let w7: Vec<f32> = q7.iter().map(|&v| v as f32 * s).collect();
+        let (back, scales) = int8_weights(&w7, 2, 3).expect("7-bit symmetric weights");
+        assert_eq!(back, q7);
         assert!((scales[0] - s).abs() < 1e-9 && (scales[1] - s).abs() < 1e-9);
         // Float weights that are not on an int8 grid stay float.
         assert!(int8_weights(&[0.3, 0.1234567, -0.2], 1, 3).is_none());
