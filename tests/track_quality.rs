@@ -96,5 +96,6 @@ fn tud_stadtmitte_tracks_hold_their_identity_through_noise() {
     }
 }
 
-const IDF1_FLOOR: f64 = 0.0;
-const MOTA_FLOOR: f64 = 0.0;
+/// Seen: IDF1 0.81–0.90, MOTA 0.78–0.83 over both sequences and seeds 1–3 (2-core EPYC-class VM).
+const IDF1_FLOOR: f64 = 0.75;
+const MOTA_FLOOR: f64 = 0.70;
