@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -802,8 +801,7 @@ fn run_daemon(file: &Path) -> Result<ExitCode, Failure> {
     let config = Config::load(file)?;
     let device = config.mqtt.device.clone().unwrap_or_else(hostname);
     let stop = stop_on_signals()?;
-    let reload = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone())
+    let reload = lookout::daemon::on_sighup()
         .map_err(|e| Error::Usage(format!("cannot install a signal handler: {e}")))?;
     let daemon = lookout::daemon::Daemon {
         config_path: file,
