@@ -238,11 +238,25 @@ fn wait_for_connection(listener: &TcpListener, woken: &UnixStream) -> std::io::R
     }
 }
 
+/// Reads until the blank line that ends the request's head (or EOF, or a full buffer: only the
+/// request line matters). A client may send the request in several segments, and answering after
+/// the first would close the connection on unread data, which resets it before the client reads.
+fn read_request_head(conn: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() && !buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf[n..])? {
+            0 => break,
+            got => n += got,
+        }
+    }
+    Ok(n)
+}
+
 fn answer(mut conn: TcpStream, state: &AdminState) -> std::io::Result<()> {
     conn.set_nonblocking(false)?;
     conn.set_read_timeout(Some(Duration::from_secs(2)))?;
     let mut buf = [0u8; 2048];
-    let n = conn.read(&mut buf)?;
+    let n = read_request_head(&mut conn, &mut buf)?;
     let request = String::from_utf8_lossy(&buf[..n]);
     let path = request.split_whitespace().nth(1).unwrap_or("/");
     let (status, ctype, body) = match path {
@@ -275,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn serve_answers_and_returns_promptly_when_its_token_stops() {
+    fn serve_answers_whole_requests_and_returns_promptly_when_its_token_stops() {
         let listener = bind("127.0.0.1:0").expect("binds");
         let addr = listener.local_addr().expect("an address");
         let stop = StopToken::new();
@@ -292,6 +306,17 @@ mod tests {
             reply.starts_with("HTTP/1.0 200") && reply.ends_with("live\n"),
             "{reply}"
         );
+
+        // A request that arrives in pieces is answered once it is whole, not reset.
+        let mut conn = TcpStream::connect(addr).expect("connects");
+        conn.set_nodelay(true).expect("nodelay");
+        for piece in ["GET ", "/nope", " HTTP/1.0\r\n", "\r\n"] {
+            conn.write_all(piece.as_bytes()).expect("sends");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply).expect("reads");
+        assert!(reply.starts_with("HTTP/1.0 404"), "{reply}");
 
         // Idle in poll(2) now; a stop must wake it at once, not at some polling interval.
         std::thread::sleep(Duration::from_millis(50));
