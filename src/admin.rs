@@ -3,6 +3,8 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -12,6 +14,7 @@ use serde::Deserialize;
 use crate::metrics::prometheus::{Kind, PromText};
 use crate::metrics::{CameraMetrics, DropReason, RestartReason};
 use crate::publish::mqtt::MqttPublisher;
+use crate::stop::StopToken;
 
 /// `[admin]` in the config.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -151,6 +154,8 @@ fn write_stage_latency(p: &mut PromText, cameras: &[(String, Arc<CameraMetrics>)
     }
 }
 
+/// Listens on `[admin] listen`. Non-blocking: [`serve`] waits for connections with poll(2), so it
+/// can also wake when it is told to stop.
 pub fn bind(listen: &str) -> crate::Result<TcpListener> {
     let l = TcpListener::bind(listen).map_err(|e| {
         crate::Error::Config(format!("[admin] listen = \"{listen}\": cannot listen there ({e}); pick a free address or \"\" to disable"))
@@ -159,31 +164,99 @@ pub fn bind(listen: &str) -> crate::Result<TcpListener> {
     Ok(l)
 }
 
-/// Serves until `should_stop` says so. Each request is answered on this thread: the pages are tiny.
-pub fn serve(listener: TcpListener, state: &AdminState, should_stop: &dyn Fn() -> bool) {
-    while !should_stop() {
+/// Serves until `stop` is stopped, returning the moment it is (not at a polling interval). Each
+/// request is answered on this thread: the pages are tiny.
+pub fn serve(listener: TcpListener, state: &AdminState, stop: &StopToken) {
+    let woken = match wake_on_stop(stop) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!("admin endpoint off: cannot watch for the stop signal ({e})");
+            return;
+        }
+    };
+    loop {
+        match wait_for_connection(&listener, &woken) {
+            Ok(false) if !stop.is_stopped() => {}
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!("admin endpoint off: cannot wait for connections ({e})");
+                return;
+            }
+        }
         match listener.accept() {
             Ok((conn, _)) => {
                 if let Err(e) = answer(conn, state) {
                     tracing::debug!("admin request failed: {e}");
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
+            // Another waiter took it, or the client gave up: wait again.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => {
+                // Out of file descriptors, say: the listener stays readable, so pause before
+                // accepting again rather than spin.
                 tracing::warn!("admin endpoint: {e}");
-                std::thread::sleep(Duration::from_millis(200));
+                if stop.wait_timeout(Duration::from_millis(200)) {
+                    return;
+                }
             }
         }
     }
+}
+
+/// A socket that becomes readable (end of file) when `stop` is stopped: a stop token has no file
+/// descriptor of its own to poll, so a watcher thread closes the other end of a pair on its behalf.
+fn wake_on_stop(stop: &StopToken) -> std::io::Result<UnixStream> {
+    let (woken, closer) = UnixStream::pair()?;
+    let stop = stop.clone();
+    std::thread::Builder::new()
+        .name("admin-stop".into())
+        .spawn(move || {
+            while !stop.wait_timeout(Duration::from_secs(3600)) {}
+            drop(closer);
+        })?;
+    Ok(woken)
+}
+
+/// Blocks until a connection waits on `listener` (false) or `woken` is closed (true).
+fn wait_for_connection(listener: &TcpListener, woken: &UnixStream) -> std::io::Result<bool> {
+    let ready = libc::POLLIN | libc::POLLHUP | libc::POLLERR;
+    let mut fds = [listener.as_raw_fd(), woken.as_raw_fd()].map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    loop {
+        // SAFETY: `fds` is a valid array of two pollfd for the duration of the call.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        if rc >= 0 {
+            return Ok(fds[1].revents & ready != 0);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Reads until the blank line that ends the request's head (or EOF, or a full buffer: only the
+/// request line matters). A client may send the request in several segments, and answering after
+/// the first would close the connection on unread data, which resets it before the client reads.
+fn read_request_head(conn: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() && !buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf[n..])? {
+            0 => break,
+            got => n += got,
+        }
+    }
+    Ok(n)
 }
 
 fn answer(mut conn: TcpStream, state: &AdminState) -> std::io::Result<()> {
     conn.set_nonblocking(false)?;
     conn.set_read_timeout(Some(Duration::from_secs(2)))?;
     let mut buf = [0u8; 2048];
-    let n = conn.read(&mut buf)?;
+    let n = read_request_head(&mut conn, &mut buf)?;
     let request = String::from_utf8_lossy(&buf[..n]);
     let path = request.split_whitespace().nth(1).unwrap_or("/");
     let (status, ctype, body) = match path {
@@ -201,4 +274,66 @@ fn answer(mut conn: TcpStream, state: &AdminState) -> std::io::Result<()> {
     };
     write!(conn, "HTTP/1.0 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
     conn.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn idle_state() -> AdminState {
+        AdminState {
+            cameras: CameraList::default(),
+            mqtt: None,
+        }
+    }
+
+    #[test]
+    fn serve_answers_whole_requests_and_returns_promptly_when_its_token_stops() {
+        let listener = bind("127.0.0.1:0").expect("binds");
+        let addr = listener.local_addr().expect("an address");
+        let stop = StopToken::new();
+        let server = {
+            let stop = stop.clone();
+            std::thread::spawn(move || serve(listener, &idle_state(), &stop))
+        };
+        let mut conn = TcpStream::connect(addr).expect("connects");
+        conn.write_all(b"GET /live HTTP/1.0\r\n\r\n")
+            .expect("sends");
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply).expect("reads");
+        assert!(
+            reply.starts_with("HTTP/1.0 200") && reply.ends_with("live\n"),
+            "{reply}"
+        );
+
+        // A request that arrives in pieces is answered once it is whole, not reset.
+        let mut conn = TcpStream::connect(addr).expect("connects");
+        conn.set_nodelay(true).expect("nodelay");
+        for piece in ["GET ", "/nope", " HTTP/1.0\r\n", "\r\n"] {
+            conn.write_all(piece.as_bytes()).expect("sends");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply).expect("reads");
+        assert!(reply.starts_with("HTTP/1.0 404"), "{reply}");
+
+        // Idle in poll(2) now; a stop must wake it at once, not at some polling interval.
+        std::thread::sleep(Duration::from_millis(50));
+        let stopped_at = Instant::now();
+        stop.stop();
+        let (done, finished) = crossbeam_channel::bounded(1);
+        std::thread::spawn(move || {
+            let _ = done.send(server.join().is_ok());
+        });
+        let ok = finished
+            .recv_timeout(Duration::from_secs(5))
+            .expect("serve returned after its token stopped");
+        assert!(ok, "serve panicked");
+        let took = stopped_at.elapsed();
+        assert!(
+            took < Duration::from_millis(100),
+            "serve took {took:?} to stop"
+        );
+    }
 }

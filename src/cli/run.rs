@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 use clap::Args;
 use lookout::config::Config;
@@ -23,8 +21,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Error> {
     let config = Config::load(file)?;
     let device = config.mqtt.device.clone().unwrap_or_else(hostname);
     let stop = super::stop_on_signals()?;
-    let reload = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone())
+    let reload = lookout::daemon::on_sighup()
         .map_err(|e| Error::Internal(format!("cannot install a signal handler: {e}")))?;
     // The config resolves its models when loaded (and reloaded); this finds the rest the same way.
     let resolve_model = |model: &Path| lookout::detect::model_path(model, Some(file));

@@ -1,0 +1,304 @@
+//! One camera of `lookout run`: its thread, which opens the source, runs the pipeline until the
+//! source ends or fails, and restarts it with backoff; and the handle the supervisor keeps to read
+//! its status, change its filters, and stop it. A camera that fails never takes the others down.
+
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::backoff::Backoff;
+use crate::config::CameraConfig;
+use crate::control::{CameraStatus, CommandAck};
+use crate::detect::{Detector, DetectorConfig};
+use crate::error::{Error, Result};
+use crate::events::{EventsConfig, Tracker};
+use crate::metrics::{CameraMetrics, FrameObserver, RestartReason};
+use crate::pipeline::{self, Controls, ReplayOptions, ReplaySummary};
+use crate::publish::mqtt::MqttPublisher;
+use crate::source::{self, SourceOptions};
+use crate::stop::StopToken;
+
+/// The first wait before a failed source is opened again; it doubles up to [`RESTART_MAX`].
+const RESTART_FIRST: Duration = Duration::from_millis(500);
+const RESTART_MAX: Duration = Duration::from_secs(30);
+/// A source that ran this long before failing starts again after the first, short wait.
+const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(30);
+
+/// What every camera thread shares with the daemon.
+#[derive(Clone)]
+pub(super) struct Shared {
+    pub mqtt: Option<Arc<MqttPublisher>>,
+    pub device: String,
+    pub topic_prefix: String,
+    pub events: EventsConfig,
+    /// The parent of every camera's token: stopping it stops them all.
+    pub stop: StopToken,
+}
+
+impl Shared {
+    /// `<prefix>/<device>`, the root of every topic of this machine.
+    pub fn root(&self) -> String {
+        format!("{}/{}", self.topic_prefix, self.device)
+    }
+}
+
+/// What a camera keeps when its thread is restarted with new settings (a reload): counters stay
+/// monotonic and event numbers contiguous. Per-camera stage state lives here; the `track` stage's
+/// tracker (IDs that survive a source restart) belongs beside `events`.
+#[derive(Clone)]
+pub(super) struct Kept {
+    pub metrics: Arc<CameraMetrics>,
+    /// Object appeared/left events, when `[events]` is on and MQTT is configured.
+    pub events: Option<Arc<Mutex<Tracker>>>,
+}
+
+impl Kept {
+    /// A new camera's state: fresh counters and, when events are on, a fresh events tracker.
+    pub fn new(camera: &str, shared: &Shared) -> Kept {
+        let events = (shared.events.enabled && shared.mqtt.is_some()).then(|| {
+            Arc::new(Mutex::new(Tracker::new(
+                &shared.device,
+                camera,
+                Duration::from_secs_f64(shared.events.left_after_s),
+            )))
+        });
+        Kept {
+            metrics: Arc::default(),
+            events,
+        }
+    }
+}
+
+/// While the restart loop waits: when it will open the source again. The watchdog counts a camera
+/// waiting here as alive: the backoff working is progress, not a hang.
+type RestartAt = Arc<Mutex<Option<Instant>>>;
+
+/// A running camera: its thread and what the supervisor may read or change.
+pub(super) struct Camera {
+    pub config: CameraConfig,
+    /// The detector settings in effect (commands change the score threshold live).
+    pub detector: DetectorConfig,
+    pub kept: Kept,
+    pub controls: Arc<Controls>,
+    /// The answer to the last command on `<camera>/set`.
+    pub ack: Option<CommandAck>,
+    restart_at: RestartAt,
+    stop: StopToken,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Camera {
+    /// Starts the camera's thread with a loaded, warmed-up detector.
+    pub fn start(cfg: &CameraConfig, detector: Detector, kept: Kept, shared: &Shared) -> Camera {
+        let stop = shared.stop.child();
+        let controls = Arc::new(Controls::default());
+        let restart_at = RestartAt::default();
+        let effective = detector.config().clone();
+        let runner = Runner {
+            opts: replay_options(cfg, shared, &kept, &controls),
+            source_opts: source_options(cfg, &stop),
+            cam: cfg.clone(),
+            detector,
+            mqtt: shared.mqtt.clone(),
+            metrics: kept.metrics.clone(),
+            restart_at: restart_at.clone(),
+            stop: stop.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("camera-{}", cfg.name))
+            .spawn(move || runner.run());
+        let thread = match thread {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::error!(camera = %cfg.name, "cannot start the camera thread: {e}");
+                None
+            }
+        };
+        Camera {
+            config: cfg.clone(),
+            detector: effective,
+            kept,
+            controls,
+            ack: None,
+            restart_at,
+            stop,
+            thread,
+        }
+    }
+
+    /// The thread has ended (its file reached the end, or it was stopped).
+    pub fn finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// No sign of life for `limit` while running: not finished, not waiting to restart, and no
+    /// frame processed (or skipped while paused) for that long.
+    pub fn hung(&self, limit: Duration) -> bool {
+        let waiting = self
+            .restart_at
+            .lock()
+            .map(|at| at.is_some())
+            .unwrap_or(false);
+        !self.finished() && !waiting && self.kept.metrics.silent_for() >= limit
+    }
+
+    /// The status on the camera's retained `state`.
+    pub fn status(&self) -> CameraStatus {
+        let errored = self
+            .kept
+            .metrics
+            .last_error
+            .lock()
+            .map(|e| e.is_some())
+            .unwrap_or(false);
+        if self.finished() {
+            CameraStatus::Stopped
+        } else if self.controls.is_paused() {
+            CameraStatus::Paused
+        } else if errored {
+            CameraStatus::Restarting
+        } else if self.kept.metrics.has_produced() {
+            CameraStatus::Running
+        } else {
+            CameraStatus::Starting
+        }
+    }
+
+    /// Waits for the thread to end (after its token, or its parent's, was stopped).
+    pub fn join(&mut self, name: &str) {
+        if let Some(t) = self.thread.take() {
+            if t.join().is_err() {
+                tracing::error!(camera = %name, "the camera thread panicked");
+            }
+        }
+    }
+
+    /// Stops this camera alone and waits for its thread.
+    pub fn shut_down(mut self) {
+        self.stop.stop();
+        let name = self.config.name.clone();
+        self.join(&name);
+    }
+}
+
+fn replay_options(
+    cam: &CameraConfig,
+    shared: &Shared,
+    kept: &Kept,
+    controls: &Arc<Controls>,
+) -> ReplayOptions {
+    let observer: Arc<dyn FrameObserver> = kept.metrics.clone();
+    // A live source (camera, network stream) never waits for the detector: latest wins.
+    let live = source::is_stream(&cam.source) || source::is_device(&cam.source);
+    ReplayOptions {
+        latest_wins: cam.realtime || live,
+        json_lines: false,
+        max_fps: cam.fps,
+        observer: Some(observer),
+        controls: Some(controls.clone()),
+        events: kept.events.clone(),
+        ..ReplayOptions::new(&shared.device, &cam.name, &shared.topic_prefix)
+    }
+}
+
+fn source_options(cam: &CameraConfig, stop: &StopToken) -> SourceOptions {
+    SourceOptions {
+        realtime: cam.realtime,
+        looping: cam.looping,
+        stall_timeout: Some(Duration::from_secs_f64(cam.stall_timeout_s)),
+        stop: Some(stop.clone()),
+        capture: cam.capture.clone(),
+        ..SourceOptions::default()
+    }
+}
+
+/// The camera's thread: open, process until the source ends or fails, restart with backoff.
+struct Runner {
+    cam: CameraConfig,
+    detector: Detector,
+    mqtt: Option<Arc<MqttPublisher>>,
+    metrics: Arc<CameraMetrics>,
+    opts: ReplayOptions,
+    source_opts: SourceOptions,
+    restart_at: RestartAt,
+    stop: StopToken,
+}
+
+impl Runner {
+    fn run(mut self) {
+        let mut backoff = Backoff::new(RESTART_FIRST, RESTART_MAX);
+        while !self.stop.is_stopped() {
+            self.metrics.beat();
+            let started = Instant::now();
+            let outcome = self.run_once();
+            if self.stop.is_stopped() {
+                return;
+            }
+            let Some((reason, why)) = self.restart_reason(outcome) else {
+                return;
+            };
+            if started.elapsed() > BACKOFF_RESET_AFTER {
+                backoff.reset();
+            }
+            let delay = backoff.next_delay();
+            if reason == RestartReason::Ended {
+                tracing::info!(camera = %self.cam.name, "{why}; restarting");
+            } else {
+                tracing::warn!(camera = %self.cam.name, %reason, "{why}; retrying in {delay:?}");
+            }
+            let error = (reason != RestartReason::Ended).then_some(why);
+            self.metrics.restarted(reason, error);
+            if self.wait_before_restart(delay) {
+                return;
+            }
+        }
+    }
+
+    /// Opens the source and runs the pipeline on it until it ends, fails or is stopped.
+    fn run_once(&mut self) -> Result<ReplaySummary> {
+        let src = source::open(&self.cam.source, self.source_opts.clone())?;
+        pipeline::replay(
+            &mut self.detector,
+            src,
+            self.mqtt.as_deref(),
+            &mut std::io::sink(),
+            &self.opts,
+            &self.stop,
+        )
+    }
+
+    /// Why the source must be opened again, with the error in words; None when it is done.
+    fn restart_reason(&self, outcome: Result<ReplaySummary>) -> Option<(RestartReason, String)> {
+        let stream = source::is_stream(&self.cam.source);
+        Some(match outcome {
+            // A file that ends is done; a stream or a looping file that ends is restarted.
+            Ok(s) if s.source_error.is_none() && !self.cam.looping && !stream => {
+                tracing::info!(camera = %self.cam.name, frames = s.frames, "source ended");
+                return None;
+            }
+            Ok(s) => match s.source_error {
+                Some(e @ Error::Stalled { .. }) => (RestartReason::Stalled, e.to_string()),
+                Some(e) => (RestartReason::Failed, e.to_string()),
+                None => (RestartReason::Ended, "the source ended".to_string()),
+            },
+            Err(e @ Error::Stalled { .. }) => (RestartReason::Stalled, e.to_string()),
+            Err(e) => (RestartReason::OpenFailed, e.to_string()),
+        })
+    }
+
+    /// The backoff wait, cut short by a stop (then true). The watchdog sees the wait through
+    /// `restart_at`, so nothing needs to beat the heartbeat meanwhile.
+    fn wait_before_restart(&self, delay: Duration) -> bool {
+        let until = Instant::now() + delay;
+        self.set_restart_at(Some(until));
+        let stopped = self.stop.wait_until(until);
+        // Beat before clearing, so the watchdog never sees an old heartbeat outside the wait.
+        self.metrics.beat();
+        self.set_restart_at(None);
+        stopped
+    }
+
+    fn set_restart_at(&self, at: Option<Instant>) {
+        *self.restart_at.lock().unwrap_or_else(|p| p.into_inner()) = at;
+    }
+}

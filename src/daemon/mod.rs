@@ -1,0 +1,183 @@
+//! `lookout run`: every camera of the config concurrently, one shared MQTT connection, systemd
+//! notifications (READY, STATUS, WATCHDOG, RELOADING, STOPPING), a config reload on SIGHUP and a
+//! clean stop on SIGTERM/SIGINT. A camera whose source fails or stalls is restarted with
+//! exponential backoff and a logged reason; it never takes the others down.
+//!
+//! Where things are: [`Daemon::run`] here (start-up and the shutdown order); `supervisor` (the
+//! loop that waits on stops, reloads, commands and a tick); `camera` (one camera's thread: start,
+//! run, restart with backoff); `reload` (SIGHUP); `state` (retained state, stats, commands);
+//! `systemd` (sd_notify and the watchdog).
+//!
+//! Stopping: SIGTERM/SIGINT stop [`Daemon::stop`]; the cameras run under a child of it (each with
+//! its own child, so a reload can stop one). The admin endpoint has a token of its own: it keeps
+//! answering until the cameras' final states are out.
+
+mod camera;
+mod reload;
+mod state;
+mod supervisor;
+mod systemd;
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+
+use crate::admin::{AdminState, CameraList};
+use crate::config::Config;
+use crate::detect::{Detector, DetectorConfig, ModelSpec};
+use crate::error::{Error, Result};
+use crate::publish::mqtt::MqttPublisher;
+use crate::stop::StopToken;
+use camera::{Camera, Kept, Shared};
+use supervisor::Supervisor;
+
+pub use reload::on_sighup;
+pub use systemd::sd_notify;
+
+/// How long the MQTT connection may take to hand over what is queued when lookout stops.
+const MQTT_CLOSE_WITHIN: Duration = Duration::from_secs(3);
+
+/// What `run` needs besides the config.
+pub struct Daemon<'a> {
+    /// The config file, read again on SIGHUP.
+    pub config_path: &'a Path,
+    pub resolve_model: &'a (dyn Fn(&Path) -> PathBuf + Sync),
+    /// Topic segment naming this machine.
+    pub device: String,
+    /// Stopped by SIGTERM/SIGINT ([`StopToken::on_signals`]).
+    pub stop: StopToken,
+    /// One message per SIGHUP ([`on_sighup`]); each reloads the config file.
+    pub reload: Receiver<()>,
+}
+
+impl Daemon<'_> {
+    /// Loads and warms every camera's detector (failing early on a bad model; a GPU compiles its
+    /// kernels here, before READY), then runs until SIGTERM/SIGINT or every non-looping camera has
+    /// reached the end of its file.
+    pub fn run(&self, config: Config) -> Result<()> {
+        if config.cameras.is_empty() {
+            return Err(Error::Config(
+                "the config has no [[cameras]]; add one (see config/lookout.toml)".into(),
+            ));
+        }
+        let detectors = config
+            .cameras
+            .iter()
+            .map(|cam| self.load_detector(&cam.name, cam.detector(&config.detector)))
+            .collect::<Result<Vec<_>>>()?;
+        let listener = match config.admin.listen.as_str() {
+            "" => None,
+            addr => Some(crate::admin::bind(addr)?),
+        };
+        let mqtt = match &config.mqtt.url {
+            Some(_) => Some(Arc::new(MqttPublisher::start(
+                &config.mqtt,
+                &format!("{}/{}", config.mqtt.topic_prefix, self.device),
+            )?)),
+            None => None,
+        };
+        let cameras_stop = self.stop.child();
+        let stopped = supervisor::closed_on_stop(&cameras_stop).map_err(|e| {
+            Error::Internal(format!("cannot start the supervisor's stop watcher: {e}"))
+        })?;
+        let shared = Shared {
+            mqtt: mqtt.clone(),
+            device: self.device.clone(),
+            topic_prefix: config.mqtt.topic_prefix.clone(),
+            events: config.events.clone(),
+            stop: cameras_stop,
+        };
+        let mut cameras = BTreeMap::new();
+        for (cam, detector) in config.cameras.iter().zip(detectors) {
+            let kept = Kept::new(&cam.name, &shared);
+            cameras.insert(
+                cam.name.clone(),
+                Camera::start(cam, detector, kept, &shared),
+            );
+        }
+        let list = CameraList::default();
+        state::publish_list(&list, &cameras);
+        let admin = AdminThread::start(listener, &list, &mqtt);
+        sd_notify(&format!(
+            "READY=1\nSTATUS=running {} camera(s)",
+            cameras.len()
+        ));
+        tracing::info!(cameras = cameras.len(), "lookout running");
+
+        let mut supervisor = Supervisor::new(self, config, cameras, shared, list);
+        supervisor.run(&stopped);
+        // The shutdown order: cameras stopped and joined, their final states published, the
+        // admin endpoint stopped, then MQTT closed (flushing those states).
+        sd_notify("STOPPING=1\nSTATUS=stopping");
+        supervisor.shut_down();
+        admin.stop();
+        if let Some(m) = mqtt {
+            m.close(MQTT_CLOSE_WITHIN);
+        }
+        Ok(())
+    }
+
+    /// Loads a camera's model and runs it once, so its first frame does not pay for the warm-up.
+    fn load_detector(&self, camera: &str, cfg: DetectorConfig) -> Result<Detector> {
+        let spec = ModelSpec::load(&(self.resolve_model)(&cfg.model))?;
+        let mut detector = Detector::new(spec, cfg)?;
+        sd_notify(&format!(
+            "STATUS=warming up the {} engine for camera {camera}",
+            detector.engine_name()
+        ));
+        let took = detector.warm_up()?;
+        tracing::info!(
+            camera,
+            engine = detector.engine_name(),
+            ms = took.as_millis() as u64,
+            "detector warmed up"
+        );
+        Ok(detector)
+    }
+}
+
+/// The admin endpoint's thread, stopped by its own token (see the module doc for why).
+struct AdminThread {
+    stop: StopToken,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl AdminThread {
+    fn start(
+        listener: Option<TcpListener>,
+        cameras: &CameraList,
+        mqtt: &Option<Arc<MqttPublisher>>,
+    ) -> AdminThread {
+        let stop = StopToken::new();
+        let thread = listener.and_then(|listener| {
+            let state = AdminState {
+                cameras: cameras.clone(),
+                mqtt: mqtt.clone(),
+            };
+            let stop = stop.clone();
+            let spawned = std::thread::Builder::new()
+                .name("admin".into())
+                .spawn(move || crate::admin::serve(listener, &state, &stop));
+            spawned
+                .inspect_err(|e| {
+                    tracing::error!("admin endpoint off: cannot start its thread ({e})")
+                })
+                .ok()
+        });
+        AdminThread { stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.stop();
+        if let Some(t) = self.thread {
+            if t.join().is_err() {
+                tracing::error!("the admin thread panicked");
+            }
+        }
+    }
+}

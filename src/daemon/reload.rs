@@ -1,0 +1,170 @@
+//! SIGHUP: read the config file again and apply it without stopping the daemon. A bad file is
+//! rejected and the running config stays. Cameras added or removed start or stop; a changed score
+//! threshold, IoU threshold or class list applies live; any other change to a camera restarts that
+//! camera only. `[mqtt]`, `[admin]` and `[events]` changes need a restart of lookout and are
+//! reported as such.
+
+use crossbeam_channel::Receiver;
+
+use super::camera::{Camera, Kept};
+use super::state::publish_list;
+use super::supervisor::Supervisor;
+use super::systemd::sd_notify;
+use crate::config::{CameraConfig, Config};
+use crate::detect::DetectorConfig;
+use crate::error::Error;
+use crate::pipeline::Filters;
+
+/// A channel that receives one message per SIGHUP (several before the supervisor looks are one
+/// reload). Install it early: until then SIGHUP's default action ends the process.
+pub fn on_sighup() -> std::io::Result<Receiver<()>> {
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])?;
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::Builder::new()
+        .name("sighup".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                // Full: a reload is already pending, and it will read the newest file.
+                if let Err(crossbeam_channel::TrySendError::Disconnected(())) = tx.try_send(()) {
+                    return;
+                }
+            }
+        })?;
+    Ok(rx)
+}
+
+impl Supervisor<'_> {
+    /// Reloads the config file, telling systemd (RELOADING, then READY).
+    pub(super) fn reload(&mut self) {
+        sd_notify("RELOADING=1");
+        self.apply_new_config();
+        publish_list(&self.list, &self.cameras);
+        sd_notify("READY=1");
+    }
+
+    fn apply_new_config(&mut self) {
+        let path = self.daemon.config_path;
+        let new = match Config::load(path) {
+            Ok(c) if c.cameras.is_empty() => Err(Error::Config(format!(
+                "{}: the config has no [[cameras]]",
+                path.display()
+            ))),
+            other => other,
+        };
+        let new = match new {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("reload rejected, the running config stays: {e}");
+                sd_notify("STATUS=reload rejected (see the log); running the previous config");
+                return;
+            }
+        };
+        tracing::info!(config = %path.display(), "reloading");
+        warn_of_sections_needing_a_restart(&self.config, &new);
+        self.remove_cameras_not_in(&new);
+        for cfg in &new.cameras {
+            self.apply_camera(cfg, cfg.detector(&new.detector));
+        }
+        let current = &self.config;
+        self.config = Config {
+            mqtt: current.mqtt.clone(),
+            admin: current.admin.clone(),
+            events: current.events.clone(),
+            ..new
+        };
+        sd_notify(&format!(
+            "STATUS=reloaded; running {} camera(s)",
+            self.cameras.len()
+        ));
+    }
+
+    fn remove_cameras_not_in(&mut self, new: &Config) {
+        let gone: Vec<String> = self
+            .cameras
+            .keys()
+            .filter(|name| !new.cameras.iter().any(|c| c.name == **name))
+            .cloned()
+            .collect();
+        for name in gone {
+            if let Some(cam) = self.cameras.remove(&name) {
+                cam.shut_down();
+                tracing::info!(camera = %name, "camera removed");
+            }
+        }
+    }
+
+    /// Leaves the camera alone, changes its filters live, or (re)starts it, whichever the change
+    /// needs.
+    fn apply_camera(&mut self, cfg: &CameraConfig, detector: DetectorConfig) {
+        match self.cameras.get_mut(&cfg.name) {
+            Some(cam) if cam.config == *cfg && cam.detector == detector => {}
+            Some(cam) if same_source(&cam.config, cfg) && same_model(&cam.detector, &detector) => {
+                cam.controls.set_filters(Filters::of(&detector));
+                tracing::info!(camera = %cfg.name, "new detector thresholds/classes: applied live");
+                cam.detector = detector;
+                cam.config = cfg.clone();
+            }
+            _ => self.restart_camera(cfg, detector),
+        }
+    }
+
+    /// Starts the camera with its new settings, stopping the old one (whose counters and events
+    /// carry over) only once the new detector has loaded: a bad model keeps the old one running.
+    fn restart_camera(&mut self, cfg: &CameraConfig, detector: DetectorConfig) {
+        let loaded = match self.daemon.load_detector(&cfg.name, detector) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(camera = %cfg.name, "reload: cannot load its detector ({e}); keeping it as it was");
+                return;
+            }
+        };
+        let (kept, action) = match self.cameras.remove(&cfg.name) {
+            Some(old) => {
+                let kept = old.kept.clone();
+                old.shut_down();
+                (kept, "restarted with its new settings")
+            }
+            None => (Kept::new(&cfg.name, &self.shared), "added"),
+        };
+        let cam = Camera::start(cfg, loaded, kept, &self.shared);
+        self.cameras.insert(cfg.name.clone(), cam);
+        tracing::info!(camera = %cfg.name, "camera {action}");
+    }
+}
+
+fn warn_of_sections_needing_a_restart(current: &Config, new: &Config) {
+    for (section, changed) in [
+        ("[mqtt]", new.mqtt != current.mqtt),
+        ("[admin]", new.admin != current.admin),
+        ("[events]", new.events != current.events),
+    ] {
+        if changed {
+            tracing::warn!("{section} changed: it applies after a restart of lookout (systemctl restart lookout); keeping the running one");
+        }
+    }
+}
+
+/// Whether two detector configs differ at most in what `Detector::set_filters` changes.
+fn same_model(a: &DetectorConfig, b: &DetectorConfig) -> bool {
+    let strip = |d: &DetectorConfig| DetectorConfig {
+        score_threshold: 0.0,
+        iou_threshold: 0.0,
+        classes: Vec::new(),
+        ..d.clone()
+    };
+    strip(a) == strip(b)
+}
+
+/// Whether two camera entries differ at most in the detector settings that apply live.
+fn same_source(a: &CameraConfig, b: &CameraConfig) -> bool {
+    let strip = |c: &CameraConfig| {
+        let mut c = c.clone();
+        (
+            c.detector.score_threshold,
+            c.detector.iou_threshold,
+            c.detector.classes,
+        ) = (None, None, None);
+        c
+    };
+    strip(a) == strip(b)
+}
