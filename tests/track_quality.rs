@@ -13,7 +13,10 @@ use lookout::track::mot::noise::{noisy_detections, write_json_lines, NoiseConfig
 use lookout::track::mot::{evaluate, MotObject, MotSequence, MotSummary};
 
 fn ground_truth(sequence: &str) -> MotSequence {
-    let path = root().join("target/motmetrics").join(sequence).join("gt.txt");
+    let path = root()
+        .join("target/motmetrics")
+        .join(sequence)
+        .join("gt.txt");
     assert!(
         path.exists(),
         "{} is missing: run .ci/setup.sh (it fetches the motmetrics wheel's TUD files)",
@@ -60,7 +63,9 @@ fn track_and_score(sequence: &str, seed: u64) -> MotSummary {
             hyp.push(
                 frame,
                 MotObject {
-                    id: o["track_id"].as_u64().expect("tracked objects carry track_id"),
+                    id: o["track_id"]
+                        .as_u64()
+                        .expect("tracked objects carry track_id"),
                     bbox: [b[0], b[1], b[2], b[3]],
                     confidence: 1.0,
                 },

@@ -17,6 +17,7 @@ use crate::pipeline::{self, Controls, ReplayOptions, ReplaySummary};
 use crate::publish::mqtt::MqttPublisher;
 use crate::source::{self, SourceOptions};
 use crate::stop::StopToken;
+use crate::track::{TrackStage, TrackingConfig};
 
 /// The first wait before a failed source is opened again; it doubles up to [`RESTART_MAX`].
 const RESTART_FIRST: Duration = Duration::from_millis(500);
@@ -42,19 +43,40 @@ impl Shared {
     }
 }
 
-/// What a camera keeps when its thread is restarted with new settings (a reload): counters stay
-/// monotonic and event numbers contiguous. Per-camera stage state lives here; the `track` stage's
-/// tracker (IDs that survive a source restart) belongs beside `events`.
+/// What a camera keeps when its thread is restarted with new settings (a reload) or its source
+/// restarts: counters stay monotonic, event numbers contiguous, track ids and line totals go on.
 #[derive(Clone)]
 pub(super) struct Kept {
     pub metrics: Arc<CameraMetrics>,
     /// Object appeared/left events, when `[events]` is on and MQTT is configured.
     pub events: Option<Arc<Mutex<Tracker>>>,
+    /// The tracker, zones and lines, when tracking is on for this camera.
+    pub tracking: Option<Arc<Mutex<TrackStage>>>,
+}
+
+/// The tracking stage of a camera with this detector; `None` when its tracking is off.
+pub(super) fn track_stage(
+    tracking: Option<&TrackingConfig>,
+    detector: &Detector,
+) -> Option<Arc<Mutex<TrackStage>>> {
+    let listed = &detector.config().classes;
+    let listed: &[String] = if listed.iter().any(|c| c == "all") {
+        &[]
+    } else {
+        listed
+    };
+    tracking.map(|cfg| {
+        Arc::new(Mutex::new(TrackStage::new(
+            cfg,
+            &detector.spec().classes,
+            listed,
+        )))
+    })
 }
 
 impl Kept {
     /// A new camera's state: fresh counters and, when events are on, a fresh events tracker.
-    pub fn new(camera: &str, shared: &Shared) -> Kept {
+    pub fn new(camera: &str, shared: &Shared, tracking: Option<Arc<Mutex<TrackStage>>>) -> Kept {
         let events = (shared.events.enabled && shared.mqtt.is_some()).then(|| {
             Arc::new(Mutex::new(Tracker::new(
                 &shared.device,
@@ -65,6 +87,7 @@ impl Kept {
         Kept {
             metrics: Arc::default(),
             events,
+            tracking,
         }
     }
 }
@@ -78,6 +101,8 @@ pub(super) struct Camera {
     pub config: CameraConfig,
     /// The detector settings in effect (commands change the score threshold live).
     pub detector: DetectorConfig,
+    /// The tracking settings in effect (`[tracker]` with the camera's overrides, zones, lines).
+    pub tracking: Option<TrackingConfig>,
     pub kept: Kept,
     pub controls: Arc<Controls>,
     /// The answer to the last command on `<camera>/set`.
@@ -89,7 +114,13 @@ pub(super) struct Camera {
 
 impl Camera {
     /// Starts the camera's thread with a loaded, warmed-up detector.
-    pub fn start(cfg: &CameraConfig, detector: Detector, kept: Kept, shared: &Shared) -> Camera {
+    pub fn start(
+        cfg: &CameraConfig,
+        detector: Detector,
+        kept: Kept,
+        tracking: Option<TrackingConfig>,
+        shared: &Shared,
+    ) -> Camera {
         let stop = shared.stop.child();
         let controls = Arc::new(Controls::default());
         let restart_at = RestartAt::default();
@@ -117,6 +148,7 @@ impl Camera {
         Camera {
             config: cfg.clone(),
             detector: effective,
+            tracking,
             kept,
             controls,
             ack: None,
@@ -197,6 +229,7 @@ fn replay_options(
         observer: Some(observer),
         controls: Some(controls.clone()),
         events: kept.events.clone(),
+        tracking: kept.tracking.clone(),
         ..ReplayOptions::new(&shared.device, &cam.name, &shared.topic_prefix)
     }
 }
@@ -226,6 +259,14 @@ struct Runner {
 
 impl Runner {
     fn run(mut self) {
+        self.run_until_done();
+        // The lines' totals, written now rather than at their next interval.
+        if let Some(t) = &self.opts.tracking {
+            t.lock().unwrap_or_else(|p| p.into_inner()).close();
+        }
+    }
+
+    fn run_until_done(&mut self) {
         let mut backoff = Backoff::new(RESTART_FIRST, RESTART_MAX);
         while !self.stop.is_stopped() {
             self.metrics.beat();

@@ -94,10 +94,12 @@ impl Daemon<'_> {
         };
         let mut cameras = BTreeMap::new();
         for (cam, detector) in config.cameras.iter().zip(detectors) {
-            let kept = Kept::new(&cam.name, &shared);
+            let tracking = cam.tracking(&config.tracker);
+            let stage = camera::track_stage(tracking.as_ref(), &detector);
+            let kept = Kept::new(&cam.name, &shared, stage);
             cameras.insert(
                 cam.name.clone(),
-                Camera::start(cam, detector, kept, &shared),
+                Camera::start(cam, detector, kept, tracking, &shared),
             );
         }
         let list = CameraList::default();

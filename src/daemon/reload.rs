@@ -1,12 +1,13 @@
 //! SIGHUP: read the config file again and apply it without stopping the daemon. A bad file is
 //! rejected and the running config stays. Cameras added or removed start or stop; a changed score
-//! threshold, IoU threshold or class list applies live; any other change to a camera restarts that
-//! camera only. `[mqtt]`, `[admin]` and `[events]` changes need a restart of lookout and are
+//! threshold, IoU threshold or class list, and changed tracker settings, zones or lines apply live
+//! (tracks and line totals go on); any other change to a camera (and turning tracking on or off)
+//! restarts that camera only. `[mqtt]`, `[admin]` and `[events]` changes need a restart of lookout and are
 //! reported as such.
 
 use crossbeam_channel::Receiver;
 
-use super::camera::{Camera, Kept};
+use super::camera::{self, Camera, Kept};
 use super::state::publish_list;
 use super::supervisor::Supervisor;
 use super::systemd::sd_notify;
@@ -14,6 +15,7 @@ use crate::config::{CameraConfig, Config};
 use crate::detect::DetectorConfig;
 use crate::error::Error;
 use crate::pipeline::Filters;
+use crate::track::TrackingConfig;
 
 /// A channel that receives one message per SIGHUP (several before the supervisor looks are one
 /// reload). Install it early: until then SIGHUP's default action ends the process.
@@ -63,7 +65,7 @@ impl Supervisor<'_> {
         warn_of_sections_needing_a_restart(&self.config, &new);
         self.remove_cameras_not_in(&new);
         for cfg in &new.cameras {
-            self.apply_camera(cfg, cfg.detector(&new.detector));
+            self.apply_camera(cfg, cfg.detector(&new.detector), cfg.tracking(&new.tracker));
         }
         let current = &self.config;
         self.config = Config {
@@ -95,22 +97,47 @@ impl Supervisor<'_> {
 
     /// Leaves the camera alone, changes its filters live, or (re)starts it, whichever the change
     /// needs.
-    fn apply_camera(&mut self, cfg: &CameraConfig, detector: DetectorConfig) {
+    fn apply_camera(
+        &mut self,
+        cfg: &CameraConfig,
+        detector: DetectorConfig,
+        tracking: Option<TrackingConfig>,
+    ) {
         match self.cameras.get_mut(&cfg.name) {
-            Some(cam) if cam.config == *cfg && cam.detector == detector => {}
-            Some(cam) if same_source(&cam.config, cfg) && same_model(&cam.detector, &detector) => {
-                cam.controls.set_filters(Filters::of(&detector));
-                tracing::info!(camera = %cfg.name, "new detector thresholds/classes: applied live");
+            Some(cam)
+                if cam.config == *cfg && cam.detector == detector && cam.tracking == tracking => {}
+            Some(cam)
+                if same_source(&cam.config, cfg)
+                    && same_model(&cam.detector, &detector)
+                    && cam.tracking.is_some() == tracking.is_some() =>
+            {
+                if cam.detector != detector {
+                    cam.controls.set_filters(Filters::of(&detector));
+                    tracing::info!(camera = %cfg.name, "new detector thresholds/classes: applied live");
+                }
+                if let (Some(new), Some(stage)) = (&tracking, &cam.kept.tracking) {
+                    if cam.tracking.as_ref() != Some(new) {
+                        let mut stage = stage.lock().unwrap_or_else(|p| p.into_inner());
+                        let (zones, lines) = stage.reconfigure(new);
+                        tracing::info!(camera = %cfg.name, ?zones, ?lines, "new tracker settings, zones or lines: applied live (removed zones and lines listed)");
+                    }
+                }
                 cam.detector = detector;
+                cam.tracking = tracking;
                 cam.config = cfg.clone();
             }
-            _ => self.restart_camera(cfg, detector),
+            _ => self.restart_camera(cfg, detector, tracking),
         }
     }
 
     /// Starts the camera with its new settings, stopping the old one (whose counters and events
     /// carry over) only once the new detector has loaded: a bad model keeps the old one running.
-    fn restart_camera(&mut self, cfg: &CameraConfig, detector: DetectorConfig) {
+    fn restart_camera(
+        &mut self,
+        cfg: &CameraConfig,
+        detector: DetectorConfig,
+        tracking: Option<TrackingConfig>,
+    ) {
         let loaded = match self.daemon.load_detector(&cfg.name, detector) {
             Ok(d) => d,
             Err(e) => {
@@ -120,13 +147,26 @@ impl Supervisor<'_> {
         };
         let (kept, action) = match self.cameras.remove(&cfg.name) {
             Some(old) => {
-                let kept = old.kept.clone();
+                let mut kept = old.kept.clone();
                 old.shut_down();
+                // Tracks and line totals go on; tracking turned on or off starts or drops them.
+                match (&tracking, &kept.tracking) {
+                    (Some(new), Some(stage)) => {
+                        stage
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .reconfigure(new);
+                    }
+                    _ => kept.tracking = camera::track_stage(tracking.as_ref(), &loaded),
+                }
                 (kept, "restarted with its new settings")
             }
-            None => (Kept::new(&cfg.name, &self.shared), "added"),
+            None => {
+                let stage = camera::track_stage(tracking.as_ref(), &loaded);
+                (Kept::new(&cfg.name, &self.shared, stage), "added")
+            }
         };
-        let cam = Camera::start(cfg, loaded, kept, &self.shared);
+        let cam = Camera::start(cfg, loaded, kept, tracking, &self.shared);
         self.cameras.insert(cfg.name.clone(), cam);
         tracing::info!(camera = %cfg.name, "camera {action}");
     }
@@ -164,6 +204,9 @@ fn same_source(a: &CameraConfig, b: &CameraConfig) -> bool {
             c.detector.iou_threshold,
             c.detector.classes,
         ) = (None, None, None);
+        // Tracking settings apply live too (compared separately, with `[tracker]` applied).
+        c.tracker = Default::default();
+        (c.zones, c.lines) = (Vec::new(), Vec::new());
         c
     };
     strip(a) == strip(b)

@@ -342,10 +342,19 @@ mod tests {
         write_json_lines(&[frame], (640.0, 480.0), &mut out).expect("written");
         let v: serde_json::Value = serde_json::from_slice(&out).expect("one JSON object");
         assert_eq!(v["schema"], "lookout.detections.v1");
-        assert_eq!((v["seq"].as_u64(), v["source_pts"].as_f64()), (Some(2), Some(61.04)));
+        assert_eq!(
+            (v["seq"].as_u64(), v["source_pts"].as_f64()),
+            (Some(2), Some(61.04))
+        );
         assert_eq!(v["captured_at"], "2026-01-01T00:01:01.040Z");
-        assert_eq!(v["objects"][0]["box"], serde_json::json!([1.0, 2.0, 3.5, 4.0]));
+        assert_eq!(
+            v["objects"][0]["box"],
+            serde_json::json!([1.0, 2.0, 3.5, 4.0])
+        );
         assert_eq!(v["objects"][0]["score"], 0.75);
-        assert!(v["objects"][0].get("gt_id").is_none(), "the truth stays hidden");
+        assert!(
+            v["objects"][0].get("gt_id").is_none(),
+            "the truth stays hidden"
+        );
     }
 }
