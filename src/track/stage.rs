@@ -178,10 +178,21 @@ impl TrackStage {
         dets: Option<&[DetIn]>,
         publish_threshold: f32,
     ) -> FrameOutput {
-        let update = match dets {
+        let mut update = match dets {
             Some(d) => self.tracker.update(frame.t_s, frame_wh, d),
             None => self.tracker.predict(frame.t_s, frame_wh),
         };
+        // A prediction may run past the frame's edge (an object walking out): boxes stay in it.
+        let (w, h) = (frame_wh.0 as f32, frame_wh.1 as f32);
+        for t in &mut update.tracks {
+            let [x1, y1, x2, y2] = t.bbox;
+            t.bbox = [
+                x1.clamp(0.0, w),
+                y1.clamp(0.0, h),
+                x2.clamp(0.0, w),
+                y2.clamp(0.0, h),
+            ];
+        }
         let predicted = dets.is_none();
         let objects = update
             .tracks
