@@ -122,6 +122,43 @@ pub(super) fn tracking_for(
     ))))
 }
 
+/// Objects tracked, and each line's totals and zone's counts at the end.
+fn tracking_summary(stage: &TrackStage) -> String {
+    let mut text = format!("tracking: {} objects\n", stage.objects_seen());
+    let (zones, lines) = stage.current();
+    for l in lines {
+        let per_class: Vec<String> = l
+            .totals
+            .iter()
+            .filter(|(_, t)| t.r#in + t.out > 0)
+            .map(|(c, t)| format!("{c} {} in, {} out", t.r#in, t.out))
+            .collect();
+        text += &format!("line {}: {}\n", l.line, none_if_empty(per_class));
+    }
+    for z in zones {
+        let per_class: Vec<String> = z
+            .counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        text += &format!(
+            "zone {} (at the end): {}\n",
+            z.zone,
+            none_if_empty(per_class)
+        );
+    }
+    text
+}
+
+fn none_if_empty(parts: Vec<String>) -> String {
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 /// The classes a detector reports, as zones and lines list them at zero ("all": none listed).
 fn listed_classes(detector: &Detector) -> &[String] {
     let listed = &detector.config().classes;
@@ -198,5 +235,11 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
     }
     let summary = result?;
     print_summary(&summary, &detectors[0], mqtt_line.as_deref());
+    if let Some(t) = &tracking {
+        eprint!(
+            "{}",
+            tracking_summary(&t.lock().unwrap_or_else(|p| p.into_inner()))
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

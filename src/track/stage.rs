@@ -64,6 +64,8 @@ pub struct TrackStage {
     last_video_s: Option<f64>,
     video_offset: f64,
     detect_every: u32,
+    /// Tracks confirmed so far: the objects seen.
+    confirmed: u64,
 }
 
 impl std::fmt::Debug for TrackStage {
@@ -117,6 +119,7 @@ impl TrackStage {
             epoch: Instant::now(),
             last_video_s: None,
             video_offset: 0.0,
+            confirmed: 0,
             detect_every: cfg.tracker.detect_every.max(1),
         }
     }
@@ -139,6 +142,11 @@ impl TrackStage {
         let t = pts + self.video_offset;
         self.last_video_s = Some(t);
         t
+    }
+
+    /// Objects seen so far (tracks confirmed).
+    pub fn objects_seen(&self) -> u64 {
+        self.confirmed
     }
 
     /// Run the detector on every Nth frame; predict in between.
@@ -182,6 +190,7 @@ impl TrackStage {
             Some(d) => self.tracker.update(frame.t_s, frame_wh, d),
             None => self.tracker.predict(frame.t_s, frame_wh),
         };
+        self.confirmed += update.confirmed.len() as u64;
         // A prediction may run past the frame's edge (an object walking out): boxes stay in it.
         let (w, h) = (frame_wh.0 as f32, frame_wh.1 as f32);
         for t in &mut update.tracks {
