@@ -58,6 +58,22 @@ pub fn replay(
     )
 }
 
+/// With a tracker, detections down to its low threshold feed its second association stage.
+/// Returns how often the detector runs (every Nth frame).
+fn prepare_for_tracking(detectors: &mut [Detector], opts: &ReplayOptions) -> u32 {
+    let (floor, detect_every) = match &opts.tracking {
+        Some(t) => {
+            let t = t.lock().unwrap_or_else(|p| p.into_inner());
+            (Some(t.low_threshold()), t.detect_every())
+        }
+        None => (None, 1),
+    };
+    for d in detectors.iter_mut() {
+        d.set_candidate_floor(floor);
+    }
+    detect_every
+}
+
 /// [`replay`] with one detector per inference worker: with several, frames are inferred in
 /// parallel (two frames in flight on two cores) and published in capture order. Several workers
 /// need every-frame mode (not `latest_wins`).
@@ -78,17 +94,7 @@ pub fn replay_on(
         ));
     }
     let (spec, engine, preparer) = (first.spec().clone(), first.engine_name(), first.preparer());
-    // With a tracker, detections down to its low threshold feed its second association stage.
-    let (floor, detect_every) = match &opts.tracking {
-        Some(t) => {
-            let t = t.lock().unwrap_or_else(|p| p.into_inner());
-            (Some(t.low_threshold()), t.detect_every())
-        }
-        None => (None, 1),
-    };
-    for d in detectors.iter_mut() {
-        d.set_candidate_floor(floor);
-    }
+    let detect_every = prepare_for_tracking(detectors, opts);
     let slot = Arc::new(FrameSlot::<Work>::default());
     let (recycle, recycled) = crossbeam_channel::bounded::<Prepared>(4);
     let dropped = Arc::new(AtomicU64::new(0));

@@ -174,7 +174,39 @@ impl ObjectEvents {
                 out.push(event(*id, life, frame, ObjectEventKind::New, None));
             }
         }
-        let mut reasons: BTreeMap<u64, UpdateReason> = BTreeMap::new();
+        let mut reasons = self.scene_reasons(frame, scene);
+        self.motion_reasons(frame, update, &mut reasons);
+        let confirmed: Vec<u64> = update.confirmed.clone();
+        for (id, reason) in reasons {
+            if confirmed.contains(&id) {
+                continue; // its `new` already says where it is
+            }
+            if let Some(life) = self.lives.get_mut(&id) {
+                life.last_event_s = frame.t_s;
+                out.push(event(
+                    id,
+                    life,
+                    frame,
+                    ObjectEventKind::Update,
+                    Some(reason),
+                ));
+            }
+        }
+        for e in &update.ended {
+            if let Some(life) = self.lives.remove(&e.track_id) {
+                out.push(end_event(e, &life, frame));
+            }
+        }
+        out
+    }
+
+    /// Zones entered and left, lines crossed: recorded in each life, and why each changed.
+    fn scene_reasons(
+        &mut self,
+        frame: &FrameRef,
+        scene: &SceneChanges,
+    ) -> BTreeMap<u64, UpdateReason> {
+        let mut reasons = BTreeMap::new();
         for (id, zone) in &scene.entered {
             if let Some(life) = self.lives.get_mut(id) {
                 if !life.zones.contains(zone) {
@@ -200,6 +232,16 @@ impl ObjectEvents {
                 reasons.insert(*id, UpdateReason::LineCrossed);
             }
         }
+        reasons
+    }
+
+    /// Stopped, moving again, or due for a periodic update.
+    fn motion_reasons(
+        &mut self,
+        frame: &FrameRef,
+        update: &TrackerUpdate,
+        reasons: &mut BTreeMap<u64, UpdateReason>,
+    ) {
         for t in update
             .tracks
             .iter()
@@ -224,28 +266,6 @@ impl ObjectEvents {
                 reasons.entry(t.track_id).or_insert(UpdateReason::Periodic);
             }
         }
-        let confirmed: Vec<u64> = update.confirmed.clone();
-        for (id, reason) in reasons {
-            if confirmed.contains(&id) {
-                continue; // its `new` already says where it is
-            }
-            if let Some(life) = self.lives.get_mut(&id) {
-                life.last_event_s = frame.t_s;
-                out.push(event(
-                    id,
-                    life,
-                    frame,
-                    ObjectEventKind::Update,
-                    Some(reason),
-                ));
-            }
-        }
-        for e in &update.ended {
-            if let Some(life) = self.lives.remove(&e.track_id) {
-                out.push(end_event(e, &life, frame));
-            }
-        }
-        out
     }
 
     /// Keeps a track's life up to date.
@@ -332,4 +352,123 @@ fn end_event(ended: &Ended, life: &Life, frame: &FrameRef) -> ObjectEvent {
     let mut e = event(ended.track_id, life, frame, ObjectEventKind::End, None);
     e.zones.clear();
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::track::{Ended, TrackOut};
+
+    fn track(id: u64, state: TrackState, x: f32) -> TrackOut {
+        TrackOut {
+            track_id: id,
+            bbox: [x, 100.0, x + 20.0, 160.0],
+            score: 0.8,
+            class_id: 0,
+            velocity: [10.0, 0.0],
+            age_s: 0.2,
+            state,
+            matched: true,
+            stationary: false,
+        }
+    }
+
+    fn at(seq: u64, t_s: f64) -> FrameRef {
+        FrameRef {
+            seq,
+            captured_at: SystemTime::UNIX_EPOCH + Duration::from_secs_f64(1000.0 + t_s),
+            t_s,
+        }
+    }
+
+    #[test]
+    fn new_update_and_end_tell_an_objects_life() {
+        let mut ev = ObjectEvents::new(0.0);
+        let name = |_: usize| "person".to_string();
+        let none = SceneChanges::default();
+        // Tentative: no life, no event (it may vanish without an end).
+        let u = TrackerUpdate {
+            tracks: vec![track(1, TrackState::Tentative, 0.0)],
+            ..TrackerUpdate::default()
+        };
+        assert!(ev.frame(&at(0, 0.0), &u, &none, &name).is_empty());
+        assert!(ev.lives.is_empty());
+        let u = TrackerUpdate {
+            tracks: vec![track(1, TrackState::Confirmed, 10.0)],
+            confirmed: vec![1],
+            ..TrackerUpdate::default()
+        };
+        let e = ev.frame(&at(1, 0.1), &u, &none, &name);
+        assert_eq!(
+            (e.len(), e[0].kind, e[0].track_id),
+            (1, ObjectEventKind::New, 1)
+        );
+        assert_eq!(
+            e[0].first_seen, "1970-01-01T00:16:39.900Z",
+            "first seen age_s earlier"
+        );
+        let scene = SceneChanges {
+            entered: vec![(1, "door".into())],
+            crossed: vec![(1, "walkway".into(), "in".into())],
+            ..SceneChanges::default()
+        };
+        let u = TrackerUpdate {
+            tracks: vec![track(1, TrackState::Confirmed, 30.0)],
+            ..TrackerUpdate::default()
+        };
+        let e = ev.frame(&at(2, 0.2), &u, &scene, &name);
+        assert_eq!(e.len(), 1, "one update per object and frame");
+        assert_eq!(
+            (e[0].kind, e[0].reason),
+            (ObjectEventKind::Update, Some(UpdateReason::LineCrossed))
+        );
+        assert_eq!(
+            (e[0].zones.clone(), e[0].lines_crossed.len()),
+            (vec!["door".to_string()], 1)
+        );
+        // Nothing changes: nothing is sent (no periodic updates at 0).
+        assert!(ev.frame(&at(3, 0.3), &u, &none, &name).is_empty());
+        let u = TrackerUpdate {
+            ended: vec![Ended {
+                track_id: 1,
+                class_id: 0,
+                first_seen_s: -0.1,
+                last_seen_s: 0.3,
+            }],
+            ..TrackerUpdate::default()
+        };
+        let e = ev.frame(&at(4, 1.5), &u, &none, &name);
+        assert_eq!(e[0].kind, ObjectEventKind::End);
+        assert!(e[0].zones.is_empty() && e[0].zones_entered == ["door"]);
+        assert!((e[0].duration_s - 0.4).abs() < 1e-9, "{}", e[0].duration_s);
+        assert!(e[0].mean_speed > 0.0);
+        assert!(ev.lives.is_empty(), "an ended object is forgotten");
+    }
+
+    #[test]
+    fn a_stationary_object_sends_no_periodic_updates() {
+        let mut ev = ObjectEvents::new(1.0);
+        let name = |_: usize| "car".to_string();
+        let none = SceneChanges::default();
+        let mut t = track(5, TrackState::Confirmed, 0.0);
+        let u = |t: &TrackOut| TrackerUpdate {
+            tracks: vec![t.clone()],
+            ..TrackerUpdate::default()
+        };
+        ev.frame(
+            &at(0, 0.0),
+            &TrackerUpdate {
+                confirmed: vec![5],
+                ..u(&t)
+            },
+            &none,
+            &name,
+        );
+        let e = ev.frame(&at(1, 1.0), &u(&t), &none, &name);
+        assert_eq!(e[0].reason, Some(UpdateReason::Periodic));
+        t.stationary = true;
+        let e = ev.frame(&at(2, 2.0), &u(&t), &none, &name);
+        assert_eq!(e[0].reason, Some(UpdateReason::Stationary));
+        assert!(ev.frame(&at(3, 5.0), &u(&t), &none, &name).is_empty());
+    }
 }
