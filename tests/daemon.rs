@@ -548,3 +548,89 @@ fn stalled_and_dying_sources_restart_while_the_others_publish() {
         "{log}"
     );
 }
+
+/// Zones, lines and tracker settings change on SIGHUP without restarting the camera: its tracks
+/// go on (the same ids before and after), a new zone appears with its counts, a removed line's
+/// retained message is cleared.
+#[test]
+fn sighup_applies_zones_and_lines_live() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let device = unique("daemon-zones");
+    let line = "[[cameras.lines]]\nname = \"walkway\"\nfrom = [0.0, 0.5]\nto = [1.0, 0.5]\n";
+    let zone = "[[cameras.zones]]\nname = \"left\"\npolygon = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]\n";
+    let camera = format!(
+        "[[cameras]]\nname = \"street\"\nsource = \"{}\"\nloop = true\nfps = 5\n",
+        path_str(&data("vtest.avi"))
+    );
+    let config = write_config(dir.path(), &device, &format!("{camera}{line}"));
+    let sub = Subscriber::new(1883, &format!("lookout/{device}/#"));
+    let mut child = start(&config);
+    let root = format!("lookout/{device}/street");
+    sub.next_on(&format!("{root}/lines/walkway"), Duration::from_secs(60))
+        .expect("the line's counts at start");
+    let ids = |payload: &[u8]| -> Vec<u64> {
+        let msg: serde_json::Value = serde_json::from_slice(payload).expect("JSON");
+        msg["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .filter_map(|o| o["track_id"].as_u64())
+            .collect()
+    };
+    let detections = format!("{root}/detections");
+    let mut before = Vec::new();
+    while before.len() < 3 {
+        let (payload, _) = sub
+            .next_on(&detections, Duration::from_secs(30))
+            .expect("street publishes");
+        before.extend(ids(&payload));
+    }
+    // Swap the line for a zone.
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config)
+            .expect("read")
+            .replace(line, zone),
+    )
+    .expect("rewrite config");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+    // Both come at once (the line cleared first): collect until each was seen.
+    let (zone_topic, line_topic) = (
+        format!("{root}/zones/left"),
+        format!("{root}/lines/walkway"),
+    );
+    let (mut counts, mut cleared) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (counts.is_none() || cleared.is_none()) && Instant::now() < deadline {
+        if let Ok((topic, payload, _)) = sub.rx.recv_timeout(Duration::from_secs(1)) {
+            if topic == zone_topic {
+                counts = Some(payload);
+            } else if topic == line_topic {
+                cleared = Some(payload);
+            }
+        }
+    }
+    let counts: serde_json::Value =
+        serde_json::from_slice(&counts.expect("the new zone's counts, published at once"))
+            .expect("JSON");
+    assert_valid(&schema_validator("zone.schema.json"), &counts);
+    let cleared = cleared.expect("the removed line's retained message is cleared");
+    assert!(cleared.is_empty(), "an empty retained message clears it");
+    let mut after = Vec::new();
+    for _ in 0..5 {
+        let (payload, _) = sub
+            .next_on(&detections, Duration::from_secs(30))
+            .expect("street publishes after the reload");
+        after.extend(ids(&payload));
+    }
+    assert!(
+        after.iter().any(|id| before.contains(id)),
+        "tracks go on across the reload: {before:?} then {after:?}"
+    );
+    let status = terminate(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    let log = child.log();
+    assert!(log.contains("zones or lines: applied live"), "{log}");
+    assert!(!log.contains("restarted with its new settings"), "{log}");
+}

@@ -14,7 +14,7 @@ use super::systemd::sd_notify;
 use crate::config::{CameraConfig, Config};
 use crate::detect::DetectorConfig;
 use crate::error::Error;
-use crate::pipeline::Filters;
+use crate::pipeline::{self, Filters};
 use crate::track::TrackingConfig;
 
 /// A channel that receives one message per SIGHUP (several before the supervisor looks are one
@@ -118,8 +118,17 @@ impl Supervisor<'_> {
                 if let (Some(new), Some(stage)) = (&tracking, &cam.kept.tracking) {
                     if cam.tracking.as_ref() != Some(new) {
                         let mut stage = stage.lock().unwrap_or_else(|p| p.into_inner());
-                        let (zones, lines) = stage.reconfigure(new);
-                        tracing::info!(camera = %cfg.name, ?zones, ?lines, "new tracker settings, zones or lines: applied live (removed zones and lines listed)");
+                        let removed = stage.reconfigure(new);
+                        tracing::info!(camera = %cfg.name, "new tracker settings, zones or lines: applied live");
+                        if let Some(m) = &self.shared.mqtt {
+                            // Removed zones and lines disappear; the others (new ones at zero)
+                            // show their counts now.
+                            let root = format!("{}/{}", self.shared.root(), cfg.name);
+                            pipeline::clear_counts(m, &root, &removed.0, &removed.1);
+                            let (zones, lines) = stage.current();
+                            let who = (self.shared.device.as_str(), cfg.name.as_str());
+                            pipeline::publish_counts(m, &root, who, &zones, &lines);
+                        }
                     }
                 }
                 cam.detector = detector;

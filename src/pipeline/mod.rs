@@ -26,6 +26,7 @@ pub use controls::{Controls, Filters};
 pub use options::ReplayOptions;
 pub use slot::FrameSlot;
 pub use summary::ReplaySummary;
+pub use track::{clear_counts, publish_counts};
 
 use capture::{Capture, Work};
 use emit::{Emitter, Flow};

@@ -64,8 +64,18 @@ pub(super) fn object<'a>(class: &'a str, t: &TrackedObject) -> Object<'a> {
     }
 }
 
+/// Clears the retained messages of zones and lines that no longer exist (after a reload).
+pub fn clear_counts(m: &MqttPublisher, root: &str, zones: &[String], lines: &[String]) {
+    for z in zones {
+        m.publish_state(&format!("{root}/zones/{z}"), Vec::new());
+    }
+    for l in lines {
+        m.publish_state(&format!("{root}/lines/{l}"), Vec::new());
+    }
+}
+
 /// Retained `<root>/zones/<zone>` and `<root>/lines/<line>` messages for these counts.
-pub(super) fn publish_counts(
+pub fn publish_counts(
     m: &MqttPublisher,
     root: &str,
     (device, camera): (&str, &str),
