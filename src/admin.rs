@@ -207,13 +207,7 @@ pub fn serve(listener: TcpListener, state: &AdminState, stop: &StopToken) {
 /// descriptor of its own to poll, so a watcher thread closes the other end of a pair on its behalf.
 fn wake_on_stop(stop: &StopToken) -> std::io::Result<UnixStream> {
     let (woken, closer) = UnixStream::pair()?;
-    let stop = stop.clone();
-    std::thread::Builder::new()
-        .name("admin-stop".into())
-        .spawn(move || {
-            while !stop.wait_timeout(Duration::from_secs(3600)) {}
-            drop(closer);
-        })?;
+    stop.on_stop("admin-stop", move || drop(closer))?;
     Ok(woken)
 }
 

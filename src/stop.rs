@@ -86,6 +86,20 @@ impl StopToken {
         }
     }
 
+    /// Runs `f` on a thread of its own once this token is stopped: for waits that cannot watch a
+    /// token themselves (a `select!` over channels, `poll(2)` on sockets), `f` closes something
+    /// they do watch.
+    pub fn on_stop(&self, name: &str, f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+        let token = self.clone();
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                while !token.wait_timeout(Duration::from_secs(3600)) {}
+                f();
+            })?;
+        Ok(())
+    }
+
     /// A token stopped by SIGINT or SIGTERM (the frame in flight finishes, then everything stops).
     /// A watcher thread turns the signal into [`StopToken::stop`]: a signal handler may not take
     /// locks.

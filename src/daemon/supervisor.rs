@@ -28,13 +28,7 @@ const STATUS_EVERY: Duration = Duration::from_secs(5);
 /// token beside the other channels (a token has no channel of its own).
 pub(super) fn closed_on_stop(stop: &StopToken) -> std::io::Result<Receiver<()>> {
     let (closer, closed) = crossbeam_channel::bounded::<()>(0);
-    let stop = stop.clone();
-    std::thread::Builder::new()
-        .name("supervisor-stop".into())
-        .spawn(move || {
-            while !stop.wait_timeout(Duration::from_secs(3600)) {}
-            drop(closer);
-        })?;
+    stop.on_stop("supervisor-stop", move || drop(closer))?;
     Ok(closed)
 }
 
