@@ -111,7 +111,8 @@ impl Decoder for NanoDetGfl {
                         class_id = c;
                     }
                 }
-                if best <= score_threshold {
+                // Written so that NaN fails it: a broken model's NaN scores are no detections.
+                if !(best > score_threshold && best.is_finite()) {
                     continue;
                 }
                 let reg = &boxes.data[(anchor + i) * per_box..][..per_box];
@@ -119,6 +120,9 @@ impl Decoder for NanoDetGfl {
                 let cy = ((i / gw) as f32 + 0.5) * s;
                 let d: [f32; 4] =
                     std::array::from_fn(|k| self.side(&reg[k * self.bins..][..self.bins]) * s);
+                if !d.iter().all(|v| v.is_finite()) {
+                    continue;
+                }
                 out.push(Detection {
                     class_id,
                     score: best,
@@ -202,5 +206,38 @@ mod tests {
             &mut Vec::new(),
         );
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn non_finite_outputs_are_no_detections() {
+        let dec = NanoDetGfl {
+            strides: vec![32],
+            bins: 11,
+            scores_output: "s".into(),
+            boxes_output: "b".into(),
+        };
+        // anchor 0: a NaN score; anchor 1: a good score with NaN box logits.
+        let scores = [f32::NAN, 0.9, 0.1, /* anchor 1 */ 0.1, 0.1, 0.9];
+        let mut boxes = vec![0.0f32; 2 * 44];
+        boxes[44] = f32::NAN;
+        let mut out = Vec::new();
+        dec.decode(
+            &[
+                OutputView {
+                    shape: &[1, 2, 3],
+                    data: &scores,
+                },
+                OutputView {
+                    shape: &[1, 2, 44],
+                    data: &boxes,
+                },
+            ],
+            64,
+            32,
+            0.35,
+            &mut out,
+        )
+        .expect("decodes");
+        assert!(out.is_empty(), "{out:?}");
     }
 }
