@@ -30,8 +30,8 @@ fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
                     .take_while(|c| c.is_alphanumeric() || *c == '_')
                     .collect();
                 // `crate::{a, b}` names several modules at once.
-                let names: Vec<String> = if rest.starts_with('{') {
-                    let group = rest[1..].split('}').next().unwrap_or("");
+                let names: Vec<String> = if let Some(inner) = rest.strip_prefix('{') {
+                    let group = inner.split('}').next().unwrap_or("");
                     group
                         .split(',')
                         .filter_map(|p| p.trim().split("::").next().map(str::to_string))

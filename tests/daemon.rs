@@ -634,3 +634,51 @@ fn sighup_applies_zones_and_lines_live() {
     assert!(log.contains("zones or lines: applied live"), "{log}");
     assert!(!log.contains("restarted with its new settings"), "{log}");
 }
+
+/// A retained command on `<camera>/set` does not apply at start: commands change the running
+/// daemon only (docs/mqtt.md), or a forgotten `{"paused": true}` would pause every start.
+#[test]
+fn retained_commands_are_ignored() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let device = unique("daemon-retained");
+    let set_topic = format!("lookout/{device}/street/set");
+    let publish_retained = |payload: &[&str]| {
+        let ok = std::process::Command::new("mosquitto_pub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "1883",
+                "-q",
+                "1",
+                "-r",
+                "-t",
+                &set_topic,
+            ])
+            .args(payload)
+            .status()
+            .expect("mosquitto_pub");
+        assert!(ok.success());
+    };
+    publish_retained(&["-m", r#"{"paused": true}"#]);
+    let camera = format!(
+        "[[cameras]]\nname = \"street\"\nsource = \"{}\"\nloop = true\nfps = 5\n",
+        path_str(&data("vtest.avi"))
+    );
+    let config = write_config(dir.path(), &device, &camera);
+    let sub = Subscriber::new(1883, &format!("lookout/{device}/street/#"));
+    let mut child = start(&config);
+    let detections = sub.next_on(
+        &format!("lookout/{device}/street/detections"),
+        Duration::from_secs(60),
+    );
+    publish_retained(&["-n"]); // clear it: the broker is shared
+    assert!(
+        detections.is_some(),
+        "a retained pause did not pause the camera"
+    );
+    let status = terminate(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    let log = child.log();
+    assert!(log.contains("a retained command is ignored"), "{log}");
+}

@@ -134,7 +134,7 @@ impl Session {
                 captured_at: f.captured_at,
                 t_s: stage.video_seconds(f.t_s),
             };
-            let detected = self.frames % u64::from(stage.detect_every()) == 0;
+            let detected = self.frames.is_multiple_of(u64::from(stage.detect_every()));
             self.frames += 1;
             stage.step(at, f.size, detected.then_some(&f.dets[..]), threshold)
         };

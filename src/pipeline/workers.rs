@@ -28,7 +28,7 @@ pub(super) struct Done {
 /// Runs the detector on `work`, or skips it when only every `detect_every`th frame is detected.
 fn infer(detector: &mut Detector, work: Work, queue: Duration, detect_every: u32) -> Done {
     let score_threshold = detector.config().score_threshold;
-    let skipped = work.order % u64::from(detect_every.max(1)) != 0;
+    let skipped = !work.order.is_multiple_of(u64::from(detect_every.max(1)));
     let result = if skipped {
         Ok((Vec::new(), StageTimes::default()))
     } else {

@@ -99,8 +99,9 @@ pub enum Ev {
     PubAck(u16),
     /// A publish of ours went to the network (pkid 0 for QoS 0).
     Sent(u16),
-    /// A message on a topic we subscribed to.
-    Message(String, Vec<u8>),
+    /// A message on a topic we subscribed to: topic, payload, and whether the broker kept it
+    /// (retained) rather than passing it on live.
+    Message(String, Vec<u8>, bool),
     /// We sent DISCONNECT.
     Disconnected,
     Other,
@@ -232,7 +233,7 @@ impl Connection {
                     Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => Ev::ConnAck,
                     Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(a))) => Ev::PubAck(a.pkid),
                     Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
-                        Ev::Message(p.topic, p.payload.to_vec())
+                        Ev::Message(p.topic, p.payload.to_vec(), p.retain)
                     }
                     Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Publish(pkid))) => {
                         Ev::Sent(pkid)
@@ -261,6 +262,7 @@ impl Connection {
                     Ok(r5::Event::Incoming(P::Publish(p))) => Ev::Message(
                         String::from_utf8_lossy(&p.topic).into_owned(),
                         p.payload.to_vec(),
+                        p.retain,
                     ),
                     Ok(r5::Event::Outgoing(rumqttc::Outgoing::Publish(pkid))) => Ev::Sent(pkid),
                     Ok(r5::Event::Outgoing(rumqttc::Outgoing::Disconnect)) => Ev::Disconnected,

@@ -57,7 +57,16 @@ impl ConnectionThread {
                     self.outbox().sent(pkid);
                 }
                 Ev::PubAck(pkid) => self.outbox().ack(pkid),
-                Ev::Message(topic, payload) => {
+                // A retained command would apply again at every start: commands change the
+                // running daemon only (docs/mqtt.md).
+                Ev::Message(topic, _, true) => {
+                    tracing::warn!(
+                        topic,
+                        "a retained command is ignored: commands change the running daemon only; \
+                         clear it with `mosquitto_pub -r -n -t {topic}` and send it without -r"
+                    );
+                }
+                Ev::Message(topic, payload, false) => {
                     s.counters.commands.fetch_add(1, Ordering::Relaxed);
                     if self.commands.try_send((topic, payload)).is_err() {
                         tracing::warn!(
