@@ -86,6 +86,14 @@ pub struct Command {
 
 impl Command {
     pub fn parse(payload: &[u8]) -> Result<(Value, Command), (Value, String)> {
+        if payload.len() > MAX_COMMAND_BYTES {
+            return Err((
+                Value::String(format!("{} bytes", payload.len())),
+                format!(
+                    "a command is at most {MAX_COMMAND_BYTES} bytes; send e.g. {{\"paused\": true}}"
+                ),
+            ));
+        }
         let v: Value = serde_json::from_slice(payload).map_err(|e| {
             (
                 Value::String(String::from_utf8_lossy(payload).into_owned()),
@@ -162,6 +170,9 @@ struct Stats<'a> {
     cameras: BTreeMap<&'a str, CameraStats>,
     mqtt: crate::publish::mqtt::MqttSnapshot,
 }
+
+/// A command is a few keys; anything longer is rejected unread.
+pub const MAX_COMMAND_BYTES: usize = 4096;
 
 /// `<root>/stats`: counters and latency of every camera and of the MQTT connection.
 pub fn stats_json(

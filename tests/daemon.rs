@@ -682,3 +682,59 @@ fn retained_commands_are_ignored() {
     let log = child.log();
     assert!(log.contains("a retained command is ignored"), "{log}");
 }
+
+/// A command of 20 KB (anyone allowed to publish on `<camera>/set` can send one) is a rejected
+/// command answered on `state`, not a dropped connection (rumqttc's default limit was 10 KB).
+#[test]
+fn an_oversize_command_is_rejected_and_the_connection_stays() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let device = unique("daemon-big");
+    let camera = format!(
+        "[[cameras]]\nname = \"street\"\nsource = \"{}\"\nloop = true\nfps = 5\n",
+        path_str(&data("vtest.avi"))
+    );
+    let config = write_config(dir.path(), &device, &camera);
+    let root = format!("lookout/{device}");
+    let sub = Subscriber::new(1883, &format!("{root}/#"));
+    let mut child = start(&config);
+    let detections = format!("{root}/street/detections");
+    sub.next_on(&detections, Duration::from_secs(60))
+        .expect("street publishes");
+    let big = format!(r#"{{"paused": true, "pad": "{}"}}"#, "x".repeat(20_000));
+    let ok = std::process::Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", "1883", "-q", "1"])
+        .args(["-t", &format!("{root}/street/set"), "-m", &big])
+        .status()
+        .expect("mosquitto_pub");
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let answer = loop {
+        let (payload, _) = sub
+            .next_on(&format!("{root}/street/state"), Duration::from_secs(30))
+            .expect("state");
+        let v: serde_json::Value = serde_json::from_slice(&payload).expect("JSON");
+        if !v["command"].is_null() || Instant::now() > deadline {
+            break v;
+        }
+    };
+    assert_eq!(answer["command"]["accepted"], false, "{answer}");
+    assert!(
+        answer["command"]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("at most 4096 bytes"),
+        "{answer}"
+    );
+    assert_eq!(answer["paused"], false, "{answer}");
+    for _ in 0..3 {
+        sub.next_on(&detections, Duration::from_secs(30))
+            .expect("detections go on: the connection stayed");
+    }
+    let status = terminate(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    let log = child.log();
+    assert!(
+        !log.contains("reconnect") && !log.contains("connection closed"),
+        "{log}"
+    );
+}

@@ -154,6 +154,9 @@ pub fn connect(protocol: Protocol, o: Options) -> (Client, Connection) {
             let mut m = r5::MqttOptions::new(o.client_id, o.host, o.port);
             m.set_keep_alive(o.keep_alive)
                 .set_clean_start(true)
+                // rumqttc's default (10 KiB) made a larger message on a subscribed topic (a
+                // command) drop the connection; MQTT 5 tells the broker not to send more.
+                .set_max_packet_size(Some(1 << 20))
                 .set_last_will(r5::mqttbytes::v5::LastWill::new(
                     o.will.0,
                     o.will.1,
