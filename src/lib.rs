@@ -20,5 +20,6 @@ pub mod stop;
 pub mod suggest;
 pub mod toml_span;
 pub mod track;
+pub mod wire;
 
 pub use error::{Error, Result};

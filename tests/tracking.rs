@@ -158,3 +158,54 @@ fn every_frame_replay_is_deterministic_and_track_replays_it() {
         .iter()
         .any(|m| m["schema"] == "lookout.object.v1" && m["type"] == "end"));
 }
+
+/// `lookout track` with `detect_every = 2` uses every other frame's detections and predicts the
+/// rest: those frames' objects say `predicted`, as the live pipeline writes them.
+#[test]
+fn track_with_detect_every_marks_predicted_frames() {
+    let raw = lookout()
+        .args(["replay", "--no-track", "--max-frames", "40"])
+        .arg(data("vtest.avi"))
+        .finish()
+        .success()
+        .json_lines();
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("raw.jsonl");
+    let text: Vec<String> = raw.iter().map(Value::to_string).collect();
+    std::fs::write(&file, text.join("\n")).expect("write");
+    let config = dir.path().join("lookout.toml");
+    std::fs::write(&config, "[tracker]\ndetect_every = 2\n").expect("config");
+    let out = lookout()
+        .arg("track")
+        .arg(&file)
+        .arg("--config")
+        .arg(&config)
+        .finish()
+        .success()
+        .json_lines();
+    let schema = schema_validator("detections.schema.json");
+    let frames: Vec<&Value> = out
+        .iter()
+        .filter(|m| m["schema"] == "lookout.detections.v1")
+        .collect();
+    assert_eq!(frames.len(), 40);
+    for (i, m) in frames.iter().enumerate() {
+        assert_valid(&schema, m);
+        let predicted = m["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .map(|o| o["predicted"] == true);
+        for p in predicted {
+            assert_eq!(p, i % 2 == 1, "frame {i}: {m}");
+        }
+    }
+    assert!(
+        frames
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .any(|m| !m["objects"].as_array().expect("objects").is_empty()),
+        "tracks are predicted on the frames the detector skipped"
+    );
+}

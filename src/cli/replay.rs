@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use lookout::config::{CameraConfig, Config};
-use lookout::detect::Detector;
+use lookout::detect::{named_classes, Detector};
 use lookout::pipeline::{self, ReplayOptions};
 use lookout::publish::{sanitize_segment, valid_topic_segment};
 use lookout::source::{self, SourceOptions};
@@ -159,16 +159,6 @@ fn none_if_empty(parts: Vec<String>) -> String {
     }
 }
 
-/// The classes a detector reports, as zones and lines list them at zero ("all": none listed).
-fn listed_classes(detector: &Detector) -> &[String] {
-    let listed = &detector.config().classes;
-    if listed.iter().any(|c| c == "all") {
-        &[]
-    } else {
-        listed
-    }
-}
-
 pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
     let config = args.detector.load_config()?;
     let (mqtt_cfg, device) = mqtt_settings(&config, args.mqtt.as_ref(), args.device.as_ref())?;
@@ -198,7 +188,8 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
     let tracking = (!args.no_track)
         .then(|| {
             let d = &detectors[0];
-            tracking_for(&config, &camera, &d.spec().classes, listed_classes(d))
+            let listed = named_classes(&d.config().classes);
+            tracking_for(&config, &camera, &d.spec().classes, listed)
         })
         .flatten();
     let opts = ReplayOptions {

@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
-use lookout::detect::{self, ModelSpec};
+use lookout::detect::{self, named_classes, ModelSpec};
 use lookout::events::Tracker as EventLog;
-use lookout::publish::message::{self, rfc3339_ms};
+use lookout::pipeline::tracked_object;
+use lookout::publish::message::rfc3339_ms;
 use lookout::track::lines::LinePayload;
 use lookout::track::zones::ZonePayload;
 use lookout::track::{DetIn, FrameOutput, FrameRef, TrackStage};
@@ -105,12 +106,7 @@ impl Session {
     ) -> Result<Session, Error> {
         let field = |k: &str| first[k].as_str().unwrap_or("camera").to_string();
         let camera = args.camera.clone().unwrap_or_else(|| field("camera"));
-        let listed = &config.detector.classes;
-        let listed: &[String] = if listed.iter().any(|c| c == "all") {
-            &[]
-        } else {
-            listed
-        };
+        let listed = named_classes(&config.detector.classes);
         let stage = super::replay::tracking_for(config, &camera, &spec.classes, listed)
             .ok_or_else(|| {
                 Error::Usage("tracking is off in this config ([tracker] enabled = false)".into())
@@ -149,19 +145,7 @@ impl Session {
             .objects
             .iter()
             .map(|o| {
-                let mut v = serde_json::to_value(message::object(
-                    class(o.class_id),
-                    o.class_id,
-                    o.score,
-                    o.bbox,
-                ))
-                .unwrap_or(Value::Null);
-                v["track_id"] = o.track_id.into();
-                v["velocity"] =
-                    serde_json::json!(o.velocity.map(|x| message::round_to(f64::from(x), 1) + 0.0));
-                v["age_s"] = message::round_to(o.age_s, 3).into();
-                v["stationary"] = o.stationary.into();
-                v
+                serde_json::to_value(tracked_object(class(o.class_id), o)).unwrap_or(Value::Null)
             })
             .collect();
         msg["objects"] = Value::Array(objects);

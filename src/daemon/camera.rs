@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::backoff::Backoff;
 use crate::config::CameraConfig;
 use crate::control::{CameraStatus, CommandAck};
-use crate::detect::{Detector, DetectorConfig};
+use crate::detect::{named_classes, Detector, DetectorConfig};
 use crate::error::{Error, Result};
 use crate::events::{EventsConfig, Tracker};
 use crate::metrics::{CameraMetrics, FrameObserver, RestartReason};
@@ -59,12 +59,7 @@ pub(super) fn track_stage(
     tracking: Option<&TrackingConfig>,
     detector: &Detector,
 ) -> Option<Arc<Mutex<TrackStage>>> {
-    let listed = &detector.config().classes;
-    let listed: &[String] = if listed.iter().any(|c| c == "all") {
-        &[]
-    } else {
-        listed
-    };
+    let listed = named_classes(&detector.config().classes);
     tracking.map(|cfg| {
         Arc::new(Mutex::new(TrackStage::new(
             cfg,

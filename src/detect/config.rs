@@ -195,3 +195,12 @@ mod tests {
         assert!(d().validate().is_ok());
     }
 }
+
+/// The class names of a class list, or none when it reports every class (empty, or `"all"`).
+pub fn named_classes(classes: &[String]) -> &[String] {
+    if classes.iter().any(|c| c == "all") {
+        &[]
+    } else {
+        classes
+    }
+}

@@ -13,7 +13,9 @@ pub mod spec;
 
 use std::time::{Duration, Instant};
 
-pub use config::{DetectorConfig, DetectorOverrides, DEFAULT_MODEL, TRAFFIC_CLASSES};
+pub use config::{
+    named_classes, DetectorConfig, DetectorOverrides, DEFAULT_MODEL, TRAFFIC_CLASSES,
+};
 pub use model_path::model_path;
 pub use preprocess::Preprocessor;
 pub use spec::ModelSpec;
@@ -270,7 +272,7 @@ impl Detector {
 }
 /// `allowed[class_id]` for a list of class names ("all" or empty: every class).
 fn class_filter(classes: &[String], wanted: &[String]) -> Result<Vec<bool>> {
-    if wanted.is_empty() || wanted.iter().any(|w| w == "all") {
+    if config::named_classes(wanted).is_empty() {
         return Ok(vec![true; classes.len()]);
     }
     let mut allowed = vec![false; classes.len()];

@@ -160,7 +160,7 @@ impl<'a> Emitter<'a> {
             Some(t) => t
                 .objects
                 .iter()
-                .map(|o| track::object(class_name(&self.spec, o.class_id), o))
+                .map(|o| track::tracked_object(class_name(&self.spec, o.class_id), o))
                 .collect(),
             None => dets
                 .iter()

@@ -26,7 +26,7 @@ pub use controls::{Controls, Filters};
 pub use options::ReplayOptions;
 pub use slot::FrameSlot;
 pub use summary::ReplaySummary;
-pub use track::{clear_counts, publish_counts};
+pub use track::{clear_counts, publish_counts, tracked_object};
 
 use capture::{Capture, Work};
 use emit::{Emitter, Flow};

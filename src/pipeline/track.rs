@@ -52,11 +52,10 @@ pub(super) fn track_frame(
 }
 
 /// A tracked object as it appears in the detections message.
-pub(super) fn object<'a>(class: &'a str, t: &TrackedObject) -> Object<'a> {
+pub fn tracked_object<'a>(class: &'a str, t: &TrackedObject) -> Object<'a> {
     Object {
         track_id: Some(t.track_id),
-        // `+ 0.0` turns -0.0 into 0.0.
-        velocity: Some(t.velocity.map(|v| message::round_to(f64::from(v), 1) + 0.0)),
+        velocity: Some(t.velocity.map(|v| message::round_to(f64::from(v), 1))),
         age_s: Some(message::round_to(t.age_s, 3)),
         stationary: Some(t.stationary),
         predicted: t.predicted,

@@ -1,9 +1,9 @@
 //! The messages lookout publishes. `docs/mqtt.md` and `docs/schema/*.json` document them; tests
 //! validate what is published against those schemas.
 
-use std::time::SystemTime;
-
 use serde::Serialize;
+
+pub use crate::wire::{rfc3339_ms, round_to};
 
 /// Schema identifier carried in every detections message; bumped on incompatible changes.
 pub const DETECTIONS_SCHEMA: &str = "lookout.detections.v1";
@@ -102,21 +102,6 @@ pub struct ImageResult<'a> {
     pub objects: Vec<Object<'a>>,
 }
 
-/// RFC 3339, UTC, millisecond precision: `2026-11-26T05:01:02.345Z`.
-pub fn rfc3339_ms(t: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(t);
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    t.format(&fmt)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
-}
-
-pub fn round_to(v: f64, decimals: i32) -> f64 {
-    let k = 10f64.powi(decimals);
-    (v * k).round() / k
-}
-
 pub fn object<'a>(class: &'a str, class_id: usize, score: f32, bbox: [f32; 4]) -> Object<'a> {
     Object {
         class,
@@ -134,12 +119,6 @@ pub fn object<'a>(class: &'a str, class_id: usize, score: f32, bbox: [f32; 4]) -
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_are_rfc3339_with_milliseconds() {
-        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_764_133_262_345);
-        assert_eq!(rfc3339_ms(t), "2025-11-26T05:01:02.345Z");
-    }
 
     #[test]
     fn objects_are_rounded() {

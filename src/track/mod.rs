@@ -1,6 +1,6 @@
 //! Tracking: detections in, objects with stable ids, velocities and lifetimes out, and what they
 //! do in zones and across lines. A leaf stage (std, serde and external crates only, besides
-//! `crate::error`), so tests and `lookout track` drive it with exact inputs.
+//! `crate::error` and `crate::wire`), so tests and `lookout track` drive it with exact inputs.
 
 pub mod assign;
 pub mod bytetrack;

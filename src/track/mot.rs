@@ -2,7 +2,7 @@
 //! with `compare_to_groundtruth(gt, test, 'iou', distth=0.5)`, so lookout's tracking numbers can be compared with
 //! published ones; plus a MOTChallenge text reader and a seeded detection-noise generator for tracker-quality tests.
 //!
-//! A leaf: it imports nothing else from lookout, so tests, benches and `lookout track` drive it with exact inputs.
+//! A leaf: it imports nothing else from lookout but `wire` (timestamps), so tests, benches and `lookout track` drive it with exact inputs.
 //! Boxes are `[f32; 4]` = x1, y1, x2, y2 in frame pixels, as everywhere in `track`.
 
 mod accumulator;

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::{Ended, TrackOut, TrackState, TrackerUpdate};
+use crate::wire::{rfc3339_ms, round_to};
 
 /// Why an `update` was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -112,16 +113,6 @@ pub struct FrameRef {
     pub t_s: f64,
 }
 
-/// RFC 3339, UTC, milliseconds, as every lookout message.
-pub fn rfc3339_ms(t: SystemTime) -> String {
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    time::OffsetDateTime::from(t)
-        .format(&fmt)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
-}
-
 /// Builds object events frame by frame.
 #[derive(Debug, Default)]
 pub struct ObjectEvents {
@@ -132,11 +123,6 @@ pub struct ObjectEvents {
 
 fn bottom_centre(b: [f32; 4]) -> [f32; 2] {
     [(b[0] + b[2]) / 2.0, b[3]]
-}
-
-fn round(v: f64, d: i32) -> f64 {
-    let k = 10f64.powi(d);
-    (v * k).round() / k
 }
 
 impl ObjectEvents {
@@ -321,7 +307,7 @@ fn event(
     reason: Option<UpdateReason>,
 ) -> ObjectEvent {
     let duration = (life.last_s - life.first_s).max(0.0);
-    let r1 = |b: [f32; 4]| b.map(|v| round(f64::from(v), 1));
+    let r1 = |b: [f32; 4]| b.map(|v| round_to(f64::from(v), 1));
     ObjectEvent {
         kind,
         reason,
@@ -331,17 +317,17 @@ fn event(
         captured_at: rfc3339_ms(frame.captured_at),
         first_seen: rfc3339_ms(life.first_seen),
         last_seen: rfc3339_ms(life.last_seen),
-        duration_s: round(duration, 3),
-        best_score: round(f64::from(life.best_score), 4),
+        duration_s: round_to(duration, 3),
+        best_score: round_to(f64::from(life.best_score), 4),
         best_box: r1(life.best_box),
         bbox: r1(life.bbox),
-        velocity: life.velocity.map(|v| round(f64::from(v), 1)),
+        velocity: life.velocity.map(|v| round_to(f64::from(v), 1)),
         stationary: life.stationary,
         zones: life.zones.clone(),
         zones_entered: life.zones_entered.clone(),
         lines_crossed: life.lines_crossed.clone(),
         mean_speed: if duration > 0.0 {
-            round(life.path_px / duration, 1)
+            round_to(life.path_px / duration, 1)
         } else {
             0.0
         },

@@ -220,9 +220,8 @@ impl TrackStage {
             })
             .collect();
         let (scene, zones, lines) = self.scene(frame_wh, &update);
-        let names = self.class_names.clone();
-        let class_name =
-            move |id: usize| names.get(id).cloned().unwrap_or_else(|| "unknown".into());
+        let names = &self.class_names;
+        let class_name = |id: usize| names.get(id).cloned().unwrap_or_else(|| "unknown".into());
         let events = self.objects.frame(&frame, &update, &scene, &class_name);
         self.save_totals();
         FrameOutput {

@@ -8,6 +8,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::MotSequence;
+use crate::wire::rfc3339_ms;
 
 /// How noisy the detections are. The defaults are a fair, mid-quality detector at TUD-Campus's 25 fps, 640×480.
 #[derive(Clone, Debug, PartialEq)]
@@ -123,14 +124,10 @@ pub fn write_json_lines(
     mut out: impl Write,
 ) -> std::io::Result<()> {
     for frame in frames {
-        // Capture times from a fixed start, so the file is the same on every run.
+        // Capture times from a fixed start (2026-01-01), so the file is the same on every run.
+        let start = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600);
         let ms = (frame.t_s * 1000.0).round() as u64;
-        let captured_at = format!(
-            "2026-01-01T00:{:02}:{:02}.{:03}Z",
-            (ms / 60_000) % 60,
-            (ms / 1000) % 60,
-            ms % 1000
-        );
+        let captured_at = rfc3339_ms(start + std::time::Duration::from_millis(ms));
         let objects: Vec<serde_json::Value> = frame
             .dets
             .iter()
