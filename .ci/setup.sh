@@ -76,3 +76,8 @@ with zipfile.ZipFile(wheel) as z:
 PY
   rm -rf "$mm_wheel_dir"
 fi
+
+# Random-weight YOLOv8n and YOLO11n architectures (no YOLO weights can be downloaded here) for
+# tests/yolo_arch.rs and the YOLO rows of docs/performance.md: built from their definitions into
+# target/models/ by a pinned Python venv (target/models-venv); skipped when they exist.
+bash models/scripts/build_test_archs.sh >/dev/null

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Track(args) => cli::track::run(args),
         Command::CheckConfig(args) => cli::check_config::run(args),
+        Command::Model(args) => cli::model::run(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {}", e.to_string().replace('\n', " "));

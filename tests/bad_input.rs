@@ -54,7 +54,7 @@ fn corrupt_and_non_onnx_model_files() {
     std::fs::write(dir.path().join("m.toml"), &manifest).expect("write");
     let m = dir.path().join("m.toml");
     let out = run(&["detect", "--model", &path_str(&m), "tests/data/bus.jpg"]);
-    assert_one_line_error(&out, &["not a loadable ONNX model", "rebuild"]);
+    assert_one_line_error(&out, &["not a readable ONNX file", "re-copy"]);
     // not ONNX at all: a JPEG renamed
     std::fs::copy(
         data("bus.jpg"),
@@ -62,16 +62,16 @@ fn corrupt_and_non_onnx_model_files() {
     )
     .expect("copy");
     let out = run(&["detect", "--model", &path_str(&m), "tests/data/bus.jpg"]);
-    assert_one_line_error(&out, &["not a loadable ONNX model"]);
+    assert_one_line_error(&out, &["not a readable ONNX file"]);
     // empty
     std::fs::write(dir.path().join("nanodet_m_416_coco_fp32.onnx"), b"").expect("write");
     let out = run(&["detect", "--model", &path_str(&m), "tests/data/bus.jpg"]);
     assert_one_line_error(&out, &["truncated or empty"]);
-    // an .onnx without a manifest
+    // a truncated .onnx without a manifest (a bare file is read for its own description)
     let bare = dir.path().join("bare.onnx");
     std::fs::write(&bare, &onnx[..1000]).expect("write");
     let out = run(&["detect", "--model", &path_str(&bare), "tests/data/bus.jpg"]);
-    assert_one_line_error(&out, &["manifest"]);
+    assert_one_line_error(&out, &["bare.onnx", "not a readable ONNX file"]);
 }
 
 #[test]

@@ -14,14 +14,13 @@
 mod common;
 
 use common::*;
-use lookout::detect::decode::decoder_for;
 use lookout::detect::engine::{Device, Engine, TractEngine};
 use lookout::detect::{ModelSpec, Preprocessor};
 use lookout::source::images::load_rgb;
 
 fn engine(spec: &ModelSpec, rewrite: bool) -> TractEngine {
-    let names = decoder_for(&spec.decoder).output_names();
-    let mut e = TractEngine::load(spec, &names, 1, Device::Cpu).expect("model loads");
+    let mut e =
+        TractEngine::load(spec, &spec.decoder.outputs, 1, Device::Cpu).expect("model loads");
     e.set_rewrite(rewrite);
     e
 }

@@ -12,12 +12,8 @@
 #    (`-cpu Haswell`); they must be identical.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"; cd "$ROOT"
-VENV="${VENV:-target/models-venv}"; WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q onnx==1.23.2 onnxruntime==1.32.0 numpy==2.4.6 opencv-python-headless==5.0.0.93
-fi
-PY="$VENV/bin/python"; S=models/scripts
+WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
+PY="$(VENV="${VENV:-target/models-venv}" bash models/scripts/python_env.sh)"; S=models/scripts
 FP32=models/nanodet_m_416_coco_fp32.onnx; INT8=models/nanodet_m_416_coco_int8_qdq_u8s8.onnx
 "$PY" $S/reduce_range_weights.py "${INT8_IN:-$INT8}" $FP32 "$WORK/int8.onnx" | tail -1
 cp "$WORK/int8.onnx" $INT8

@@ -16,7 +16,10 @@ pub struct CheckConfigArgs {
 
 pub fn run(args: &CheckConfigArgs) -> Result<ExitCode, Error> {
     let cfg = Config::load(&args.file)?;
-    ModelSpec::load(&detect::model_path(&cfg.detector.model, Some(&args.file)))?;
+    ModelSpec::load_as(
+        &detect::model_path(&cfg.detector.model, Some(&args.file)),
+        cfg.detector.family,
+    )?;
     println!("{}: ok", args.file.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -13,9 +13,13 @@ pub struct DetectorArgs {
     /// Config file to take defaults from (flags override it).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Model manifest (.toml) or .onnx with a manifest beside it, e.g. models/nanodet-m-int8.toml.
+    /// Model manifest (.toml) or .onnx file (yolov8n.onnx works bare), e.g. models/nanodet-m-int8.toml.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// The model's output format where the file does not settle it: yolov5, yolov8, yolo-e2e, yolox,
+    /// rtdetr, ssd, nanodet-gfl (`lookout model inspect FILE.onnx` says which fit).
+    #[arg(long, value_enum)]
+    pub family: Option<detect::Family>,
     /// Long side of the network input; the short side keeps the aspect ratio (multiple of 32).
     #[arg(long)]
     pub long_side: Option<u32>,
@@ -53,6 +57,7 @@ impl DetectorArgs {
     pub fn overrides(&self) -> DetectorOverrides {
         DetectorOverrides {
             model: self.model.clone(),
+            family: self.family,
             long_side: self.long_side,
             input_size: self.input_size,
             score_threshold: self.score,
@@ -85,7 +90,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Error> {
 /// Checks the settings, finds the model and loads it.
 pub fn build_detector(cfg: DetectorConfig) -> Result<Detector, Error> {
     cfg.validate()?;
-    let spec = ModelSpec::load(&detect::model_path(&cfg.model, None))?;
+    let spec = ModelSpec::load_as(&detect::model_path(&cfg.model, None), cfg.family)?;
     Detector::new(spec, cfg)
 }
 

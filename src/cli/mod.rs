@@ -8,6 +8,7 @@ pub mod check_config;
 pub mod detect;
 mod detector_args;
 pub mod logging;
+pub mod model;
 mod mqtt_args;
 pub mod replay;
 mod replay_summary;
@@ -48,6 +49,8 @@ pub enum Command {
     Track(track::TrackArgs),
     /// Validate a config file without running anything (exit 0 when valid).
     CheckConfig(check_config::CheckConfigArgs),
+    /// Look at a model file: `lookout model inspect FILE.onnx [--write]`.
+    Model(model::ModelArgs),
 }
 
 /// A token stopped by SIGINT or SIGTERM: the pipeline finishes the frame in flight and stops.

@@ -48,7 +48,10 @@ struct Frame {
 
 pub fn run(args: &TrackArgs) -> Result<ExitCode, Error> {
     let config = load_config(args.config.as_deref())?;
-    let spec = ModelSpec::load(&detect::model_path(&config.detector.model, None))?;
+    let spec = ModelSpec::load_as(
+        &detect::model_path(&config.detector.model, None),
+        config.detector.family,
+    )?;
     let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
         Box::new(BufReader::new(std::io::stdin()))
     } else {

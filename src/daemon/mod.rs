@@ -126,7 +126,7 @@ impl Daemon<'_> {
 
     /// Loads a camera's model and runs it once, so its first frame does not pay for the warm-up.
     fn load_detector(&self, camera: &str, cfg: DetectorConfig) -> Result<Detector> {
-        let spec = ModelSpec::load(&(self.resolve_model)(&cfg.model))?;
+        let spec = ModelSpec::load_as(&(self.resolve_model)(&cfg.model), cfg.family)?;
         let mut detector = Detector::new(spec, cfg)?;
         sd_notify(&format!(
             "STATUS=warming up the {} engine for camera {camera}",

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::engine::EngineKind;
+use super::family::Family;
 use crate::error::Invalid;
 
 /// The bundled FP32 model's manifest, relative to the working directory (the repository root);
@@ -20,8 +21,10 @@ pub const TRAFFIC_CLASSES: [&str; 6] = ["person", "bicycle", "car", "motorcycle"
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectorConfig {
-    /// Model manifest (`.toml`) or `.onnx` with a manifest beside it.
+    /// Model manifest (`.toml`) or `.onnx` (with or without a manifest beside it).
     pub model: PathBuf,
+    /// The model's output format, where the file does not settle it (see models/README.md).
+    pub family: Option<Family>,
     /// Long side of the network input in pixels; the short side keeps the frame's aspect ratio.
     pub long_side: u32,
     /// Fixed input size (width, height) instead of `long_side`; each a multiple of 32.
@@ -43,6 +46,7 @@ impl Default for DetectorConfig {
     fn default() -> Self {
         DetectorConfig {
             model: DEFAULT_MODEL.into(),
+            family: None,
             long_side: 416,
             input_size: None,
             score_threshold: 0.35,
@@ -106,6 +110,7 @@ impl DetectorConfig {
 #[serde(deny_unknown_fields)]
 pub struct DetectorOverrides {
     pub model: Option<PathBuf>,
+    pub family: Option<Family>,
     pub long_side: Option<u32>,
     pub input_size: Option<(u32, u32)>,
     pub score_threshold: Option<f32>,
@@ -121,6 +126,11 @@ impl DetectorOverrides {
         let mut d = base.clone();
         if let Some(v) = &self.model {
             d.model = v.clone();
+            // Another model: the base's family was about the base's model.
+            d.family = None;
+        }
+        if self.family.is_some() {
+            d.family = self.family;
         }
         d.long_side = self.long_side.unwrap_or(d.long_side);
         if self.input_size.is_some() {

@@ -134,6 +134,8 @@ pub struct TractEngine {
     device: Device,
     /// Apply lookout's graph rewrites ([`super::rewrite`]) before tract optimises the plan.
     rewrite: bool,
+    /// The network takes uint8 pixels (the prepared floats are whole numbers 0..=255).
+    input_u8: bool,
     plans: Vec<([usize; 4], Plan)>,
     outputs: TVec<TValue>,
 }
@@ -170,7 +172,7 @@ impl TractEngine {
             .unwrap_or_default();
         if inputs.len() != 1 || input_name != spec.input.name {
             return Err(model_err(format!(
-                "the manifest says the single input is '{}', the model has {} input(s) starting with '{}'",
+                "the model spec says the single input is '{}', the model has {} input(s) starting with '{}'",
                 spec.input.name,
                 inputs.len(),
                 input_name
@@ -186,7 +188,7 @@ impl TractEngine {
             .map(|name| {
                 labels.iter().position(|l| l == name).ok_or_else(|| {
                     model_err(format!(
-                        "the manifest names output '{name}', the model has {labels:?}"
+                        "the model spec names output '{name}', the model has {labels:?}"
                     ))
                 })
             })
@@ -205,6 +207,7 @@ impl TractEngine {
             options,
             device,
             rewrite: super::rewrite::enabled(),
+            input_u8: spec.input.dtype == super::spec::InputType::Uint8,
             plans: Vec::new(),
             outputs: tvec![],
         })
@@ -230,10 +233,15 @@ impl TractEngine {
                 "cannot prepare the model for input {shape:?}: {e:#}"
             ))
         };
+        let fact = if self.input_u8 {
+            u8::fact(shape)
+        } else {
+            f32::fact(shape)
+        };
         let model = self
             .model
             .clone()
-            .with_input_fact(0, f32::fact(shape).into())
+            .with_input_fact(0, fact.into())
             .map_err(prepare_err)?;
         let plan = match self.device {
             Device::Cpu => {
@@ -312,7 +320,10 @@ impl Engine for TractEngine {
         let mut by_node: std::collections::HashMap<usize, (String, std::time::Duration)> =
             Default::default();
         for _ in 0..runs.max(1) {
-            let tensor = Tensor::from_shape(&shape, input).map_err(fail)?;
+            let mut tensor = Tensor::from_shape(&shape, input).map_err(fail)?;
+            if self.input_u8 {
+                tensor = tensor.cast_to::<u8>().map_err(fail)?.into_owned();
+            }
             state
                 .run_plan_with_eval(
                     tvec![tensor.into_tvalue()],
@@ -357,11 +368,19 @@ impl Engine for TractEngine {
 
     fn run(&mut self, input: &[f32], shape: [usize; 4]) -> Result<()> {
         let plan = self.plan_for(shape)?;
-        let tensor =
-            Tensor::from_shape(&shape, input).map_err(|e| Error::Inference(format!("{e:#}")))?;
-        self.outputs = plan
-            .run(tvec![tensor.into_tvalue()])
-            .map_err(|e| Error::Inference(format!("{e:#}")))?;
+        let fail = |e: TractError| Error::Inference(format!("{e:#}"));
+        let mut tensor = Tensor::from_shape(&shape, input).map_err(fail)?;
+        if self.input_u8 {
+            tensor = tensor.cast_to::<u8>().map_err(fail)?.into_owned();
+        }
+        let mut outputs = plan.run(tvec![tensor.into_tvalue()]).map_err(fail)?;
+        // Decoders read f32: an integer classes or count output (SSD) is converted.
+        for o in outputs.iter_mut() {
+            if o.datum_type() != f32::datum_type() {
+                *o = o.cast_to::<f32>().map_err(fail)?.into_owned().into_tvalue();
+            }
+        }
+        self.outputs = outputs;
         Ok(())
     }
 

@@ -3,19 +3,25 @@
 pub mod config;
 pub mod decode;
 pub mod engine;
+pub mod family;
+pub mod manifest;
 mod model_path;
 pub mod nms;
+pub mod onnx_info;
 #[cfg(feature = "onnxruntime")]
 pub mod ort_engine;
 pub mod preprocess;
+pub mod resolve;
 pub mod rewrite;
 pub mod spec;
+pub mod ultralytics;
 
 use std::time::{Duration, Instant};
 
 pub use config::{
     named_classes, DetectorConfig, DetectorOverrides, DEFAULT_MODEL, TRAFFIC_CLASSES,
 };
+pub use family::Family;
 pub use model_path::model_path;
 pub use preprocess::Preprocessor;
 pub use spec::ModelSpec;
@@ -40,6 +46,28 @@ pub struct Prepared {
     pub input_h: u32,
     pub frame_w: u32,
     pub frame_h: u32,
+    /// Where the frame is in the input (the rest is padding).
+    pub placement: spec::Placement,
+}
+
+impl Prepared {
+    /// A box in input pixels → the frame's pixels: the exact inverse of the resize and padding,
+    /// clipped to the frame.
+    pub fn to_frame(&self, b: [f32; 4]) -> [f32; 4] {
+        let p = &self.placement;
+        let (sx, sy) = (
+            self.frame_w as f32 / p.w.max(1) as f32,
+            self.frame_h as f32 / p.h.max(1) as f32,
+        );
+        let (fw, fh) = (self.frame_w as f32, self.frame_h as f32);
+        let (l, t) = (p.left as f32, p.top as f32);
+        [
+            ((b[0] - l) * sx).clamp(0.0, fw),
+            ((b[1] - t) * sy).clamp(0.0, fh),
+            ((b[2] - l) * sx).clamp(0.0, fw),
+            ((b[3] - t) * sy).clamp(0.0, fh),
+        ]
+    }
 }
 
 /// Time spent in each detector stage for one frame.
@@ -57,6 +85,7 @@ pub struct Preparer {
     size_multiple: u32,
     long_side: u32,
     fixed: Option<(u32, u32)>,
+    resize: spec::ResizeMode,
 }
 
 impl Preparer {
@@ -65,7 +94,8 @@ impl Preparer {
             pre: Preprocessor::new(&spec.input),
             size_multiple: spec.input.size_multiple,
             long_side: cfg.long_side,
-            fixed: cfg.input_size,
+            fixed: spec.input.size.or(cfg.input_size),
+            resize: spec.input.resize,
         }
     }
 
@@ -79,8 +109,10 @@ impl Preparer {
     /// Preprocesses an RGB24 frame into `out`, reusing its buffer.
     pub fn prepare(&mut self, rgb: &[u8], w: u32, h: u32, out: &mut Prepared) {
         let (iw, ih) = self.input_size(w, h);
-        self.pre.run(rgb, w, h, iw, ih, &mut out.data);
+        let at = self.resize.place(w, h, iw, ih);
+        self.pre.run_placed(rgb, w, h, (iw, ih), at, &mut out.data);
         (out.input_w, out.input_h, out.frame_w, out.frame_h) = (iw, ih, w, h);
+        out.placement = at;
     }
 }
 
@@ -102,9 +134,17 @@ pub struct Detector {
 impl Detector {
     pub fn new(spec: ModelSpec, cfg: DetectorConfig) -> Result<Detector> {
         cfg.validate()?;
+        if let (Some((w, h)), Some((cw, ch))) = (spec.input.size, cfg.input_size) {
+            if (w, h) != (cw, ch) {
+                return Err(Error::Usage(format!(
+                    "input_size {cw}x{ch} is set, but this model's input is fixed at {w}x{h}; \
+                     remove input_size (or export the model with a dynamic or different size)"
+                )));
+            }
+        }
         let allowed = class_filter(&spec.classes, &cfg.classes)?;
         let decoder = decode::decoder_for(&spec.decoder);
-        let engine = engine::load(&spec, &decoder.output_names(), &cfg)?;
+        let engine = engine::load(&spec, &spec.decoder.outputs, &cfg)?;
         Ok(Detector {
             preparer: Preparer::new(&spec, &cfg),
             spec,
@@ -246,33 +286,45 @@ impl Detector {
             threshold,
             &mut self.candidates,
         )?;
-        let (sx, sy) = (
-            p.frame_w as f32 / p.input_w as f32,
-            p.frame_h as f32 / p.input_h as f32,
-        );
-        let (fw, fh) = (p.frame_w as f32, p.frame_h as f32);
         let allowed = &self.allowed;
         let mut dets: Vec<Detection> = self
             .candidates
             .drain(..)
             .filter(|d| allowed.get(d.class_id).copied().unwrap_or(false))
             .map(|mut d| {
-                d.bbox = [
-                    (d.bbox[0] * sx).clamp(0.0, fw),
-                    (d.bbox[1] * sy).clamp(0.0, fh),
-                    (d.bbox[2] * sx).clamp(0.0, fw),
-                    (d.bbox[3] * sy).clamp(0.0, fh),
-                ];
+                d.bbox = p.to_frame(d.bbox);
                 d
             })
             .collect();
-        nms::nms_classwise(&mut dets, self.cfg.iou_threshold);
+        if self.spec.decoder.family.needs_nms() {
+            nms::nms_classwise(&mut dets, self.cfg.iou_threshold);
+        } else {
+            dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+        }
         Ok(dets)
     }
 }
-/// `allowed[class_id]` for a list of class names ("all" or empty: every class).
+/// `allowed[class_id]` for a list of class names ("all" or empty: every class). The default list
+/// (the traffic classes) keeps those the model has; a model with none of them reports every class,
+/// with a warning, rather than nothing.
 fn class_filter(classes: &[String], wanted: &[String]) -> Result<Vec<bool>> {
     if config::named_classes(wanted).is_empty() {
+        return Ok(vec![true; classes.len()]);
+    }
+    if wanted.iter().map(String::as_str).eq(TRAFFIC_CLASSES) {
+        let allowed: Vec<bool> = classes
+            .iter()
+            .map(|c| TRAFFIC_CLASSES.contains(&c.as_str()))
+            .collect();
+        if allowed.contains(&true) {
+            return Ok(allowed);
+        }
+        tracing::warn!(
+            model_classes = classes.len(),
+            "the model has none of the default classes ({}); reporting every class. Choose some \
+             with --classes or [detector] classes",
+            TRAFFIC_CLASSES.join(", ")
+        );
         return Ok(vec![true; classes.len()]);
     }
     let mut allowed = vec![false; classes.len()];

@@ -69,6 +69,8 @@ fn init(configured: Option<&Path>) -> Result<&'static (PathBuf, Environment)> {
 pub struct OrtEngine {
     session: Session,
     input_name: String,
+    /// The network takes uint8 pixels: the prepared floats are converted into this buffer.
+    input_u8: Option<Vec<u8>>,
     output_names: Vec<String>,
     /// Copies of the last outputs: (shape, data).
     outputs: Vec<(Vec<usize>, Vec<f32>)>,
@@ -106,7 +108,7 @@ impl OrtEngine {
             .collect();
         if inputs.len() != 1 || inputs[0] != spec.input.name {
             return Err(model_err(format!(
-                "the manifest says the single input is '{}', the model has {inputs:?}",
+                "the model spec says the single input is '{}', the model has {inputs:?}",
                 spec.input.name
             )));
         }
@@ -117,12 +119,13 @@ impl OrtEngine {
             .collect();
         if let Some(missing) = output_names.iter().find(|n| !outputs.contains(n)) {
             return Err(model_err(format!(
-                "the manifest names output '{missing}', the model has {outputs:?}"
+                "the model spec names output '{missing}', the model has {outputs:?}"
             )));
         }
         Ok(OrtEngine {
             session,
             input_name: spec.input.name.clone(),
+            input_u8: (spec.input.dtype == super::spec::InputType::Uint8).then(Vec::new),
             output_names: output_names.to_vec(),
             outputs: vec![(Vec::new(), Vec::new()); output_names.len()],
         })
@@ -136,20 +139,44 @@ impl Engine for OrtEngine {
 
     fn run(&mut self, input: &[f32], shape: [usize; 4]) -> Result<()> {
         let fail = |e: ort::Error| Error::Inference(format!("onnxruntime: {e}"));
-        let tensor = TensorRef::from_array_view((shape.map(|d| d as i64), input)).map_err(fail)?;
-        let results = self
-            .session
-            .run(ort::inputs![self.input_name.as_str() => tensor])
-            .map_err(fail)?;
+        let dims = shape.map(|d| d as i64);
+        let results = match &mut self.input_u8 {
+            Some(buf) => {
+                buf.clear();
+                buf.extend(input.iter().map(|&v| v.clamp(0.0, 255.0) as u8));
+                let tensor = TensorRef::from_array_view((dims, &buf[..])).map_err(fail)?;
+                self.session
+                    .run(ort::inputs![self.input_name.as_str() => tensor])
+                    .map_err(fail)?
+            }
+            None => {
+                let tensor = TensorRef::from_array_view((dims, input)).map_err(fail)?;
+                self.session
+                    .run(ort::inputs![self.input_name.as_str() => tensor])
+                    .map_err(fail)?
+            }
+        };
         for (name, (shape, data)) in self.output_names.iter().zip(self.outputs.iter_mut()) {
             let value = results
                 .get(name.as_str())
                 .ok_or_else(|| Error::Inference(format!("no output '{name}'")))?;
-            let (s, d) = value.try_extract_tensor::<f32>().map_err(fail)?;
+            data.clear();
+            let s = if let Ok((s, d)) = value.try_extract_tensor::<f32>() {
+                data.extend_from_slice(d);
+                s
+            } else if let Ok((s, d)) = value.try_extract_tensor::<i64>() {
+                data.extend(d.iter().map(|&v| v as f32));
+                s
+            } else if let Ok((s, d)) = value.try_extract_tensor::<i32>() {
+                data.extend(d.iter().map(|&v| v as f32));
+                s
+            } else {
+                let (s, d) = value.try_extract_tensor::<f64>().map_err(fail)?;
+                data.extend(d.iter().map(|&v| v as f32));
+                s
+            };
             shape.clear();
             shape.extend(s.iter().map(|v| (*v).max(0) as usize));
-            data.clear();
-            data.extend_from_slice(d);
         }
         Ok(())
     }

@@ -1,8 +1,9 @@
 //! Frame → network input: bilinear resize (OpenCV `INTER_LINEAR` semantics, which the reference
-//! outputs were computed with), channel order, mean/std normalisation and layout, written into a
-//! buffer that is reused from frame to frame.
+//! outputs were computed with) into the frame's [`Placement`] (all of the input, or a letterbox
+//! with padding), channel order, mean/std normalisation and layout, written into a buffer that is
+//! reused from frame to frame.
 
-use super::spec::{ColourOrder, InputSpec, Layout};
+use super::spec::{ColourOrder, InputSpec, Layout, Placement};
 
 /// Precomputed horizontal taps for one (source width, destination width) pair.
 #[derive(Debug, Default)]
@@ -20,6 +21,8 @@ pub struct Preprocessor {
     src_channel: [usize; 3],
     scale: [f32; 3],
     offset: [f32; 3],
+    /// The padding's value per output channel, normalised.
+    pad: [f32; 3],
     taps: Taps,
     /// One vertically blended source row (RGB interleaved), reused.
     row: Vec<f32>,
@@ -57,11 +60,13 @@ impl Preprocessor {
             -spec.mean[1] / spec.std[1],
             -spec.mean[2] / spec.std[2],
         ];
+        let pad = std::array::from_fn(|c| spec.pad_value * scale[c] + offset[c]);
         Preprocessor {
             layout: spec.layout,
             src_channel,
             scale,
             offset,
+            pad,
             taps: Taps::default(),
             row: Vec::new(),
         }
@@ -78,7 +83,46 @@ impl Preprocessor {
         dst_h: u32,
         out: &mut Vec<f32>,
     ) {
+        let all = Placement {
+            left: 0,
+            top: 0,
+            w: dst_w,
+            h: dst_h,
+        };
+        self.run_placed(rgb, src_w, src_h, (dst_w, dst_h), all, out);
+    }
+
+    /// As [`Preprocessor::run`], the frame resized to `at` inside an `input` (width, height) tensor
+    /// whose rest is padding.
+    pub fn run_placed(
+        &mut self,
+        rgb: &[u8],
+        src_w: u32,
+        src_h: u32,
+        input: (u32, u32),
+        at: Placement,
+        out: &mut Vec<f32>,
+    ) {
         debug_assert_eq!(rgb.len(), (src_w * src_h * 3) as usize);
+        let (in_w, in_h) = input;
+        debug_assert!(at.left + at.w <= in_w && at.top + at.h <= in_h);
+        let plane = (in_w * in_h) as usize;
+        out.resize(plane * 3, 0.0);
+        if (at.w, at.h) != (in_w, in_h) {
+            match self.layout {
+                Layout::Nchw => {
+                    for (c, p) in out.chunks_exact_mut(plane).enumerate() {
+                        p.fill(self.pad[c]);
+                    }
+                }
+                Layout::Nhwc => {
+                    for px in out.chunks_exact_mut(3) {
+                        px.copy_from_slice(&self.pad);
+                    }
+                }
+            }
+        }
+        let (dst_w, dst_h) = (at.w, at.h);
         if self.taps.src_w != src_w || self.taps.dst_w != dst_w {
             self.taps = Taps {
                 src_w,
@@ -91,8 +135,6 @@ impl Preprocessor {
                     .collect(),
             };
         }
-        let plane = (dst_w * dst_h) as usize;
-        out.resize(plane * 3, 0.0);
         let stride = (src_w * 3) as usize;
         self.row.resize(stride, 0.0);
         // Separable: blend the two source rows vertically (contiguous, vectorises), then sample
@@ -106,7 +148,7 @@ impl Preprocessor {
                 *o = a + (b - a) * wy;
             }
             let row = &self.row;
-            let start = (y * dst_w) as usize;
+            let start = ((at.top + y) * in_w + at.left) as usize;
             match self.layout {
                 Layout::Nchw => {
                     for c in 0..3 {
@@ -159,9 +201,12 @@ mod tests {
             name: "x".into(),
             layout,
             colour,
+            dtype: crate::detect::spec::InputType::Float32,
             mean: [0.0; 3],
             std: [1.0; 3],
             resize: ResizeMode::Stretch,
+            pad_value: 114.0,
+            size: None,
             size_multiple: 32,
             default_long_side: 416,
         }
@@ -229,6 +274,42 @@ mod tests {
                 assert!(worst <= 1.0, "frame {frame} {dw}x{dh}: off by {worst}");
             }
         }
+    }
+
+    #[test]
+    fn letterbox_pads_around_the_placed_frame_in_both_layouts() {
+        // A 4x2 white frame into a 4x4 input: placed at rows 1..3, rows 0 and 3 are padding.
+        let rgb = vec![255u8; 4 * 2 * 3];
+        let at = Placement {
+            left: 0,
+            top: 1,
+            w: 4,
+            h: 2,
+        };
+        let mut s = spec(ColourOrder::Rgb, Layout::Nchw);
+        s.std = [255.0; 3];
+        let mut p = Preprocessor::new(&s);
+        let mut out = Vec::new();
+        p.run_placed(&rgb, 4, 2, (4, 4), at, &mut out);
+        let pad = 114.0 / 255.0;
+        for c in 0..3 {
+            let plane = &out[c * 16..][..16];
+            assert!(plane[..4]
+                .iter()
+                .chain(&plane[12..])
+                .all(|v| (v - pad).abs() < 1e-6));
+            assert!(
+                plane[4..12].iter().all(|v| (v - 1.0).abs() < 1e-6),
+                "{plane:?}"
+            );
+        }
+        let mut p = Preprocessor::new(&InputSpec {
+            layout: Layout::Nhwc,
+            ..s
+        });
+        p.run_placed(&rgb, 4, 2, (4, 4), at, &mut out);
+        assert!(out[..12].iter().all(|v| (v - pad).abs() < 1e-6));
+        assert!(out[12..36].iter().all(|v| (v - 1.0).abs() < 1e-6));
     }
 
     #[test]

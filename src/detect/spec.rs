@@ -1,184 +1,157 @@
-//! `ModelSpec`: the manifest that sits next to an `.onnx` file and states what the code must not
-//! guess (input layout, colour order, normalisation, decoder family, class names).
+//! `ModelSpec`: what lookout must know about a model (input layout, colour order, normalisation,
+//! resize, decoder family, class names), whether a manifest states it or the `.onnx` file does.
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+pub use super::family::Family;
+use crate::error::Result;
 
-/// Parsed and validated model manifest.
+/// Everything lookout needs to know about one model: from its manifest, its own metadata and
+/// shapes, and the family's defaults (see [`super::resolve`]).
 #[derive(Debug, Clone)]
 pub struct ModelSpec {
     pub name: String,
     pub precision: String,
-    /// Absolute or manifest-relative path resolved to a usable path.
     pub onnx_path: PathBuf,
-    pub manifest_path: PathBuf,
+    /// The manifest it came from, if any (a bare `.onnx` has none).
+    pub manifest_path: Option<PathBuf>,
     pub licence: String,
     pub input: InputSpec,
     pub decoder: DecoderSpec,
     pub classes: Vec<String>,
+    /// How the family was chosen: "manifest", "--family", or what recognised it.
+    pub recognised: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ManifestFile {
-    name: String,
-    precision: String,
-    file: PathBuf,
-    #[serde(default)]
-    licence: String,
-    input: InputSpec,
-    decoder: DecoderFile,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
     Nchw,
     Nhwc,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColourOrder {
     Rgb,
     Bgr,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// Element type of the network input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ResizeMode {
-    /// Plain resize to the input size (aspect ratio handled by choosing the input size).
-    Stretch,
+pub enum InputType {
+    Float32,
+    Uint8,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum ResizeMode {
+    /// Plain resize to the input size (aspect ratio handled by choosing the input size).
+    #[serde(rename = "stretch")]
+    Stretch,
+    /// Keep the aspect ratio, centre, pad the rest (Ultralytics `LetterBox`).
+    #[serde(rename = "letterbox")]
+    Letterbox,
+    /// Keep the aspect ratio, place at the top-left corner, pad the rest (YOLOX `preproc`).
+    #[serde(rename = "letterbox-top-left")]
+    LetterboxTopLeft,
+}
+
+/// Where a frame lands in the network input: resized to `w`×`h` at (`left`, `top`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Placement {
+    pub left: u32,
+    pub top: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+impl ResizeMode {
+    /// Where a `fw`×`fh` frame goes in an `iw`×`ih` input (models/README.md has the formulas).
+    pub fn place(self, fw: u32, fh: u32, iw: u32, ih: u32) -> Placement {
+        let (fwf, fhf) = (fw.max(1) as f64, fh.max(1) as f64);
+        let r = (iw as f64 / fwf).min(ih as f64 / fhf);
+        let clamp = |v: f64, max: u32| (v as u32).clamp(1, max);
+        match self {
+            ResizeMode::Stretch => Placement {
+                left: 0,
+                top: 0,
+                w: iw,
+                h: ih,
+            },
+            ResizeMode::Letterbox => {
+                let w = clamp((fwf * r).round_ties_even(), iw);
+                let h = clamp((fhf * r).round_ties_even(), ih);
+                Placement {
+                    left: (iw - w) / 2,
+                    top: (ih - h) / 2,
+                    w,
+                    h,
+                }
+            }
+            ResizeMode::LetterboxTopLeft => Placement {
+                left: 0,
+                top: 0,
+                w: clamp((fwf * r).trunc(), iw),
+                h: clamp((fhf * r).trunc(), ih),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct InputSpec {
     pub name: String,
     pub layout: Layout,
+    pub dtype: InputType,
     pub colour: ColourOrder,
     pub mean: [f32; 3],
     pub std: [f32; 3],
     pub resize: ResizeMode,
+    /// Value of the padding on 0..255, before normalisation.
+    pub pad_value: f32,
+    /// Fixed network input (width, height); `None`: dynamic, chosen per frame.
+    pub size: Option<(u32, u32)>,
     pub size_multiple: u32,
     pub default_long_side: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum Family {
-    #[serde(rename = "nanodet-gfl")]
-    NanoDetGfl,
+/// SSD box coordinate order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BoxOrder {
+    Yxyx,
+    Xyxy,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DecoderFile {
-    family: Family,
-    strides: Vec<u32>,
-    reg_max: u32,
-    scores_output: String,
-    boxes_output: String,
-    classes_file: PathBuf,
-}
-
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DecoderSpec {
     pub family: Family,
+    /// Output names in the order the family reads them.
+    pub outputs: Vec<String>,
+    /// nanodet-gfl and yolox: strides of the anchor grids, in anchor order.
     pub strides: Vec<u32>,
+    /// nanodet-gfl: distance bins per side minus one.
     pub reg_max: u32,
-    pub scores_output: String,
-    pub boxes_output: String,
+    /// ssd: coordinate order of the boxes output.
+    pub box_order: BoxOrder,
+    /// ssd: subtracted from the classes output to give a class id.
+    pub class_offset: i64,
 }
 
 impl ModelSpec {
-    /// Load a manifest. `path` may be the manifest (`.toml`) or the `.onnx` file, in which case the
-    /// manifest is looked for beside it: `<dir>/<any>.toml` whose `file` names this onnx.
+    /// Loads a model: `path` is a manifest (`.toml`) or an `.onnx` file, with or without a manifest
+    /// beside it. Without one, the family is recognised from the file (see [`super::family`]).
     pub fn load(path: &Path) -> Result<ModelSpec> {
-        let manifest_path = if path.extension().is_some_and(|e| e == "onnx") {
-            find_manifest_for_onnx(path)?
-        } else {
-            path.to_path_buf()
-        };
-        let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::Model {
-            path: manifest_path.clone(),
-            msg: format!(
-                "cannot read the model manifest ({e}); pass --model with a manifest such as \
-                 models/nanodet-m-fp32.toml or an .onnx file that has one beside it"
-            ),
-        })?;
-        let file: ManifestFile = toml::from_str(&text).map_err(|e| Error::Model {
-            path: manifest_path.clone(),
-            msg: format!(
-                "invalid model manifest: {}",
-                crate::toml_span::error_line(&text, &e)
-            ),
-        })?;
-        let dir = manifest_path.parent().unwrap_or(Path::new("."));
-        let classes_path = dir.join(&file.decoder.classes_file);
-        let classes: Vec<String> = std::fs::read_to_string(&classes_path)
-            .map_err(|e| Error::Model {
-                path: classes_path.clone(),
-                msg: format!("cannot read class names named by the manifest: {e}"),
-            })?
-            .lines()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .collect();
-        let spec = ModelSpec {
-            name: file.name,
-            precision: file.precision,
-            onnx_path: dir.join(&file.file),
-            manifest_path: manifest_path.clone(),
-            licence: file.licence,
-            input: file.input,
-            decoder: DecoderSpec {
-                family: file.decoder.family,
-                strides: file.decoder.strides,
-                reg_max: file.decoder.reg_max,
-                scores_output: file.decoder.scores_output,
-                boxes_output: file.decoder.boxes_output,
-            },
-            classes,
-        };
-        spec.validate()?;
-        Ok(spec)
+        super::resolve::load(path, None)
     }
 
-    fn validate(&self) -> Result<()> {
-        let bad = |msg: String| Error::Model {
-            path: self.manifest_path.clone(),
-            msg,
-        };
-        if self.classes.is_empty() {
-            return Err(bad("the class list is empty".into()));
-        }
-        if self.input.size_multiple == 0 || self.input.default_long_side < self.input.size_multiple
-        {
-            return Err(bad(
-                "input.size_multiple must be > 0 and <= default_long_side".into(),
-            ));
-        }
-        if self.input.std.contains(&0.0) {
-            return Err(bad("input.std must not contain 0".into()));
-        }
-        if self.decoder.strides.is_empty() || self.decoder.strides.contains(&0) {
-            return Err(bad("decoder.strides must be non-empty and positive".into()));
-        }
-        if let Some(s) = self
-            .decoder
-            .strides
-            .iter()
-            .find(|s| !self.input.size_multiple.is_multiple_of(**s))
-        {
-            return Err(bad(format!(
-                "input.size_multiple {} is not a multiple of stride {s}",
-                self.input.size_multiple
-            )));
-        }
-        Ok(())
+    /// As [`ModelSpec::load`], with the family given (`--family`, `[detector] family`).
+    pub fn load_as(path: &Path, family: Option<Family>) -> Result<ModelSpec> {
+        super::resolve::load(path, family)
     }
 
     /// Network input size (width, height) for a frame: the long side becomes `long_side` and the
@@ -198,42 +171,6 @@ pub fn input_size_for(frame_w: u32, frame_h: u32, long_side: u32, m: u32) -> (u3
     } else {
         (round_up(fw * long as f64 / fh), long)
     }
-}
-
-fn find_manifest_for_onnx(onnx: &Path) -> Result<PathBuf> {
-    let dir = onnx
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = onnx.file_name().unwrap_or_default();
-    let not_found = || Error::Model {
-        path: onnx.to_path_buf(),
-        msg: "no model manifest (.toml) beside this .onnx names it in `file = ...`; \
-              write one like models/nanodet-m-fp32.toml"
-            .into(),
-    };
-    let entries = std::fs::read_dir(dir).map_err(|_| not_found())?;
-    for entry in entries.flatten() {
-        let p = entry.path();
-        if p.extension().is_some_and(|e| e == "toml") {
-            let Ok(text) = std::fs::read_to_string(&p) else {
-                continue;
-            };
-            let Ok(value) = toml::from_str::<toml::Table>(&text) else {
-                continue;
-            };
-            if value
-                .get("file")
-                .and_then(|f| f.as_str())
-                .map(Path::new)
-                .and_then(|f| f.file_name())
-                == Some(name)
-            {
-                return Ok(p);
-            }
-        }
-    }
-    Err(not_found())
 }
 
 #[cfg(test)]
@@ -256,6 +193,84 @@ mod tests {
     }
 
     #[test]
+    fn letterbox_places_the_frame_as_ultralytics_and_yolox_do() {
+        let p = |m: ResizeMode, fw, fh, iw, ih| {
+            let p = m.place(fw, fh, iw, ih);
+            (p.left, p.top, p.w, p.h)
+        };
+        // 810x1080 into 640x640: r = 0.5926, 480x640, 80 px either side.
+        assert_eq!(
+            p(ResizeMode::Letterbox, 810, 1080, 640, 640),
+            (80, 0, 480, 640)
+        );
+        // 1280x720 → 640x360, (640-360)/2 = 140 above.
+        assert_eq!(
+            p(ResizeMode::Letterbox, 1280, 720, 640, 640),
+            (0, 140, 640, 360)
+        );
+        // An odd padding puts the extra pixel after (Ultralytics' round(dh - 0.1)).
+        assert_eq!(p(ResizeMode::Letterbox, 100, 51, 64, 64), (0, 15, 64, 33));
+        // round half to even: 200x121 → 64 x 38.72 → 39
+        assert_eq!(p(ResizeMode::Letterbox, 200, 121, 64, 64).3, 39);
+        assert_eq!(
+            p(ResizeMode::LetterboxTopLeft, 1280, 720, 640, 640),
+            (0, 0, 640, 360)
+        );
+        assert_eq!(
+            p(ResizeMode::LetterboxTopLeft, 100, 51, 64, 64),
+            (0, 0, 64, 32)
+        );
+        assert_eq!(p(ResizeMode::Stretch, 100, 51, 64, 32), (0, 0, 64, 32));
+        // Degenerate frames never give an empty placement.
+        assert_eq!(p(ResizeMode::Letterbox, 10000, 1, 64, 64).3, 1);
+    }
+
+    /// A box drawn in the frame → where its edges land in the input → back: the same box to well
+    /// under a pixel, for square, landscape and portrait frames.
+    #[test]
+    fn the_inverse_letterbox_is_exact() {
+        for mode in [
+            ResizeMode::Letterbox,
+            ResizeMode::LetterboxTopLeft,
+            ResizeMode::Stretch,
+        ] {
+            for (fw, fh) in [(640u32, 640u32), (1280, 720), (810, 1080), (333, 97)] {
+                let (iw, ih) = (640u32, 480u32);
+                let at = mode.place(fw, fh, iw, ih);
+                let prepared = crate::detect::Prepared {
+                    input_w: iw,
+                    input_h: ih,
+                    frame_w: fw,
+                    frame_h: fh,
+                    placement: at,
+                    ..Default::default()
+                };
+                let frame_box = [
+                    fw as f32 * 0.1,
+                    fh as f32 * 0.2,
+                    fw as f32 * 0.7,
+                    fh as f32 * 0.9,
+                ];
+                // Forward: continuous coordinates scale by the resize, then shift by the padding.
+                let (sx, sy) = (at.w as f32 / fw as f32, at.h as f32 / fh as f32);
+                let input_box = [
+                    frame_box[0] * sx + at.left as f32,
+                    frame_box[1] * sy + at.top as f32,
+                    frame_box[2] * sx + at.left as f32,
+                    frame_box[3] * sy + at.top as f32,
+                ];
+                let back = prepared.to_frame(input_box);
+                for (a, b) in back.iter().zip(frame_box) {
+                    assert!(
+                        (a - b).abs() < 1e-2,
+                        "{mode:?} {fw}x{fh}: {back:?} vs {frame_box:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn bundled_manifests_load_with_80_classes() {
         let s = spec();
         assert_eq!(s.classes.len(), 80);
@@ -265,5 +280,12 @@ mod tests {
         let onnx = s.onnx_path.clone();
         let via_onnx = ModelSpec::load(&onnx).expect("manifest found beside onnx");
         assert_eq!(via_onnx.precision, "fp32");
+        assert_eq!(
+            via_onnx.manifest_path.as_deref(),
+            Some(s.manifest_path.as_deref().expect("manifest"))
+        );
+        assert_eq!(via_onnx.decoder.outputs, ["cls_scores", "box_dist"]);
+        assert_eq!((s.input.resize, s.input.size), (ResizeMode::Stretch, None));
+        assert_eq!(s.decoder.family, Family::NanoDetGfl);
     }
 }

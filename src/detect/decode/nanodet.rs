@@ -1,49 +1,14 @@
-//! Raw network outputs → candidate boxes in network-input pixels. One implementation per decoder
-//! family; the pipeline only sees [`Decoder`].
+//! NanoDet / GFL head decoder.
 
-use super::spec::{DecoderSpec, Family};
-use super::Detection;
+use super::{shape_error, Decoder, OutputView};
+use crate::detect::Detection;
 use crate::error::{Error, Result};
-
-/// One output tensor, as the engine produced it.
-pub struct OutputView<'a> {
-    pub shape: &'a [usize],
-    pub data: &'a [f32],
-}
-
-pub trait Decoder: Send {
-    /// Output names this decoder reads, in the order `decode` expects them.
-    fn output_names(&self) -> Vec<String>;
-    /// Appends every candidate whose best class score exceeds `score_threshold` to `out`, with boxes
-    /// in input pixels (not clipped, not suppressed).
-    fn decode(
-        &self,
-        outputs: &[OutputView<'_>],
-        input_w: u32,
-        input_h: u32,
-        score_threshold: f32,
-        out: &mut Vec<Detection>,
-    ) -> Result<()>;
-}
-
-pub fn decoder_for(spec: &DecoderSpec) -> Box<dyn Decoder> {
-    match spec.family {
-        Family::NanoDetGfl => Box::new(NanoDetGfl {
-            strides: spec.strides.clone(),
-            bins: spec.reg_max as usize + 1,
-            scores_output: spec.scores_output.clone(),
-            boxes_output: spec.boxes_output.clone(),
-        }),
-    }
-}
 
 /// NanoDet / GFL head: per-anchor class scores (already sigmoided) and, per side, a distribution
 /// over `reg_max + 1` distance bins whose expectation times the stride is the distance.
 pub struct NanoDetGfl {
-    strides: Vec<u32>,
-    bins: usize,
-    scores_output: String,
-    boxes_output: String,
+    pub strides: Vec<u32>,
+    pub bins: usize,
 }
 
 impl NanoDetGfl {
@@ -61,10 +26,6 @@ impl NanoDetGfl {
 }
 
 impl Decoder for NanoDetGfl {
-    fn output_names(&self) -> Vec<String> {
-        vec![self.scores_output.clone(), self.boxes_output.clone()]
-    }
-
     fn decode(
         &self,
         outputs: &[OutputView<'_>],
@@ -90,11 +51,14 @@ impl Decoder for NanoDetGfl {
             || scores.data.len() != anchors * classes
             || boxes.data.len() != anchors * per_box
         {
-            return Err(Error::Inference(format!(
-                "output shapes {:?} and {:?} do not fit {anchors} anchors at {input_w}x{input_h} with \
-                 strides {:?} and {} bins; is the manifest's decoder right for this model?",
-                scores.shape, boxes.shape, self.strides, self.bins
-            )));
+            return Err(shape_error(
+                "nanodet-gfl",
+                outputs,
+                &format!(
+                    "{anchors} anchors at {input_w}x{input_h} with strides {:?} and {} bins",
+                    self.strides, self.bins
+                ),
+            ));
         }
         let mut anchor = 0usize;
         for &stride in &self.strides {
@@ -144,8 +108,6 @@ mod tests {
         let dec = NanoDetGfl {
             strides: vec![32],
             bins: 11,
-            scores_output: "s".into(),
-            boxes_output: "b".into(),
         };
         // 64x32 input at stride 32: 2 anchors, 3 classes.
         let scores = [0.1, 0.2, 0.1, /* anchor 1 */ 0.1, 0.1, 0.9];
@@ -186,8 +148,6 @@ mod tests {
         let dec = NanoDetGfl {
             strides: vec![8],
             bins: 11,
-            scores_output: "s".into(),
-            boxes_output: "b".into(),
         };
         let r = dec.decode(
             &[
@@ -213,8 +173,6 @@ mod tests {
         let dec = NanoDetGfl {
             strides: vec![32],
             bins: 11,
-            scores_output: "s".into(),
-            boxes_output: "b".into(),
         };
         // anchor 0: a NaN score; anchor 1: a good score with NaN box logits.
         let scores = [f32::NAN, 0.9, 0.1, /* anchor 1 */ 0.1, 0.1, 0.9];

@@ -1,0 +1,300 @@
+//! The YOLO families' single-output heads, each as its exporter writes it: YOLOv5/v7 (anchor rows
+//! with objectness), YOLOv8/9/11/12 (channels first, no objectness), end-to-end YOLOv10/YOLO26
+//! (final boxes) and YOLOX's raw grid heads.
+
+use super::{argmax, from_centre, keep, shape_error, Decoder, OutputView};
+use crate::detect::family::cells;
+use crate::detect::Detection;
+use crate::error::Result;
+
+/// `[1, N, 5+nc]`: cx, cy, w, h (input pixels), objectness, class scores; score = obj × cls.
+pub struct Yolov5;
+
+/// `[1, 4+nc, N]`: cx, cy, w, h (input pixels), class scores; channels first.
+pub struct Yolov8;
+
+/// `[1, K, 6]`: x1, y1, x2, y2 (input pixels), score, class id.
+pub struct YoloE2e;
+
+/// `[1, N, 5+nc]` raw: per anchor-free cell at each stride, offsets, log sizes, obj, class scores.
+pub struct Yolox {
+    pub strides: Vec<u32>,
+}
+
+/// The one output of a single-output head as (rows, cols), or an error naming what was expected.
+fn rows_cols<'a>(
+    family: &str,
+    outputs: &'a [OutputView<'a>],
+    expected: &str,
+) -> Result<(&'a [f32], usize, usize)> {
+    match outputs {
+        [o] if o.shape.len() == 3 && o.shape[0] == 1 && o.data.len() == o.shape[1] * o.shape[2] => {
+            Ok((o.data, o.shape[1], o.shape[2]))
+        }
+        _ => Err(shape_error(family, outputs, expected)),
+    }
+}
+
+impl Decoder for Yolov5 {
+    fn decode(
+        &self,
+        outputs: &[OutputView<'_>],
+        _w: u32,
+        _h: u32,
+        threshold: f32,
+        out: &mut Vec<Detection>,
+    ) -> Result<()> {
+        let (data, _, cols) = rows_cols("yolov5", outputs, "[1, N, 5+classes]")?;
+        if cols < 6 {
+            return Err(shape_error("yolov5", outputs, "[1, N, 5+classes]"));
+        }
+        for r in data.chunks_exact(cols) {
+            // score = obj × cls ≤ obj: most rows end here.
+            if !(r[4] > threshold) {
+                continue;
+            }
+            let (class_id, cls) = argmax(r[5..].iter().copied());
+            let score = r[4] * cls;
+            let bbox = from_centre(r[0], r[1], r[2], r[3]);
+            if keep(score, threshold, &bbox) {
+                out.push(Detection {
+                    class_id,
+                    score,
+                    bbox,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Decoder for Yolov8 {
+    fn decode(
+        &self,
+        outputs: &[OutputView<'_>],
+        _w: u32,
+        _h: u32,
+        threshold: f32,
+        out: &mut Vec<Detection>,
+    ) -> Result<()> {
+        let (data, channels, n) = rows_cols("yolov8", outputs, "[1, 4+classes, N]")?;
+        if channels < 5 {
+            return Err(shape_error("yolov8", outputs, "[1, 4+classes, N]"));
+        }
+        // Class rows are contiguous: keep a running best per anchor, row after row.
+        let mut best = vec![f32::NEG_INFINITY; n];
+        let mut best_class = vec![0u32; n];
+        for (c, row) in data.chunks_exact(n).skip(4).enumerate() {
+            for ((b, bc), &v) in best.iter_mut().zip(best_class.iter_mut()).zip(row) {
+                if v > *b {
+                    (*b, *bc) = (v, c as u32);
+                }
+            }
+        }
+        for (i, (&score, &class_id)) in best.iter().zip(&best_class).enumerate() {
+            if !(score > threshold) {
+                continue;
+            }
+            let at = |k: usize| data[k * n + i];
+            let bbox = from_centre(at(0), at(1), at(2), at(3));
+            if keep(score, threshold, &bbox) {
+                out.push(Detection {
+                    class_id: class_id as usize,
+                    score,
+                    bbox,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Decoder for YoloE2e {
+    fn decode(
+        &self,
+        outputs: &[OutputView<'_>],
+        _w: u32,
+        _h: u32,
+        threshold: f32,
+        out: &mut Vec<Detection>,
+    ) -> Result<()> {
+        let (data, _, cols) = rows_cols("yolo-e2e", outputs, "[1, K, 6]")?;
+        if cols != 6 {
+            return Err(shape_error("yolo-e2e", outputs, "[1, K, 6]"));
+        }
+        for r in data.chunks_exact(6) {
+            let bbox = [r[0], r[1], r[2], r[3]];
+            let class = r[5].round();
+            if keep(r[4], threshold, &bbox) && (0.0..1e6).contains(&class) {
+                out.push(Detection {
+                    class_id: class as usize,
+                    score: r[4],
+                    bbox,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Decoder for Yolox {
+    fn decode(
+        &self,
+        outputs: &[OutputView<'_>],
+        input_w: u32,
+        input_h: u32,
+        threshold: f32,
+        out: &mut Vec<Detection>,
+    ) -> Result<()> {
+        let expected = || {
+            format!(
+                "[1, {}, 5+classes] for a {input_w}x{input_h} input at strides {:?}",
+                self.grid_cells(input_w, input_h),
+                self.strides
+            )
+        };
+        let (data, rows, cols) = rows_cols("yolox", outputs, &expected())?;
+        if cols < 6 || rows != self.grid_cells(input_w, input_h) {
+            return Err(shape_error("yolox", outputs, &expected()));
+        }
+        let mut row = 0usize;
+        for &stride in &self.strides {
+            let (gw, gh) = ((input_w / stride) as usize, (input_h / stride) as usize);
+            let s = stride as f32;
+            for i in 0..gw * gh {
+                let r = &data[(row + i) * cols..][..cols];
+                if !(r[4] > threshold) {
+                    continue;
+                }
+                let (class_id, cls) = argmax(r[5..].iter().copied());
+                let score = r[4] * cls;
+                let (gx, gy) = ((i % gw) as f32, (i / gw) as f32);
+                let bbox = from_centre(
+                    (r[0] + gx) * s,
+                    (r[1] + gy) * s,
+                    r[2].exp() * s,
+                    r[3].exp() * s,
+                );
+                if keep(score, threshold, &bbox) {
+                    out.push(Detection {
+                        class_id,
+                        score,
+                        bbox,
+                    });
+                }
+            }
+            row += gw * gh;
+        }
+        Ok(())
+    }
+}
+
+impl Yolox {
+    fn grid_cells(&self, w: u32, h: u32) -> usize {
+        if self.strides == [8, 16, 32] {
+            return cells(w as i64, h as i64) as usize;
+        }
+        self.strides
+            .iter()
+            .map(|&s| (w / s) as usize * (h / s) as usize)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::{close, run};
+    use super::*;
+
+    #[test]
+    fn yolov5_multiplies_objectness_and_class() {
+        // 3 anchors, 2 classes: obj below threshold; obj 0.9 × cls 0.8; obj 0.5 × cls 0.4 (0.2).
+        let rows = [
+            [10.0, 10.0, 4.0, 4.0, 0.2, 0.9, 0.9],
+            [32.0, 16.0, 8.0, 6.0, 0.9, 0.1, 0.8],
+            [5.0, 5.0, 2.0, 2.0, 0.5, 0.4, 0.1],
+        ];
+        let data: Vec<f32> = rows.iter().flatten().copied().collect();
+        let d = run(&Yolov5, &[(vec![1, 3, 7], data)], 64, 64).expect("decodes");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].class_id, 1);
+        assert!((d[0].score - 0.72).abs() < 1e-6);
+        assert!(close(&d[0].bbox, [28.0, 13.0, 36.0, 19.0]));
+    }
+
+    #[test]
+    fn yolov8_reads_channels_first() {
+        // 2 anchors, 3 classes; anchor 1 is class 2 at 0.7.
+        let data = vec![
+            10.0, 40.0, // cx
+            10.0, 20.0, // cy
+            4.0, 10.0, // w
+            4.0, 8.0, // h
+            0.1, 0.1, // class 0
+            0.2, 0.3, // class 1
+            0.1, 0.7, // class 2
+        ];
+        let d = run(&Yolov8, &[(vec![1, 7, 2], data)], 64, 64).expect("decodes");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].class_id, d[0].score), (2, 0.7));
+        assert!(close(&d[0].bbox, [35.0, 16.0, 45.0, 24.0]));
+    }
+
+    #[test]
+    fn e2e_rows_are_final_boxes() {
+        let data = vec![
+            1.0, 2.0, 3.0, 4.0, 0.9, 5.0, //
+            0.0, 0.0, 1.0, 1.0, 0.1, 0.0, //
+            0.0, 0.0, 1.0, 1.0, 0.8, -1.0, // a negative class is no detection
+        ];
+        let d = run(&YoloE2e, &[(vec![1, 3, 6], data)], 64, 64).expect("decodes");
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            (d[0].class_id, d[0].score, d[0].bbox),
+            (5, 0.9, [1.0, 2.0, 3.0, 4.0])
+        );
+    }
+
+    #[test]
+    fn yolox_decodes_grid_offsets_and_log_sizes() {
+        // 32x32 input: 16 cells at stride 8, 4 at 16, 1 at 32 = 21 rows; 1 class.
+        let mut data = vec![0.0f32; 21 * 6];
+        // row 5 = stride 8, cell (1, 1); row 17 = stride 16, cell (1, 0).
+        data[5 * 6..6 * 6].copy_from_slice(&[0.5, 0.25, 0.0, 2f32.ln(), 0.9, 0.5]);
+        data[17 * 6..18 * 6].copy_from_slice(&[0.0, 0.0, 0.0, 0.0, 0.2, 1.0]);
+        let dec = Yolox {
+            strides: vec![8, 16, 32],
+        };
+        let d = run(&dec, &[(vec![1, 21, 6], data.clone())], 32, 32).expect("decodes");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!((d[0].score - 0.45).abs() < 1e-6);
+        // cx = (0.5 + 1)·8 = 12, cy = (0.25 + 1)·8 = 10, w = 8, h = 16
+        assert!(close(&d[0].bbox, [8.0, 2.0, 16.0, 18.0]), "{:?}", d[0].bbox);
+        assert!(
+            run(&dec, &[(vec![1, 21, 6], data)], 64, 32).is_err(),
+            "wrong size"
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_and_nan_never_panic() {
+        let bad: [(Vec<usize>, Vec<f32>); 3] = [
+            (vec![1, 84], vec![0.0; 84]),
+            (vec![1, 2, 3], vec![0.0; 5]),
+            (vec![2, 7, 1], vec![0.0; 14]),
+        ];
+        for o in &bad {
+            let outs = std::slice::from_ref(o);
+            assert!(run(&Yolov8, outs, 64, 64).is_err());
+            assert!(run(&Yolov5, outs, 64, 64).is_err());
+            assert!(run(&YoloE2e, outs, 64, 64).is_err());
+        }
+        let nan = vec![f32::NAN; 7 * 2];
+        assert!(run(&Yolov8, &[(vec![1, 7, 2], nan.clone())], 64, 64)
+            .expect("ok")
+            .is_empty());
+        assert!(run(&Yolov5, &[(vec![1, 2, 7], nan)], 64, 64)
+            .expect("ok")
+            .is_empty());
+    }
+}

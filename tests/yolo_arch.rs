@@ -1,0 +1,96 @@
+//! The real YOLOv8n and YOLO11n architectures (random weights, built by
+//! models/scripts/build_test_archs.sh, which .ci/setup.sh runs): lookout recognises them from their
+//! Ultralytics metadata with no manifest, tract and onnxruntime give the same raw outputs, and the
+//! whole detector runs on them. What this proves is the operator set and the shapes; random
+//! weights detect nothing meaningful.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use lookout::detect::{engine, Detector, DetectorConfig, Family, ModelSpec, Prepared};
+
+const ARCHS: [&str; 2] = ["yolov8n-320.onnx", "yolo11n-320.onnx"];
+
+fn arch(file: &str) -> PathBuf {
+    let p = root().join("target/models").join(file);
+    assert!(
+        p.exists(),
+        "{} is missing: run .ci/setup.sh (it builds the test architectures with \
+         models/scripts/build_test_archs.sh)",
+        p.display()
+    );
+    p
+}
+
+fn bus() -> (Vec<u8>, u32, u32) {
+    let img = image::open(data("bus.jpg")).expect("bus.jpg").to_rgb8();
+    let (w, h) = img.dimensions();
+    (img.into_raw(), w, h)
+}
+
+#[test]
+fn yolo_architectures_load_bare_and_detect() {
+    let (rgb, w, h) = bus();
+    for file in ARCHS {
+        let spec = ModelSpec::load(&arch(file)).expect("recognised with no manifest");
+        assert_eq!(spec.decoder.family, Family::Yolov8, "{file}");
+        assert_eq!(spec.classes.len(), 80);
+        assert_eq!(spec.classes[0], "person");
+        assert_eq!(spec.input.size, Some((320, 320)));
+        let cfg = DetectorConfig {
+            classes: vec!["all".into()],
+            ..DetectorConfig::default()
+        };
+        let mut det = Detector::new(spec, cfg).expect("detector");
+        let (dets, _) = det.detect(&rgb, w, h).expect("detects");
+        for d in &dets {
+            assert!(d.bbox[0] >= 0.0 && d.bbox[2] <= w as f32 && d.bbox[3] <= h as f32);
+            assert!(d.score.is_finite() && d.class_id < 80);
+        }
+    }
+}
+
+#[cfg(feature = "onnxruntime")]
+#[test]
+fn tract_and_onnxruntime_agree_on_the_raw_outputs() {
+    let (rgb, w, h) = bus();
+    for file in ARCHS {
+        let spec = ModelSpec::load(&arch(file)).expect("spec");
+        let det = Detector::new(spec.clone(), DetectorConfig::default()).expect("detector");
+        let mut prepared = Prepared::default();
+        det.preparer().prepare(&rgb, w, h, &mut prepared);
+        let shape = [1, 3, prepared.input_h as usize, prepared.input_w as usize];
+        let raw = |kind: engine::EngineKind| {
+            let cfg = DetectorConfig {
+                engine: kind,
+                ..DetectorConfig::default()
+            };
+            let mut e = engine::load(&spec, &spec.decoder.outputs, &cfg).expect("engine");
+            e.run(&prepared.data, shape).expect("runs");
+            let out = e.outputs().expect("outputs");
+            (out[0].shape.to_vec(), out[0].data.to_vec())
+        };
+        let (ts, td) = raw(engine::EngineKind::Tract);
+        let (os, od) = raw(engine::EngineKind::Onnxruntime);
+        assert_eq!(ts, os, "{file}");
+        assert_eq!(ts[1], 84, "{file}: [1, 84, N]");
+        let n = ts[2];
+        // Rows 0..4 are box coordinates in input pixels, 4.. sigmoided class scores.
+        let (mut worst_box, mut worst_score) = (0f32, 0f32);
+        for (i, (a, b)) in td.iter().zip(&od).enumerate() {
+            let d = (a - b).abs();
+            if i < 4 * n {
+                worst_box = worst_box.max(d);
+            } else {
+                worst_score = worst_score.max(d);
+            }
+        }
+        eprintln!(
+            "{file}: worst box difference {worst_box} px, worst score difference {worst_score}"
+        );
+        assert!(worst_box < 0.01, "{file}: boxes differ by {worst_box} px");
+        assert!(worst_score < 1e-4, "{file}: scores differ by {worst_score}");
+    }
+}
