@@ -94,3 +94,39 @@ fn tract_and_onnxruntime_agree_on_the_raw_outputs() {
         assert!(worst_score < 1e-4, "{file}: scores differ by {worst_score}");
     }
 }
+
+/// lookout's rewrite of the DFL softmax onto tract's last-axis path (src/detect/rewrite/softmax.rs)
+/// gives the outputs of tract's own graph: boxes within 0.01 px, scores within 1e-5.
+#[test]
+fn the_softmax_rewrite_keeps_the_outputs() {
+    use lookout::detect::engine::{Device, Engine, TractEngine};
+    let (rgb, w, h) = bus();
+    for file in ARCHS {
+        let spec = ModelSpec::load(&arch(file)).expect("spec");
+        let det = Detector::new(spec.clone(), DetectorConfig::default()).expect("detector");
+        let mut prepared = Prepared::default();
+        det.preparer().prepare(&rgb, w, h, &mut prepared);
+        let shape = [1, 3, prepared.input_h as usize, prepared.input_w as usize];
+        let raw = |rewrite: bool| {
+            let mut e =
+                TractEngine::load(&spec, &spec.decoder.outputs, 1, Device::Cpu).expect("engine");
+            e.set_rewrite(rewrite);
+            e.run(&prepared.data, shape).expect("runs");
+            e.outputs().expect("outputs")[0].data.to_vec()
+        };
+        let (on, off) = (raw(true), raw(false));
+        let n = on.len() / 84;
+        let worst = |range: std::ops::Range<usize>| {
+            on[range.clone()]
+                .iter()
+                .zip(&off[range])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max)
+        };
+        let (boxes, scores) = (worst(0..4 * n), worst(4 * n..on.len()));
+        assert!(
+            boxes < 0.01 && scores < 1e-5,
+            "{file}: boxes {boxes} px, scores {scores}"
+        );
+    }
+}

@@ -303,11 +303,13 @@ fn manifest_text(s: &ModelSpec) -> String {
         Some((w, h)) => {
             t += &format!("size = [{w}, {h}]           # the model's fixed input (width, height)\n")
         }
-        None => t += &format!(
+        None => {
+            t += &format!(
             "size_multiple = {}         # dynamic input: width and height are multiples of this\n\
                  default_long_side = {}\n",
             i.size_multiple, i.default_long_side
-        ),
+        )
+        }
     }
     let outputs: Vec<String> = d.outputs.iter().map(|o| q(o)).collect();
     t += &format!(

@@ -10,12 +10,15 @@
 //!   QuantizeLinear runs vectorised.
 //! - [`im2col`]: on the optimised plan, the int8 im2col writes the packed form of tract's int8
 //!   kernel (AMX or VNNI-style) directly.
+//! - [`softmax`]: on the optimised plan, a softmax over a non-last axis (YOLOv8's DFL) runs on
+//!   the last axis between two transposes (tract's fast path; bitwise the same sums).
 //!
 //! `LOOKOUT_TRACT_REWRITE=0` turns every rewrite off, to compare both graphs in one build.
 
 pub mod im2col;
 pub mod qconv;
 pub mod resize;
+pub mod softmax;
 
 pub use qconv::{fast_quantizers, int8_kernels_available, quantized_convs};
 pub use resize::{fixed_resizes, Factor, FixedResize};
@@ -39,9 +42,10 @@ pub struct Rewritten {
 }
 
 /// Applies the rewrites that run on the optimised model (tract has chosen its kernels): the im2col
-/// of an int8 convolution fused with the packing for tract's int8 kernel. Returns how many.
+/// of an int8 convolution fused with the packing for tract's int8 kernel, and softmaxes moved to
+/// the last axis. Returns how many nodes they replaced.
 pub fn apply_optimized(model: &mut TypedModel) -> TractResult<usize> {
-    im2col::fuse_packing(model)
+    Ok(im2col::fuse_packing(model)? + softmax::trailing_softmaxes(model)?)
 }
 
 /// Applies every rewrite to a typed, decluttered model with concrete shapes.
