@@ -16,7 +16,7 @@ dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # tests/golden.rs re-runs the INT8 golden cases as an AVX2-only CPU under `qemu-x86_64 -cpu Haswell`.
 command -v qemu-x86_64 >/dev/null 2>&1 || need+=(qemu-user)
-# packaging/build-deb.sh (tests/deb_package.rs) strips the binary and reads the glibc version it
+# systemd/build-deb.sh (tests/deb_package.rs) strips the binary and reads the glibc version it
 # needs with binutils (there wherever Rust links); dpkg-deb is part of dpkg itself.
 { command -v strip && command -v readelf; } >/dev/null 2>&1 || need+=(binutils)
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,4 +1,4 @@
-//! The Debian package: `packaging/build-deb.sh` packages the binary under test, `dpkg -i` installs
+//! The Debian package: `systemd/build-deb.sh` packages the binary under test, `dpkg -i` installs
 //! it on this machine, the installed lookout checks its installed config and detects with its
 //! installed model from a directory outside the repository, `systemd-analyze verify` accepts the
 //! installed unit, which is not enabled; `dpkg -r` keeps the edited conffile, `dpkg -P` removes it.
@@ -104,7 +104,7 @@ impl Drop for Purge {
 }
 
 fn build_deb(out_dir: &Path, extra: &[&str]) -> Output {
-    run(Command::new(root().join("packaging/build-deb.sh"))
+    run(Command::new(root().join("systemd/build-deb.sh"))
         .args(extra)
         .arg("--out")
         .arg(out_dir)
@@ -167,7 +167,7 @@ fn deb_package_installs_runs_and_purges() {
     let built = build_deb(dir.path(), &["--binary", env!("CARGO_BIN_EXE_lookout")]);
     assert!(
         built.status.success(),
-        "packaging/build-deb.sh failed: {}",
+        "systemd/build-deb.sh failed: {}",
         text(&built.stderr)
     );
     let deb = dir

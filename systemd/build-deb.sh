@@ -7,7 +7,7 @@
 #   /lib/systemd/system/lookout.service      generated from systemd/lookout.service; not enabled
 #   /usr/share/doc/lookout/                  README.md, docs/, copyright
 #
-# Usage: packaging/build-deb.sh [--arch amd64|arm64|amd64,arm64] [--binary PATH] [--out DIR]
+# Usage: systemd/build-deb.sh [--arch amd64|arm64|amd64,arm64] [--binary PATH] [--out DIR]
 #   --arch    Debian architecture(s); default: this machine's (dpkg --print-architecture).
 #   --binary  the lookout executable to package (one --arch only). Default: target/release/lookout
 #             for this machine's architecture, else the cross build target/<triple>/release/lookout
@@ -163,8 +163,8 @@ Description: real-time edge perception daemon (camera/video -> detector -> MQTT)
  /etc/lookout/lookout.toml, then run systemctl enable --now lookout.
 EOF
   echo /etc/lookout/lookout.toml > "$tree/DEBIAN/conffiles"
-  install -m 755 "$root/packaging/debian/postinst" "$root/packaging/debian/prerm" \
-    "$root/packaging/debian/postrm" "$tree/DEBIAN/"
+  install -m 755 "$root/systemd/debian/postinst" "$root/systemd/debian/prerm" \
+    "$root/systemd/debian/postrm" "$tree/DEBIAN/"
   # md5sums of every file but the conffile (dpkg keeps conffiles' sums itself).
   (cd "$tree" && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -printf '%P\0' \
     | sort -z | xargs -0 md5sum) > "$tree/DEBIAN/md5sums"
