@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod detect;
 pub mod error;
 pub mod events;
+pub mod exact;
 pub mod metrics;
 pub mod pipeline;
 pub mod publish;

@@ -153,6 +153,30 @@ fn malformed_config_names_file_line_and_column() {
     let out = run(&["check-config", &path_str(&cfg)]);
     assert_one_line_error(&out, &["bad.toml:2:1", "did you mean `score_threshold`"]);
     run(&["check-config", "config/lookout.toml"]).success();
+    // A fixed-size value with an element too many is an error, not silently cut (#17 defect 12).
+    std::fs::write(&cfg, "[detector]\ninput_size = [416, 416, 416]\n").expect("write");
+    let out = run(&["check-config", &path_str(&cfg)]);
+    assert_one_line_error(&out, &["bad.toml:2:", "exactly 2 values"]);
+}
+
+/// A model manifest's fixed-size values take exactly their count (#17 probe defect 12).
+#[test]
+fn manifest_arrays_take_exactly_their_length() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let models = root().join("tests/data/models");
+    for f in ["ssd.onnx", "ssd-classes.txt"] {
+        std::fs::copy(models.join(f), dir.path().join(f)).expect("copy");
+    }
+    let manifest = std::fs::read_to_string(models.join("ssd.toml")).expect("manifest");
+    let std_line = manifest
+        .lines()
+        .find(|l| l.starts_with("std"))
+        .expect("the test manifest states std");
+    let bad = manifest.replace(std_line, "std = [1.0, 1.0, 1.0, 1.0]");
+    let m = dir.path().join("ssd.toml");
+    std::fs::write(&m, bad).expect("write");
+    let out = run(&["detect", "--model", &path_str(&m), "tests/data/bus.jpg"]);
+    assert_one_line_error(&out, &["ssd.toml", "exactly 3 values"]);
 }
 
 #[test]
@@ -190,4 +214,57 @@ fn cuda_engine_without_gpu_or_feature_fails_cleanly() {
     } else {
         assert_one_line_error(&out, &["built without the cuda engine", "--features cuda"]);
     }
+}
+
+/// CRC-32 (PNG's), bit by bit: enough for one chunk header.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// A decompression bomb: a PNG of a few dozen bytes declaring 20000×20000 grey pixels. lookout reads
+/// the header, refuses it before decoding (a 400 MP frame would take gigabytes as RGB), and says
+/// what to do. (#17 probe defect 6.)
+#[test]
+fn an_image_declaring_huge_dimensions_is_refused_before_decoding() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut c = (data.len() as u32).to_be_bytes().to_vec();
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        c.extend_from_slice(&body);
+        c.extend_from_slice(&crc32(&body).to_be_bytes());
+        c
+    };
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&20000u32.to_be_bytes());
+    ihdr.extend_from_slice(&20000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit grey, deflate, no interlace
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(chunk(b"IHDR", &ihdr));
+    // An IDAT holding an empty deflate stream: a real bomb's would decompress to 400 MB.
+    png.extend(chunk(b"IDAT", b"\x78\x9c\x03\x00\x00\x00\x00\x01"));
+    png.extend(chunk(b"IEND", &[]));
+    let bomb = dir.path().join("bomb.png");
+    std::fs::write(&bomb, &png).expect("write");
+    let out = run(&["detect", &path_str(&bomb)]);
+    assert_one_line_error(
+        &out,
+        &[
+            "bomb.png",
+            "20000x20000",
+            "over lookout's limit",
+            "scale it down",
+        ],
+    );
 }

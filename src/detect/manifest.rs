@@ -30,11 +30,14 @@ pub struct InputFile {
     pub layout: Option<Layout>,
     pub dtype: Option<InputType>,
     pub colour: Option<ColourOrder>,
+    #[serde(default, deserialize_with = "crate::exact::opt_array")]
     pub mean: Option<[f32; 3]>,
+    #[serde(default, deserialize_with = "crate::exact::opt_array")]
     pub std: Option<[f32; 3]>,
     pub resize: Option<ResizeMode>,
     pub pad_value: Option<f32>,
     /// Fixed (width, height).
+    #[serde(default, deserialize_with = "crate::exact::opt_array")]
     pub size: Option<[u32; 2]>,
     pub size_multiple: Option<u32>,
     pub default_long_side: Option<u32>,

@@ -136,8 +136,8 @@ pub fn probe(uri: &str, timeout: Option<Duration>) -> Result<VideoInfo> {
     let (Some(width), Some(height)) = (s.width, s.height) else {
         return Err(err(uri, "its video stream has no frame size"));
     };
-    if width == 0 || height == 0 || width > 16384 || height > 16384 {
-        return Err(err(uri, format!("unsupported frame size {width}x{height}")));
+    if let Some(why) = super::frame_size_error(width, height) {
+        return Err(err(uri, why));
     }
     let fps = s
         .avg_frame_rate

@@ -38,7 +38,7 @@ impl ImageSource {
                     .map(|p| p.display().to_string())
                     .collect::<Vec<_>>()
                     .join(", "),
-                msg: "no images found (jpg, jpeg, png, bmp, webp)".into(),
+                msg: "no images found (jpg, jpeg, png, bmp)".into(),
             });
         }
         Ok(ImageSource {
@@ -51,7 +51,7 @@ impl ImageSource {
     }
 }
 
-/// The images in a folder (jpg, jpeg, png, bmp, webp), sorted by name, not recursive.
+/// The images in a folder (jpg, jpeg, png, bmp), sorted by name, not recursive.
 pub fn list_folder(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| source_err(dir, format!("cannot list the folder: {e}")))?;
@@ -73,18 +73,30 @@ fn source_err(p: &Path, msg: String) -> Error {
 
 /// Decodes an image file to RGB24 into `buf`. Returns (width, height).
 pub fn load_rgb(path: &Path, buf: &mut Vec<u8>) -> Result<(u32, u32)> {
-    let img = image::ImageReader::open(path)
-        .map_err(|e| source_err(path, format!("cannot open: {e}")))?
-        .with_guessed_format()
-        .map_err(|e| source_err(path, format!("cannot read: {e}")))?
-        .decode()
-        .map_err(|e| {
-            source_err(
-                path,
-                format!("not a readable image ({e}); supported: jpeg, png, bmp, webp"),
-            )
-        })?
-        .into_rgb8();
+    let reader = || {
+        image::ImageReader::open(path)
+            .map_err(|e| source_err(path, format!("cannot open: {e}")))?
+            .with_guessed_format()
+            .map_err(|e| source_err(path, format!("cannot read: {e}")))
+    };
+    let unreadable = |e: image::ImageError| {
+        source_err(
+            path,
+            format!("not a readable image ({e}); supported: jpeg, png, bmp"),
+        )
+    };
+    // The header first: a file declaring huge dimensions is refused before any pixel is allocated.
+    let (w, h) = reader()?.into_dimensions().map_err(unreadable)?;
+    if let Some(why) = super::frame_size_error(w, h) {
+        return Err(source_err(path, why));
+    }
+    let mut r = reader()?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(w);
+    limits.max_image_height = Some(h);
+    limits.max_alloc = Some(super::MAX_FRAME_PIXELS * 4);
+    r.limits(limits);
+    let img = r.decode().map_err(unreadable)?.into_rgb8();
     let (w, h) = img.dimensions();
     buf.clear();
     buf.extend_from_slice(img.as_raw());

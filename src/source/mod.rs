@@ -36,8 +36,33 @@ pub trait Source: Send {
     fn next_frame(&mut self, buf: Vec<u8>) -> Result<Option<Frame>>;
 }
 
-/// Image file extensions that go to the image source instead of ffmpeg.
-pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "bmp", "webp"];
+/// Image file extensions that go to the image source instead of ffmpeg (the formats compiled in).
+pub const IMAGE_EXTENSIONS: [&str; 4] = ["jpg", "jpeg", "png", "bmp"];
+
+/// The largest frame lookout takes, in pixels: 40 MP (8K UHD is 33 MP). Checked from the header
+/// of an image and from ffprobe's answer for a video, before anything is decoded, so a small file
+/// declaring huge dimensions (a decompression bomb) is refused instead of allocating gigabytes.
+pub const MAX_FRAME_PIXELS: u64 = 40_000_000;
+
+/// The longest side lookout takes, in pixels.
+pub const MAX_FRAME_SIDE: u32 = 16_384;
+
+/// Why a frame of `w`×`h` is refused, if it is.
+pub fn frame_size_error(w: u32, h: u32) -> Option<String> {
+    let pixels = w as u64 * h as u64;
+    if w == 0 || h == 0 {
+        Some(format!("its frames are {w}x{h}: empty"))
+    } else if w > MAX_FRAME_SIDE || h > MAX_FRAME_SIDE || pixels > MAX_FRAME_PIXELS {
+        Some(format!(
+            "its frames are {w}x{h} ({:.0} MP), over lookout's limit of {} MP and {MAX_FRAME_SIDE} \
+             pixels a side (8K UHD is 33 MP): scale it down first",
+            pixels as f64 / 1e6,
+            MAX_FRAME_PIXELS / 1_000_000
+        ))
+    } else {
+        None
+    }
+}
 
 pub fn is_image_path(p: &Path) -> bool {
     p.extension()
@@ -69,6 +94,7 @@ pub struct SourceOptions {
 #[serde(deny_unknown_fields)]
 pub struct CaptureRequest {
     /// [width, height] in pixels; the nearest mode the camera offers is used.
+    #[serde(default, deserialize_with = "crate::exact::opt_pair")]
     pub resolution: Option<(u32, u32)>,
     /// Frames per second to request from the camera (nearest offered).
     pub fps: Option<u32>,
