@@ -122,8 +122,11 @@ fn image_that_is_not_an_image() {
 #[test]
 fn unreachable_broker() {
     let port = free_port(); // nothing listens here
-    let url = format!("mqtt://127.0.0.1:{port}");
+                            // With a password in the URL: it must not appear in anything lookout prints.
+    let url = format!("mqtt://bob:s3cr%40t@127.0.0.1:{port}");
     let out = run(&[
+        "--log-level",
+        "debug",
         "replay",
         "--max-frames",
         "2",
@@ -132,6 +135,22 @@ fn unreachable_broker() {
         "tests/data/vtest.avi",
     ]);
     assert_one_line_error(&out, &["connection refused", "is a broker running"]);
+    for secret in ["s3cr%40t", "s3cr@t"] {
+        assert!(
+            !out.stderr.contains(secret) && !out.stdout.contains(secret),
+            "the password is printed: {}",
+            out.stderr
+        );
+    }
+    // A bad URL's error does not echo its password either.
+    let out = run(&[
+        "replay",
+        "--mqtt",
+        "mqtt://bob:s3cret@host:99999",
+        "tests/data/vtest.avi",
+    ]);
+    assert_one_line_error(&out, &["bob:***@host"]);
+    assert!(!out.stderr.contains("s3cret"), "{}", out.stderr);
 }
 
 #[test]

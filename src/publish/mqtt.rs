@@ -257,9 +257,15 @@ impl BrokerUrl {
     pub fn parse(url: &str) -> std::result::Result<BrokerUrl, String> {
         let bad = |why: &str| {
             format!(
-                "bad MQTT URL '{url}': {why}; expected mqtt://[user:password@]host[:port] or mqtts://..."
+                "bad MQTT URL '{}': {why}; expected mqtt://[user:password@]host[:port] or mqtts://...",
+                redacted(url)
             )
         };
+        if !url.contains("://") {
+            if let Some((scheme, _)) = url.split_once(":/") {
+                return Err(bad(&format!("did you mean '{scheme}://'?")));
+            }
+        }
         let (tls, rest) = match url.split_once("://") {
             Some(("mqtt" | "tcp", rest)) => (false, rest),
             Some(("mqtts" | "ssl", rest)) => (true, rest),
@@ -275,10 +281,16 @@ impl BrokerUrl {
             Some((c, h)) => (Some(c), h),
             None => (None, rest),
         };
+        // RFC 3986: user info is percent-encoded (`pa%40ss` is `pa@ss`).
+        let decode = |v: &str| {
+            percent_decode(v).ok_or_else(|| {
+                bad("the user or password has a bad percent-encoding (write % as %25)")
+            })
+        };
         let (user, password) = match creds {
             Some(c) => match c.split_once(':') {
-                Some((u, p)) => (Some(u.to_string()), Some(p.to_string())),
-                None => (Some(c.to_string()), None),
+                Some((u, p)) => (Some(decode(u)?), Some(decode(p)?)),
+                None => (Some(decode(c)?), None),
             },
             None => (None, None),
         };
@@ -311,6 +323,39 @@ impl BrokerUrl {
             password,
         })
     }
+}
+
+/// `url` with its password, if any, replaced by `***`: for messages and logs.
+pub fn redacted(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), url),
+    };
+    match rest.rsplit_once('@') {
+        Some((creds, host)) => match creds.split_once(':') {
+            Some((user, _)) => format!("{scheme}{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// RFC 3986 percent-decoding into UTF-8; `None` for a bad escape or bytes that are not UTF-8.
+fn percent_decode(v: &str) -> Option<String> {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 impl MqttConfig {
@@ -361,6 +406,26 @@ mod tests {
         assert!(t.tls && t.port == 8883);
         assert!(BrokerUrl::parse("mqtt://:1883").is_err());
         assert!(BrokerUrl::parse("mqtt://h:99999").is_err());
+    }
+
+    /// #17 probe defects 8 and 13: percent-encoded user info is decoded; `mqtt:/host` is a typo,
+    /// not a bad port; a bad URL's message never shows its password.
+    #[test]
+    fn user_info_is_percent_decoded_and_never_echoed() {
+        let u = BrokerUrl::parse("mqtt://u%20x:pa%40ss%3A%25@host").expect("valid");
+        assert_eq!(u.user.as_deref(), Some("u x"));
+        assert_eq!(u.password.as_deref(), Some("pa@ss:%"));
+        let e = BrokerUrl::parse("mqtt://u:bad%zz@host").expect_err("bad escape");
+        assert!(
+            e.contains("percent-encoding") && !e.contains("bad%zz"),
+            "{e}"
+        );
+        let e = BrokerUrl::parse("mqtt://u:s3cret@host:99999").expect_err("bad port");
+        assert!(!e.contains("s3cret") && e.contains("u:***@host"), "{e}");
+        let e = BrokerUrl::parse("mqtt:/host").expect_err("typo");
+        assert!(e.contains("did you mean 'mqtt://'"), "{e}");
+        assert_eq!(redacted("mqtt://host:1883"), "mqtt://host:1883");
+        assert_eq!(redacted("mqtts://bob@host"), "mqtts://bob@host");
     }
 
     #[test]

@@ -147,6 +147,8 @@ impl MqttPublisher {
             .clone()
             .ok_or_else(|| Error::Mqtt("no broker URL".into()))?;
         let broker = BrokerUrl::parse(&url).map_err(Error::Mqtt)?;
+        // Logs, metrics, summaries and errors show the URL without its password.
+        let url = super::mqtt::redacted(&url);
         let tls = if cfg.uses_tls() {
             Some(super::tls::client_config(&super::tls::TlsFiles {
                 ca_file: cfg.ca_file.as_deref(),
