@@ -16,10 +16,21 @@ dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # tests/golden.rs re-runs the INT8 golden cases as an AVX2-only CPU under `qemu-x86_64 -cpu Haswell`.
 command -v qemu-x86_64 >/dev/null 2>&1 || need+=(qemu-user)
+# packaging/cross-arm64.sh cross-compiles for arm64 (linker, libc and kernel headers for bindgen);
+# tests/golden.rs runs that binary under qemu-aarch64 (qemu-user, above).
+command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu)
+dpkg -s libc6-dev-arm64-cross >/dev/null 2>&1 || need+=(libc6-dev-arm64-cross)
+dpkg -s linux-libc-dev-arm64-cross >/dev/null 2>&1 || need+=(linux-libc-dev-arm64-cross)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# Rust's standard library for the arm64 target (packaging/cross-arm64.sh).
+if ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+  echo "setup: rustup target add aarch64-unknown-linux-gnu" >&2
+  rustup target add aarch64-unknown-linux-gnu
 fi
 
 listening() { (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; }
