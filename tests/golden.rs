@@ -453,3 +453,107 @@ fn int8_golden_cases_hold_with_tracts_avx2_kernels() {
     );
     rerun_int8_cases(cmd, "with tract's AVX2 kernels (TRACT_CPU_ISA)");
 }
+
+/// The golden image cases on 64-bit ARM: the arm64 `lookout` binary (cross-compiled by
+/// systemd/cross-arm64.sh, which .ci/setup.sh runs) under `qemu-aarch64`, as a CPU with
+/// the dot-product extension (`cortex-a76`, a Raspberry Pi 5: tract's SDOT int8 kernel, lookout's
+/// int8 rewrite on) and one without (`cortex-a72`, a Raspberry Pi 4: SMLAL kernel, rewrite off),
+/// FP32 and INT8, `lookout detect` on the three images against the reference, with the x86
+/// tolerances. The video frame and the rewrite's comparison with tract's graph run under qemu
+/// through `systemd/cross-arm64.sh test` (cross-compiled test executables). Skipped, with the
+/// reason printed, where the arm64 binary, qemu-aarch64 or the arm64 libc is missing. About 2 min
+/// of CPU.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn golden_images_hold_on_arm64_under_qemu() {
+    const SYSROOT: &str = "/usr/aarch64-linux-gnu";
+    let exe = root().join("target/aarch64-unknown-linux-gnu/release/lookout");
+    let skip = if !exe.exists() {
+        Some(format!(
+            "no {} (build it with systemd/cross-arm64.sh)",
+            exe.display()
+        ))
+    } else if !std::path::Path::new(SYSROOT)
+        .join("lib/ld-linux-aarch64.so.1")
+        .exists()
+    {
+        Some(format!(
+            "no arm64 libc in {SYSROOT} (install libc6-arm64-cross: .ci/setup.sh does)"
+        ))
+    } else if std::process::Command::new("qemu-aarch64")
+        .arg("-version")
+        .output()
+        .is_err()
+    {
+        Some("no qemu-aarch64: install qemu-user (.ci/setup.sh does)".into())
+    } else {
+        None
+    };
+    if let Some(why) = skip {
+        eprintln!("SKIP arm64 golden cases: {why}");
+        return;
+    }
+    let cases = ["bus.jpg", "zidane.jpg", "dog.jpg"];
+    let runs: Vec<_> = ["cortex-a76", "cortex-a72"]
+        .into_iter()
+        .flat_map(|cpu| [(cpu, "fp32", &FP32), (cpu, "int8", &INT8)])
+        .map(|(cpu, precision, tol)| {
+            let started = std::time::Instant::now();
+            let child = std::process::Command::new("qemu-aarch64")
+                .args(["-L", SYSROOT, "-cpu", cpu])
+                .arg(&exe)
+                .args(["detect", "--classes", "all", "--model"])
+                .arg(model(precision))
+                .args(cases.iter().map(|c| data(c)))
+                .current_dir(root())
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("qemu-aarch64 starts");
+            (cpu, precision, tol, started, child)
+        })
+        .collect();
+    // The four runs in parallel (each one thread), then checked in order.
+    for (cpu, precision, tol, started, child) in runs {
+        let out = child.wait_with_output().expect("qemu-aarch64 runs lookout");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "arm64 lookout detect ({cpu}, {precision}) failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!(
+            "arm64 {cpu} {precision}: {} images in {:.0} s",
+            cases.len(),
+            started.elapsed().as_secs_f64()
+        );
+        let results: Vec<Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object per image"))
+            .collect();
+        assert_eq!(results.len(), cases.len(), "{stdout}");
+        for (case, v) in cases.iter().zip(&results) {
+            let got: Vec<(String, f64, Vec<f64>)> = v["objects"]
+                .as_array()
+                .expect("objects")
+                .iter()
+                .map(|o| {
+                    (
+                        o["class"].as_str().expect("class").to_string(),
+                        o["score"].as_f64().expect("score"),
+                        o["box"]
+                            .as_array()
+                            .expect("box")
+                            .iter()
+                            .filter_map(Value::as_f64)
+                            .collect(),
+                    )
+                })
+                .collect();
+            eprintln!("arm64 {cpu} {precision} {case}:");
+            compare(case, precision, EngineKind::Tract, &got, tol);
+        }
+    }
+}

@@ -7,8 +7,8 @@
 //! Two outputs:
 //! - [`Im2ColU8`]: a plain `[K, N]` i8 matrix that tract's matrix product packs for whichever int8
 //!   kernel it picked (AVX2, AVX-512 VNNI, AMX, NEON…).
-//! - [`Im2ColPacked`]: where tract picked an AMX or a VNNI-style (K=4-inner) int8 kernel, the
-//!   patches written straight into that kernel's packed layout. It replaces the im2col and tract's
+//! - [`Im2ColPacked`]: where tract picked an AMX or a K=4-inner int8 kernel (x86 VNNI, arm64
+//!   SDOT: tract's `PackedI8K4`), the patches written straight into that kernel's packed layout. It replaces the im2col and tract's
 //!   generic packer, which copies byte by byte across the `[K, N]` matrix (14 ms of a 43 ms INT8
 //!   inference on AMX).
 

@@ -6,10 +6,10 @@
 //! - [`resize`]: the ×2 / ×½ bilinear resizes of the feature pyramid (bitwise equal).
 //! - [`qconv`]: in a QDQ INT8 model, DequantizeLinear → Conv → QuantizeLinear becomes an int8
 //!   convolution on tract's int8 matrix kernels (equal up to rounding of the requantisation),
-//!   where the CPU has int8 dot-product instructions ([`int8_kernels_available`]); and every
-//!   QuantizeLinear runs vectorised.
+//!   where the int8 kernel tract picks on this CPU is a dot-product one (AMX, VNNI, arm64 SDOT:
+//!   [`int8_kernels_available`]); and every QuantizeLinear runs vectorised.
 //! - [`im2col`]: on the optimised plan, the int8 im2col writes the packed form of tract's int8
-//!   kernel (AMX or VNNI-style) directly.
+//!   kernel (AMX, or the K=4-inner layout of VNNI and arm64 SDOT) directly.
 //! - [`softmax`]: on the optimised plan, a softmax over a non-last axis (YOLOv8's DFL) runs on
 //!   the last axis between two transposes (tract's fast path; bitwise the same sums).
 //!
@@ -20,7 +20,10 @@ pub mod qconv;
 pub mod resize;
 pub mod softmax;
 
-pub use qconv::{fast_quantizers, int8_kernels_available, quantized_convs};
+pub use qconv::{
+    fast_quantizers, int8_kernel, int8_kernel_for, int8_kernels_available,
+    is_int8_dot_product_kernel, quantized_convs,
+};
 pub use resize::{fixed_resizes, Factor, FixedResize};
 
 use tract_onnx::prelude::*;

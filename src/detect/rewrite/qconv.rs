@@ -198,19 +198,52 @@ pub fn fast_quantizers(model: &mut TypedModel) -> TractResult<usize> {
     Ok(done)
 }
 
-/// Whether tract has native int8 dot-product kernels on this CPU (as tract sees it, after
-/// `TRACT_CPU_ISA`): AVX-512 VNNI, AVX-VNNI or AMX on x86-64. Elsewhere tract's int8 matrix product
-/// can be far slower than its float one (seen: 3.7 s instead of 28 ms with only AVX2), so the
-/// convolutions stay float there. ARM's SDOT kernels are not enabled: not measured.
+/// The int8 matrix kernel tract would run for the rewrite's products (`i8 × i8 → i32`, stored as
+/// i32), as tract's own kernel selection answers it on this CPU (after `TRACT_CPU_ISA`), for a
+/// shape typical of the model's 3×3 convolutions (64 channels out, 64 in, 52×40 pixels). Its
+/// name says which: `avx512amx_mmm_i32_16x16`, `avx512vnni_mmm_i32_16x16`, `avxvnni_mmm_i32_8x8`,
+/// `avx2_mmm_i32_8x8` on x86-64; `arm64simd_mmm_i32_8x8_dot` (SDOT), `arm64simd_mmm_i32_8x8`
+/// (SMLAL), `sve_mmm_i32_8x8` on arm64; `generic_i32_*` elsewhere.
+pub fn int8_kernel() -> Option<String> {
+    int8_kernel_for(64, 64 * 9, 52 * 40)
+}
+
+/// [`int8_kernel`] for an `[m, k] × [k, n]` product: the query tract's EinSum lowering makes
+/// (tract_core::ops::einsum::kernel_selection) for these operand types, with `n` known.
+pub fn int8_kernel_for(m: usize, k: usize, n: usize) -> Option<String> {
+    use tract_linalg::mmm::Query;
+    let query = Query {
+        weight: i8::datum_type().into(),
+        activation: i8::datum_type(),
+        accumulators: tvec!(i32::datum_type()),
+        store: Some(i32::datum_type()),
+        allow_extractor: true,
+        m: Some(m),
+        k: Some(k),
+        n: Some(n),
+    };
+    tract_linalg::MmmDispatch::native()
+        .pick(&query)
+        .map(|(kernel, _, _)| kernel.name().to_string())
+}
+
+/// Whether a kernel (by tract's name for it) is one of tract's hand-written int8 dot-product
+/// kernels: AMX tiles or VNNI (`vpdpbusd`) on x86-64, SDOT on arm64. The others — AVX2's
+/// `vpmaddubsw` emulation, arm64's widening SMLAL and SVE multiply-adds, the portable Rust
+/// kernels — are where tract's int8 product is no faster than its float one (x86 AVX2: 3.7 s
+/// instead of 28 ms per frame), or not measured.
+pub fn is_int8_dot_product_kernel(name: &str) -> bool {
+    name.starts_with("avx512amx_mmm_i32")
+        || name.starts_with("avx512vnni_mmm_i32")
+        || name.starts_with("avxvnni_mmm_i32")
+        || (name.starts_with("arm64simd_mmm_i32") && name.ends_with("_dot"))
+}
+
+/// Whether the int8 convolution rewrite pays here: the int8 kernel tract picks on this CPU (as
+/// tract sees it, after `TRACT_CPU_ISA`) is a dot-product one ([`int8_kernel`],
+/// [`is_int8_dot_product_kernel`]). Elsewhere the convolutions stay float.
 pub fn int8_kernels_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use tract_linalg::isa::{native, Isa};
-        let isa = native();
-        isa.has(Isa::X86_64Avx512Vnni) || isa.has(Isa::X86_64AvxVnni) || isa.has(Isa::X86_64AmxInt8)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+    int8_kernel().is_some_and(|k| is_int8_dot_product_kernel(&k))
 }
 
 /// Rewrites every DequantizeLinear(u8) → Conv → [QuantizeLinear(u8)] it can; returns how many.
@@ -825,6 +858,65 @@ mod tests {
                 .map(|(p, q)| (p - q).abs())
                 .fold(0f32, f32::max);
             assert!(worst <= tolerance, "quantized {quantized}: off by {worst}");
+        }
+    }
+
+    #[test]
+    fn dot_product_kernels_are_told_from_the_others_by_name() {
+        for k in [
+            "avx512amx_mmm_i32_16x16",
+            "avx512amx_mmm_i32_8x8",
+            "avx512vnni_mmm_i32_16x16",
+            "avx512vnni_mmm_i32_8x8",
+            "avxvnni_mmm_i32_8x8",
+            "arm64simd_mmm_i32_8x8_dot",
+        ] {
+            assert!(is_int8_dot_product_kernel(k), "{k}");
+        }
+        for k in [
+            "avx2_mmm_i32_8x8",
+            "avx_mmm_i32_8x4",
+            "arm64simd_mmm_i32_8x8",
+            "arm64simd_mmm_i32_64x1",
+            "sve_mmm_i32_8x8",
+            "generic_i32_4x4",
+            "avx512amx_mmm_f32_16x16",
+        ] {
+            assert!(!is_int8_dot_product_kernel(k), "{k}");
+        }
+    }
+
+    /// The rewrite follows tract's int8 kernel, which on x86-64 gives the rule it had before it
+    /// asked tract (AVX-512 VNNI, AVX-VNNI or AMX), and on arm64 needs the dot-product extension.
+    #[test]
+    fn the_rewrite_follows_the_int8_kernel_tract_picks() {
+        use tract_linalg::isa::{native, Isa};
+        let isa = native();
+        let kernel = int8_kernel().expect("tract has an int8 kernel");
+        eprintln!(
+            "tract's int8 kernel here: {kernel} (ISA {isa:?}); rewrite {}",
+            int8_kernels_available()
+        );
+        if std::env::var_os("TRACT_CPU_ISA").is_some() {
+            return; // a hand-edited ISA set may be one no CPU has
+        }
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            int8_kernels_available(),
+            isa.has(Isa::X86_64Avx512Vnni)
+                || isa.has(Isa::X86_64AvxVnni)
+                || isa.has(Isa::X86_64AmxInt8),
+            "{kernel}"
+        );
+        #[cfg(target_arch = "aarch64")]
+        {
+            if !isa.has(Isa::Aarch64DotProd) {
+                assert!(!int8_kernels_available(), "{kernel}");
+            } else if !isa.has(Isa::Aarch64Sve2) {
+                // below SVE2 and SME, dot product means tract's SDOT kernel
+                assert_eq!(kernel, "arm64simd_mmm_i32_8x8_dot");
+                assert!(int8_kernels_available());
+            }
         }
     }
 
