@@ -24,6 +24,25 @@ pub struct AdminConfig {
     pub listen: String,
 }
 
+impl AdminConfig {
+    /// `listen` is empty or an address to listen on (`host:port`; the name is resolved, nothing is
+    /// bound), so `check-config` rejects what `run` would.
+    pub fn validate(&self) -> Result<(), String> {
+        use std::net::ToSocketAddrs;
+        if self.listen.is_empty() {
+            return Ok(());
+        }
+        match self.listen.to_socket_addrs().map(|mut a| a.next()) {
+            Ok(Some(_)) => Ok(()),
+            _ => Err(format!(
+                "listen '{}' is not an address to listen on: write host:port, e.g. \"127.0.0.1:9464\", \
+                 or \"\" to turn the endpoint off",
+                self.listen
+            )),
+        }
+    }
+}
+
 impl Default for AdminConfig {
     fn default() -> Self {
         AdminConfig {

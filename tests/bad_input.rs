@@ -287,3 +287,34 @@ fn an_image_declaring_huge_dimensions_is_refused_before_decoding() {
         ],
     );
 }
+
+/// `check-config` makes the checks `run` makes before starting anything (#17 probe defect 9): the
+/// admin address, every model's class names (the default detector's and each camera's), and it says
+/// when `run` would want cameras.
+#[test]
+fn check_config_rejects_what_run_would() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = dir.path().join("c.toml");
+    let check = |text: &str| {
+        std::fs::write(&cfg, text).expect("write");
+        run(&["check-config", &path_str(&cfg)])
+    };
+    let out = check("[admin]\nlisten = \"not an address\"\n");
+    assert_one_line_error(&out, &["c.toml:2:", "[admin] listen 'not an address'"]);
+    assert_eq!(out.code(), Some(2));
+    let out = check("[detector]\nclasses = [\"persn\"]\n");
+    assert_one_line_error(&out, &["unknown class 'persn'", "did you mean 'person'"]);
+    let camera = "[[cameras]]\nname = \"gate\"\nsource = \"tests/data/vtest.avi\"\n";
+    let out = check(&format!(
+        "{camera}[cameras.detector]\nclasses = [\"carr\"]\n"
+    ));
+    assert_one_line_error(&out, &["camera 'gate'", "unknown class 'carr'"]);
+    let out = check(camera).success();
+    assert!(!out.stderr.contains("no [[cameras]]"), "{}", out.stderr);
+    let out = check("[detector]\nscore_threshold = 0.4\n").success();
+    assert!(
+        out.stderr.contains("`lookout run` needs one"),
+        "{}",
+        out.stderr
+    );
+}

@@ -66,6 +66,12 @@ impl Config {
         cfg.events
             .validate()
             .map_err(|m| located(named_key(&spans, "events", &m), format!("[events] {m}")))?;
+        cfg.admin.validate().map_err(|m| {
+            located(
+                spans.nearest(&["admin".into(), "listen".into()]),
+                format!("[admin] {m}"),
+            )
+        })?;
         cfg.tracker.validate().map_err(|(key, m)| {
             located(
                 spans.nearest(&["tracker".into(), key.into()]),

@@ -133,16 +133,7 @@ pub struct Detector {
 
 impl Detector {
     pub fn new(spec: ModelSpec, cfg: DetectorConfig) -> Result<Detector> {
-        cfg.validate()?;
-        if let (Some((w, h)), Some((cw, ch))) = (spec.input.size, cfg.input_size) {
-            if (w, h) != (cw, ch) {
-                return Err(Error::Usage(format!(
-                    "input_size {cw}x{ch} is set, but this model's input is fixed at {w}x{h}; \
-                     remove input_size (or export the model with a dynamic or different size)"
-                )));
-            }
-        }
-        let allowed = class_filter(&spec.classes, &cfg.classes)?;
+        let allowed = check(&spec, &cfg)?;
         let decoder = decode::decoder_for(&spec.decoder);
         let engine = engine::load(&spec, &spec.decoder.outputs, &cfg)?;
         Ok(Detector {
@@ -304,6 +295,22 @@ impl Detector {
         Ok(dets)
     }
 }
+/// Whether `cfg` fits the model (settings in range, input size, class names), without loading the
+/// engine: what [`Detector::new`] checks first, and `check-config` for every camera. Returns the
+/// class filter, `allowed[class_id]`.
+pub fn check(spec: &ModelSpec, cfg: &DetectorConfig) -> Result<Vec<bool>> {
+    cfg.validate()?;
+    if let (Some((w, h)), Some((cw, ch))) = (spec.input.size, cfg.input_size) {
+        if (w, h) != (cw, ch) {
+            return Err(Error::Usage(format!(
+                "input_size {cw}x{ch} is set, but this model's input is fixed at {w}x{h}; \
+                 remove input_size (or export the model with a dynamic or different size)"
+            )));
+        }
+    }
+    class_filter(&spec.classes, &cfg.classes)
+}
+
 /// `allowed[class_id]` for a list of class names ("all" or empty: every class). The default list
 /// (the traffic classes) keeps those the model has; a model with none of them reports every class,
 /// with a warning, rather than nothing.
