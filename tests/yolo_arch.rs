@@ -30,6 +30,16 @@ fn bus() -> (Vec<u8>, u32, u32) {
     (img.into_raw(), w, h)
 }
 
+/// The bare model's spec, bus.jpg prepared for it as the detector would, and the input shape.
+fn prepared(file: &str, rgb: &[u8], w: u32, h: u32) -> (ModelSpec, Prepared, [usize; 4]) {
+    let spec = ModelSpec::load(&arch(file)).expect("spec");
+    let det = Detector::new(spec.clone(), DetectorConfig::default()).expect("detector");
+    let mut p = Prepared::default();
+    det.preparer().prepare(rgb, w, h, &mut p);
+    let shape = [1, 3, p.input_h as usize, p.input_w as usize];
+    (spec, p, shape)
+}
+
 #[test]
 fn yolo_architectures_load_bare_and_detect() {
     let (rgb, w, h) = bus();
@@ -57,11 +67,7 @@ fn yolo_architectures_load_bare_and_detect() {
 fn tract_and_onnxruntime_agree_on_the_raw_outputs() {
     let (rgb, w, h) = bus();
     for file in ARCHS {
-        let spec = ModelSpec::load(&arch(file)).expect("spec");
-        let det = Detector::new(spec.clone(), DetectorConfig::default()).expect("detector");
-        let mut prepared = Prepared::default();
-        det.preparer().prepare(&rgb, w, h, &mut prepared);
-        let shape = [1, 3, prepared.input_h as usize, prepared.input_w as usize];
+        let (spec, prepared, shape) = prepared(file, &rgb, w, h);
         let raw = |kind: engine::EngineKind| {
             let cfg = DetectorConfig {
                 engine: kind,
@@ -102,11 +108,7 @@ fn the_softmax_rewrite_keeps_the_outputs() {
     use lookout::detect::engine::{Device, Engine, TractEngine};
     let (rgb, w, h) = bus();
     for file in ARCHS {
-        let spec = ModelSpec::load(&arch(file)).expect("spec");
-        let det = Detector::new(spec.clone(), DetectorConfig::default()).expect("detector");
-        let mut prepared = Prepared::default();
-        det.preparer().prepare(&rgb, w, h, &mut prepared);
-        let shape = [1, 3, prepared.input_h as usize, prepared.input_w as usize];
+        let (spec, prepared, shape) = prepared(file, &rgb, w, h);
         let raw = |rewrite: bool| {
             let mut e =
                 TractEngine::load(&spec, &spec.decoder.outputs, 1, Device::Cpu).expect("engine");

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use lookout::detect::family::{self, Recognised};
+use lookout::detect::manifest::Manifest;
 use lookout::detect::onnx_info::{self, Dim, OnnxInfo, TensorInfo};
 use lookout::detect::resolve;
 use lookout::detect::ultralytics::Metadata;
@@ -54,9 +55,9 @@ struct Outcome {
 }
 
 fn inspect(args: &InspectArgs) -> Result<ExitCode, Error> {
-    let onnx = onnx_path(&args.file)?;
+    let (onnx, manifest) = resolve::locate(&args.file)?;
     let info = onnx_info::read(&onnx)?;
-    let outcome = decide(&args.file, &onnx, &info, args.family);
+    let outcome = decide(&onnx, manifest.as_ref(), &info, args.family);
     if args.json {
         println!("{}", json(&onnx, &info, &outcome));
     } else {
@@ -93,21 +94,16 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The `.onnx` a path names: itself, or the file a manifest names.
-fn onnx_path(p: &Path) -> Result<PathBuf, Error> {
-    if p.extension().is_some_and(|e| e == "onnx") {
-        return Ok(p.to_path_buf());
-    }
-    let m = lookout::detect::manifest::Manifest::read(p)?;
-    Ok(m.dir().join(&m.file.file))
-}
-
-fn decide(given: &Path, onnx: &Path, info: &OnnxInfo, family: Option<Family>) -> Outcome {
+/// The spec lookout would run `onnx` with (from the header already read), or why there is none.
+fn decide(
+    onnx: &Path,
+    manifest: Option<&Manifest>,
+    info: &OnnxInfo,
+    family: Option<Family>,
+) -> Outcome {
     // A manifest (given, or beside the file) decides as lookout would when running it.
-    let has_manifest = given.extension().is_none_or(|e| e != "onnx")
-        || lookout::detect::manifest::beside(onnx).is_some();
-    let result = if has_manifest || family.is_some() {
-        ModelSpec::load_as(given, family)
+    let result = if manifest.is_some() || family.is_some() {
+        resolve::resolve(onnx, manifest, info, family)
     } else {
         // Without one, take what recognition finds even where running would want a manifest
         // (SSD's box order): --write is how that manifest gets written.
@@ -119,7 +115,7 @@ fn decide(given: &Path, onnx: &Path, info: &OnnxInfo, family: Option<Family>) ->
                     s.recognised = why;
                     s
                 }),
-            _ => ModelSpec::load_as(onnx, None),
+            _ => resolve::resolve(onnx, None, info, None),
         }
     };
     match result {

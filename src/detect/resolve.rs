@@ -17,19 +17,22 @@ const COCO80: &str = include_str!("../../models/coco80.txt");
 
 /// See [`ModelSpec::load`].
 pub fn load(path: &Path, family: Option<Family>) -> Result<ModelSpec> {
-    let manifest = if path.extension().is_some_and(|e| e == "onnx") {
-        manifest::beside(path)
-            .map(|p| Manifest::read(&p))
-            .transpose()?
-    } else {
-        Some(Manifest::read(path)?)
-    };
-    let onnx = match &manifest {
-        Some(m) => m.dir().join(&m.file.file),
-        None => path.to_path_buf(),
-    };
+    let (onnx, manifest) = locate(path)?;
     let info = onnx_info::read(&onnx)?;
     resolve(&onnx, manifest.as_ref(), &info, family)
+}
+
+/// The `.onnx` a `--model` path names and its manifest: a `.toml` and the file it names, or an
+/// `.onnx` and the manifest beside it that names it, if there is one.
+pub fn locate(path: &Path) -> Result<(PathBuf, Option<Manifest>)> {
+    if path.extension().is_some_and(|e| e == "onnx") {
+        let manifest = manifest::beside(path)
+            .map(|p| Manifest::read(&p))
+            .transpose()?;
+        return Ok((path.to_path_buf(), manifest));
+    }
+    let m = Manifest::read(path)?;
+    Ok((m.dir().join(&m.file.file), Some(m)))
 }
 
 /// Builds the spec for `onnx` from its manifest (if any), its header and the family.

@@ -3,7 +3,6 @@
 //! (final boxes) and YOLOX's raw grid heads.
 
 use super::{argmax, from_centre, keep, shape_error, Decoder, OutputView};
-use crate::detect::family::cells;
 use crate::detect::Detection;
 use crate::error::Result;
 
@@ -21,17 +20,13 @@ pub struct Yolox {
     pub strides: Vec<u32>,
 }
 
-/// The one output of a single-output head as (rows, cols), or an error naming what was expected.
-fn rows_cols<'a>(
-    family: &str,
-    outputs: &'a [OutputView<'a>],
-    expected: &str,
-) -> Result<(&'a [f32], usize, usize)> {
+/// The one output of a single-output head as (data, rows, cols), if it is `[1, rows, cols]`.
+fn rows_cols<'a>(outputs: &'a [OutputView<'a>]) -> Option<(&'a [f32], usize, usize)> {
     match outputs {
         [o] if o.shape.len() == 3 && o.shape[0] == 1 && o.data.len() == o.shape[1] * o.shape[2] => {
-            Ok((o.data, o.shape[1], o.shape[2]))
+            Some((o.data, o.shape[1], o.shape[2]))
         }
-        _ => Err(shape_error(family, outputs, expected)),
+        _ => None,
     }
 }
 
@@ -44,10 +39,9 @@ impl Decoder for Yolov5 {
         threshold: f32,
         out: &mut Vec<Detection>,
     ) -> Result<()> {
-        let (data, _, cols) = rows_cols("yolov5", outputs, "[1, N, 5+classes]")?;
-        if cols < 6 {
-            return Err(shape_error("yolov5", outputs, "[1, N, 5+classes]"));
-        }
+        let (data, _, cols) = rows_cols(outputs)
+            .filter(|&(_, _, cols)| cols >= 6)
+            .ok_or_else(|| shape_error("yolov5", outputs, "[1, N, 5+classes]"))?;
         for r in data.chunks_exact(cols) {
             // score = obj × cls ≤ obj: most rows end here.
             if !(r[4] > threshold) {
@@ -77,10 +71,9 @@ impl Decoder for Yolov8 {
         threshold: f32,
         out: &mut Vec<Detection>,
     ) -> Result<()> {
-        let (data, channels, n) = rows_cols("yolov8", outputs, "[1, 4+classes, N]")?;
-        if channels < 5 {
-            return Err(shape_error("yolov8", outputs, "[1, 4+classes, N]"));
-        }
+        let (data, _, n) = rows_cols(outputs)
+            .filter(|&(_, channels, _)| channels >= 5)
+            .ok_or_else(|| shape_error("yolov8", outputs, "[1, 4+classes, N]"))?;
         // Class rows are contiguous: keep a running best per anchor, row after row.
         let mut best = vec![f32::NEG_INFINITY; n];
         let mut best_class = vec![0u32; n];
@@ -118,10 +111,9 @@ impl Decoder for YoloE2e {
         threshold: f32,
         out: &mut Vec<Detection>,
     ) -> Result<()> {
-        let (data, _, cols) = rows_cols("yolo-e2e", outputs, "[1, K, 6]")?;
-        if cols != 6 {
-            return Err(shape_error("yolo-e2e", outputs, "[1, K, 6]"));
-        }
+        let (data, _, _) = rows_cols(outputs)
+            .filter(|&(_, _, cols)| cols == 6)
+            .ok_or_else(|| shape_error("yolo-e2e", outputs, "[1, K, 6]"))?;
         for r in data.chunks_exact(6) {
             let bbox = [r[0], r[1], r[2], r[3]];
             let class = r[5].round();
@@ -146,17 +138,17 @@ impl Decoder for Yolox {
         threshold: f32,
         out: &mut Vec<Detection>,
     ) -> Result<()> {
-        let expected = || {
-            format!(
-                "[1, {}, 5+classes] for a {input_w}x{input_h} input at strides {:?}",
-                self.grid_cells(input_w, input_h),
-                self.strides
-            )
-        };
-        let (data, rows, cols) = rows_cols("yolox", outputs, &expected())?;
-        if cols < 6 || rows != self.grid_cells(input_w, input_h) {
-            return Err(shape_error("yolox", outputs, &expected()));
-        }
+        let cells = self.grid_cells(input_w, input_h);
+        // The message is only formatted when the shape is wrong, not on every frame.
+        let (data, _, cols) = rows_cols(outputs)
+            .filter(|&(_, rows, cols)| cols >= 6 && rows == cells)
+            .ok_or_else(|| {
+                let expected = format!(
+                    "[1, {cells}, 5+classes] for a {input_w}x{input_h} input at strides {:?}",
+                    self.strides
+                );
+                shape_error("yolox", outputs, &expected)
+            })?;
         let mut row = 0usize;
         for &stride in &self.strides {
             let (gw, gh) = ((input_w / stride) as usize, (input_h / stride) as usize);
@@ -190,10 +182,8 @@ impl Decoder for Yolox {
 }
 
 impl Yolox {
+    /// Anchor rows for a `w`×`h` input: one per grid cell at each stride.
     fn grid_cells(&self, w: u32, h: u32) -> usize {
-        if self.strides == [8, 16, 32] {
-            return cells(w as i64, h as i64) as usize;
-        }
         self.strides
             .iter()
             .map(|&s| (w / s) as usize * (h / s) as usize)
