@@ -91,6 +91,19 @@ PY
   rm -rf "$mm_wheel_dir"
 fi
 
+# promtool, which checks config/prometheus/lookout-alerts.yml in tests/dashboards.rs: unpacked from
+# Debian's prometheus package into target/prometheus/ without installing it (no service starts).
+if [ ! -x target/prometheus/usr/bin/promtool ]; then
+  echo "setup: fetching promtool from Debian's prometheus package" >&2
+  prom_dir=$(mktemp -d)
+  if ! (cd "$prom_dir" && apt-get download -qq prometheus 2>/dev/null); then
+    as_root apt-get update -qq
+    (cd "$prom_dir" && apt-get download -qq prometheus)
+  fi
+  dpkg-deb -x "$prom_dir"/prometheus_*.deb target/prometheus
+  rm -rf "$prom_dir"
+fi
+
 # Random-weight YOLOv8n and YOLO11n architectures (no YOLO weights can be downloaded here) for
 # tests/yolo_arch.rs and the YOLO rows of docs/performance.md: built from their definitions into
 # target/models/ by a pinned Python venv (target/models-venv); skipped when they exist.

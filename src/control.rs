@@ -69,6 +69,8 @@ pub struct State<'a> {
     pub source: &'a str,
     /// Frames processed per second over the last interval.
     pub fps: f64,
+    /// `inference_p50/p99`, `total_p50/p99` since start, as in `stats`.
+    pub latency_ms: BTreeMap<String, f64>,
     pub model: String,
     pub score_threshold: f32,
     pub classes: &'a [String],
@@ -174,6 +176,19 @@ struct Stats<'a> {
 /// A command is a few keys; anything longer is rejected unread.
 pub const MAX_COMMAND_BYTES: usize = 4096;
 
+/// A camera's inference and total (capture → publish) latency quantiles, in ms.
+pub fn latency_ms(m: &CameraMetrics) -> BTreeMap<String, f64> {
+    let mut latency = BTreeMap::new();
+    if let Ok(h) = m.stages.lock() {
+        for (key, stage) in [("inference", Stage::Inference), ("total", Stage::Total)] {
+            let hist = &h[stage];
+            latency.insert(format!("{key}_p50"), round_to(hist.quantile_ms(0.5), 2));
+            latency.insert(format!("{key}_p99"), round_to(hist.quantile_ms(0.99), 2));
+        }
+    }
+    latency
+}
+
 /// `<root>/stats`: counters and latency of every camera and of the MQTT connection.
 pub fn stats_json(
     device: &str,
@@ -182,14 +197,7 @@ pub fn stats_json(
 ) -> Vec<u8> {
     let mut out = BTreeMap::new();
     for (name, m, fps) in cameras {
-        let mut latency = BTreeMap::new();
-        if let Ok(h) = m.stages.lock() {
-            for (key, stage) in [("inference", Stage::Inference), ("total", Stage::Total)] {
-                let hist = &h[stage];
-                latency.insert(format!("{key}_p50"), round_to(hist.quantile_ms(0.5), 2));
-                latency.insert(format!("{key}_p99"), round_to(hist.quantile_ms(0.99), 2));
-            }
-        }
+        let latency = latency_ms(m);
         out.insert(
             *name,
             CameraStats {
@@ -267,6 +275,7 @@ mod tests {
             paused: false,
             source: "rtsp://cam",
             fps: 0.0,
+            latency_ms: BTreeMap::new(),
             model: "m.toml".into(),
             score_threshold: 0.35,
             classes: &[],

@@ -13,6 +13,7 @@ pub mod detect;
 pub mod error;
 pub mod events;
 pub mod exact;
+pub mod homeassistant;
 pub mod metrics;
 pub mod pipeline;
 pub mod publish;

@@ -66,20 +66,6 @@ fn start(config: &std::path::Path) -> Running {
     ))
 }
 
-/// GET `path` from the admin endpoint: (status code, body).
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(conn, "GET {path} HTTP/1.0\r\n\r\n").ok()?;
-    let mut text = String::new();
-    conn.read_to_string(&mut text).ok()?;
-    let code = text.split_whitespace().nth(1)?.parse().ok()?;
-    Some((
-        code,
-        text.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
-    ))
-}
-
 /// SIGTERM, then the exit status within `within`.
 fn terminate(child: &mut Running, within: Duration) -> Option<std::process::ExitStatus> {
     // SAFETY: sending a signal to our own child process.
@@ -269,26 +255,6 @@ fn run_without_cameras_is_a_config_error() {
     let out = lookout().args(["run", "--config"]).arg(&config).finish();
     assert_eq!(out.code(), Some(2));
     assert!(out.stderr.contains("no [[cameras]]"));
-}
-
-/// The value of the metric line starting with `series` (name and labels), if present.
-fn metric(body: &str, series: &str) -> Option<f64> {
-    body.lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
-/// Polls `/metrics` until `ok` holds for it (up to `within`); returns the last body.
-fn metrics_until(port: u16, within: Duration, ok: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + within;
-    loop {
-        let body = http_get(port, "/metrics").map(|r| r.1).unwrap_or_default();
-        if ok(&body) || Instant::now() > deadline {
-            return body;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]

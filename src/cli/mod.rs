@@ -10,6 +10,7 @@ mod detector_args;
 pub mod logging;
 pub mod model;
 mod mqtt_args;
+mod progress;
 pub mod replay;
 mod replay_summary;
 pub mod run;

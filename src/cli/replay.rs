@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::Args;
 use lookout::config::{CameraConfig, Config};
 use lookout::detect::{named_classes, Detector};
+use lookout::homeassistant::{camera_entities, entity_classes, Discovery};
+use lookout::metrics::FrameObserver;
 use lookout::pipeline::{self, ReplayOptions};
 use lookout::publish::{sanitize_segment, valid_topic_segment};
 use lookout::source::{self, SourceOptions};
@@ -17,6 +19,7 @@ use lookout::Error;
 
 use super::detector_args::{build_detector, DetectorArgs};
 use super::mqtt_args::{connect_mqtt, mqtt_settings, mqtt_summary};
+use super::progress::Progress;
 use super::replay_summary::print_summary;
 
 #[derive(Args)]
@@ -192,12 +195,34 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
             tracking_for(&config, &camera, &d.spec().classes, listed)
         })
         .flatten();
+    let classes = detectors[0].config().classes.clone();
+    let home_assistant = match &mqtt {
+        Some(m) if config.homeassistant.enabled => {
+            let root = format!("{}/{device}", mqtt_cfg.topic_prefix);
+            let ha = Discovery {
+                config: &config.homeassistant,
+                device: config.homeassistant.device_info(&device, &root, ""),
+            };
+            // No `state` in replay, so no status, fps or latency entities. The snapshot topic is
+            // not wired here yet: snapshots over MQTT are `[snapshots] mqtt_interval_s`.
+            ha.announce(
+                m,
+                &camera_entities(&camera, &classes, tracking.as_deref(), None, false),
+            );
+            ha.watch(m, false);
+            true
+        }
+        _ => false,
+    };
+    let progress = Progress::for_replay(&args.video, args.looping, args.max_frames);
     let opts = ReplayOptions {
         latest_wins: args.realtime,
         max_frames: args.max_frames,
         json_lines: !args.quiet,
         events,
         tracking: tracking.clone(),
+        counts: home_assistant.then(|| entity_classes(&classes)),
+        observer: progress.clone().map(|p| p as Arc<dyn FrameObserver>),
         ..ReplayOptions::new(&device, &camera, &mqtt_cfg.topic_prefix)
     };
     let result = pipeline::replay_on(
@@ -208,6 +233,9 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
         &opts,
         &stop,
     );
+    if let Some(p) = &progress {
+        p.finish();
+    }
     if let Some(t) = &tracking {
         t.lock().unwrap_or_else(|p| p.into_inner()).close();
     }

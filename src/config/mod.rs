@@ -31,6 +31,8 @@ pub struct Config {
     /// `[tracker]`: multi-object tracking for every camera (and `replay`); a camera changes it in
     /// `[cameras.tracker]`.
     pub tracker: TrackerConfig,
+    /// `[homeassistant]`: MQTT discovery for Home Assistant.
+    pub homeassistant: crate::homeassistant::HomeAssistantConfig,
 }
 
 impl Config {
@@ -66,6 +68,12 @@ impl Config {
         cfg.events
             .validate()
             .map_err(|m| located(named_key(&spans, "events", &m), format!("[events] {m}")))?;
+        cfg.homeassistant.validate().map_err(|m| {
+            located(
+                named_key(&spans, "homeassistant", &m),
+                format!("[homeassistant] {m}"),
+            )
+        })?;
         cfg.admin.validate().map_err(|m| {
             located(
                 spans.nearest(&["admin".into(), "listen".into()]),

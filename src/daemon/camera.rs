@@ -32,6 +32,8 @@ pub(super) struct Shared {
     pub device: String,
     pub topic_prefix: String,
     pub events: EventsConfig,
+    /// Publish each camera's retained `<camera>/counts` (Home Assistant's count entities).
+    pub counts: bool,
     /// The parent of every camera's token: stopping it stops them all.
     pub stop: StopToken,
 }
@@ -121,7 +123,12 @@ impl Camera {
         let restart_at = RestartAt::default();
         let effective = detector.config().clone();
         let runner = Runner {
-            opts: replay_options(cfg, shared, &kept, &controls),
+            opts: ReplayOptions {
+                counts: shared
+                    .counts
+                    .then(|| crate::homeassistant::entity_classes(&effective.classes)),
+                ..replay_options(cfg, shared, &kept, &controls)
+            },
             source_opts: source_options(cfg, &stop),
             cam: cfg.clone(),
             detector,

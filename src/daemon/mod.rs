@@ -13,6 +13,7 @@
 //! answering until the cameras' final states are out.
 
 mod camera;
+mod discovery;
 mod reload;
 mod state;
 mod supervisor;
@@ -90,6 +91,7 @@ impl Daemon<'_> {
             device: self.device.clone(),
             topic_prefix: config.mqtt.topic_prefix.clone(),
             events: config.events.clone(),
+            counts: config.homeassistant.enabled,
             stop: cameras_stop,
         };
         let mut cameras = BTreeMap::new();
@@ -101,6 +103,11 @@ impl Daemon<'_> {
                 cam.name.clone(),
                 Camera::start(cam, detector, kept, tracking, &shared),
             );
+        }
+        discovery::announce(&shared, &config, &cameras);
+        if let (Some(m), true) = (&mqtt, config.homeassistant.enabled) {
+            // Every camera is declared: what else this lookout declared before goes.
+            discovery::of(&shared, &config).watch(m, true);
         }
         let list = CameraList::default();
         state::publish_list(&list, &cameras);

@@ -3,11 +3,13 @@
 //! threshold, IoU threshold or class list, and changed tracker settings, zones or lines apply live
 //! (tracks and line totals go on); any other change to a camera (and turning tracking on or off)
 //! restarts that camera only. `[mqtt]`, `[admin]` and `[events]` changes need a restart of lookout and are
-//! reported as such.
+//! reported as such, as are `[homeassistant]` changes (a removed camera's Home Assistant entities
+//! go at once).
 
 use crossbeam_channel::Receiver;
 
 use super::camera::{self, Camera, Kept};
+use super::discovery;
 use super::state::publish_list;
 use super::supervisor::Supervisor;
 use super::systemd::sd_notify;
@@ -63,7 +65,7 @@ impl Supervisor<'_> {
         };
         tracing::info!(config = %path.display(), "reloading");
         warn_of_sections_needing_a_restart(&self.config, &new);
-        self.remove_cameras_not_in(&new);
+        let gone = self.remove_cameras_not_in(&new);
         for cfg in &new.cameras {
             self.apply_camera(cfg, cfg.detector(&new.detector), cfg.tracking(&new.tracker));
         }
@@ -72,27 +74,33 @@ impl Supervisor<'_> {
             mqtt: current.mqtt.clone(),
             admin: current.admin.clone(),
             events: current.events.clone(),
+            homeassistant: current.homeassistant.clone(),
             ..new
         };
+        // Home Assistant: removed cameras' entities go, the others follow their new settings.
+        discovery::withdraw(&self.shared, &self.config, &gone);
+        discovery::announce(&self.shared, &self.config, &self.cameras);
         sd_notify(&format!(
             "STATUS=reloaded; running {} camera(s)",
             self.cameras.len()
         ));
     }
 
-    fn remove_cameras_not_in(&mut self, new: &Config) {
+    /// Stops the cameras `new` does not have; returns their names.
+    fn remove_cameras_not_in(&mut self, new: &Config) -> Vec<String> {
         let gone: Vec<String> = self
             .cameras
             .keys()
             .filter(|name| !new.cameras.iter().any(|c| c.name == **name))
             .cloned()
             .collect();
-        for name in gone {
-            if let Some(cam) = self.cameras.remove(&name) {
+        for name in &gone {
+            if let Some(cam) = self.cameras.remove(name) {
                 cam.shut_down();
                 tracing::info!(camera = %name, "camera removed");
             }
         }
+        gone
     }
 
     /// Leaves the camera alone, changes its filters live, or (re)starts it, whichever the change
@@ -186,6 +194,10 @@ fn warn_of_sections_needing_a_restart(current: &Config, new: &Config) {
         ("[mqtt]", new.mqtt != current.mqtt),
         ("[admin]", new.admin != current.admin),
         ("[events]", new.events != current.events),
+        (
+            "[homeassistant]",
+            new.homeassistant != current.homeassistant,
+        ),
     ] {
         if changed {
             tracing::warn!("{section} changed: it applies after a restart of lookout (systemctl restart lookout); keeping the running one");

@@ -35,6 +35,7 @@ pub(super) fn publish_states(
             paused: status == CameraStatus::Paused,
             source: &cam.config.source,
             fps: round_to(fps.get(name).copied().unwrap_or(0.0), 2),
+            latency_ms: control::latency_ms(&cam.kept.metrics),
             model: cam.detector.model.display().to_string(),
             score_threshold: cam.detector.score_threshold,
             classes: &cam.detector.classes,

@@ -41,6 +41,8 @@ pub(super) struct Emitter<'a> {
     events_topic: String,
     /// The serialised message, reused frame after frame.
     line: Vec<u8>,
+    /// The last `<camera>/counts` sent (with `opts.counts`).
+    counts_sent: Option<BTreeMap<String, usize>>,
 }
 
 /// The model's name for a class id.
@@ -73,7 +75,7 @@ impl<'a> Emitter<'a> {
             let who = (opts.device.as_str(), opts.camera.as_str());
             track::publish_counts(m, &root, who, &zones, &lines);
         }
-        Emitter {
+        let mut emitter = Emitter {
             opts,
             spec,
             engine,
@@ -84,6 +86,35 @@ impl<'a> Emitter<'a> {
             events_topic: format!("{root}/events"),
             root,
             line: Vec::with_capacity(4096),
+            counts_sent: None,
+        };
+        // Zero before the first frame: a subscriber never reads a count from an earlier run.
+        emitter.publish_class_counts(&BTreeMap::new());
+        emitter
+    }
+
+    /// The retained `<camera>/counts`, when asked for and changed: the listed classes (zero when
+    /// absent) and any other class in view.
+    fn publish_class_counts(&mut self, in_view: &BTreeMap<String, usize>) {
+        let (Some(m), Some(listed)) = (self.mqtt, &self.opts.counts) else {
+            return;
+        };
+        let mut counts: BTreeMap<String, usize> = listed.iter().map(|c| (c.clone(), 0)).collect();
+        counts.extend(in_view.iter().map(|(c, n)| (c.clone(), *n)));
+        if self.counts_sent.as_ref() == Some(&counts) {
+            return;
+        }
+        let msg = message::CountsMessage {
+            schema: message::COUNTS_SCHEMA,
+            device: &self.opts.device,
+            camera: &self.opts.camera,
+            counts: &counts,
+            updated_at: message::rfc3339_ms(std::time::SystemTime::now()),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&msg) {
+            let topic = format!("{}/counts", self.root);
+            m.publish_retained_json(&topic, bytes, Some(message::COUNTS_SCHEMA));
+            self.counts_sent = Some(counts);
         }
     }
 
@@ -212,13 +243,14 @@ impl<'a> Emitter<'a> {
     /// The message to `<camera>/detections`; the events it causes to `<camera>/events`; zones and
     /// lines whose counts changed, retained.
     fn publish(
-        &self,
+        &mut self,
         work: &Work,
         counts: &BTreeMap<String, usize>,
         tracked: Option<&FrameOutput>,
     ) {
         let Some(m) = self.mqtt else { return };
         m.publish(&self.topic, self.line.clone());
+        self.publish_class_counts(counts);
         if let Some(t) = tracked {
             let who = (self.opts.device.as_str(), self.opts.camera.as_str());
             track::publish_counts(m, &self.root, who, &t.zones, &t.lines);

@@ -30,6 +30,9 @@ pub struct ReplayOptions {
     pub events: Option<Arc<Mutex<crate::events::Tracker>>>,
     /// The camera's tracker, zones and lines; kept by the caller across source restarts.
     pub tracking: Option<Arc<Mutex<TrackStage>>>,
+    /// Publish the retained `<camera>/counts` (objects per class, these classes at zero too)
+    /// whenever they change: what Home Assistant's count and occupancy entities read.
+    pub counts: Option<Vec<String>>,
 }
 
 impl ReplayOptions {
@@ -48,6 +51,7 @@ impl ReplayOptions {
             controls: None,
             events: None,
             tracking: None,
+            counts: None,
         }
     }
 }

@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::client::{self, Client, Ev, FailKind, Props};
 use super::outbox::Outbox;
-use super::publisher::{Outcome, Shared, ONLINE};
+use super::publisher::{Outcome, Retained, Shared, ONLINE};
 use crate::backoff::Backoff;
 
 /// The connection thread's state.
@@ -57,6 +57,8 @@ impl ConnectionThread {
                     self.outbox().sent(pkid);
                 }
                 Ev::PubAck(pkid) => self.outbox().ack(pkid),
+                Ev::Message(topic, payload, retained)
+                    if self.watched(&topic, &payload, retained) => {}
                 // A retained command would apply again at every start: commands change the
                 // running daemon only (docs/mqtt.md).
                 Ev::Message(topic, _, true) => {
@@ -106,17 +108,61 @@ impl ConnectionThread {
         {
             self.outbox().handed_other();
         }
-        if let Ok(mut st) = s.state.lock() {
-            for (_, dirty) in st.values_mut() {
-                *dirty = true;
-            }
-        }
-        if let Some(filter) = &self.control {
+        self.resend_retained();
+        let watched = s.watch.lock().map(|w| w.filters()).unwrap_or_default();
+        for filter in watched.iter().chain(&self.control) {
             if !self.client.try_subscribe(filter, 1) {
                 tracing::warn!("could not subscribe to {filter}");
             }
         }
         let _ = self.outcome.try_send(Outcome::Connected);
+    }
+
+    /// Marks every retained message to be sent again.
+    fn resend_retained(&self) {
+        if let Ok(mut st) = self.shared.state.lock() {
+            for r in st.values_mut() {
+                r.dirty = true;
+            }
+        }
+    }
+
+    /// Handles a message on a watched topic; false when `topic` is not one (a command).
+    fn watched(&self, topic: &str, payload: &[u8], retained: bool) -> bool {
+        let s = &self.shared;
+        let Ok(watch) = s.watch.lock() else {
+            return false;
+        };
+        if watch.birth.as_deref() == Some(topic) {
+            if payload == ONLINE.as_bytes() {
+                tracing::info!(
+                    topic,
+                    "Home Assistant is online: sending discovery and state again"
+                );
+                self.resend_retained();
+            }
+            return true;
+        }
+        if !watch.is_own(topic) {
+            return false;
+        }
+        // Only what the broker kept from before: a live message there is lookout's own, echoed.
+        if retained && !payload.is_empty() {
+            if let Ok(mut st) = s.state.lock() {
+                if !st.contains_key(topic) {
+                    tracing::info!(topic, "clearing a retained message left by an earlier run");
+                    st.insert(
+                        topic.to_string(),
+                        Retained {
+                            payload: Vec::new(),
+                            dirty: true,
+                            props: Some(Props::default()),
+                        },
+                    );
+                }
+            }
+        }
+        true
     }
 
     /// A failed or dropped connection: counted, logged once per new reason, then a backoff wait
@@ -156,19 +202,17 @@ impl ConnectionThread {
     fn pump(&self) {
         let s = &self.shared;
         if let Ok(mut st) = s.state.lock() {
-            for (topic, (payload, dirty)) in st.iter_mut().filter(|(_, (_, d))| *d) {
-                if !self.client.try_publish(
-                    topic,
-                    1,
-                    true,
-                    payload.clone(),
-                    Some(&self.state_props),
-                ) {
+            for (topic, r) in st.iter_mut().filter(|(_, r)| r.dirty) {
+                let props = r.props.as_ref().unwrap_or(&self.state_props);
+                if !self
+                    .client
+                    .try_publish(topic, 1, true, r.payload.clone(), Some(props))
+                {
                     return;
                 }
                 self.outbox().handed_other();
                 s.counters.handed.fetch_add(1, Ordering::Relaxed);
-                *dirty = false;
+                r.dirty = false;
             }
         }
         let mut outbox = self.outbox();

@@ -15,6 +15,18 @@ pub const STATE_SCHEMA: &str = "lookout.state.v1";
 pub const STATS_SCHEMA: &str = "lookout.stats.v1";
 /// `<root>/<camera>/events`: a tracked object's life (new, update, end).
 pub const OBJECT_EVENT_SCHEMA: &str = "lookout.object.v1";
+/// `<root>/<camera>/counts` (retained): objects in view per class.
+pub const COUNTS_SCHEMA: &str = "lookout.counts.v1";
+
+/// `<root>/<camera>/counts`: the objects of the latest frame per class, sent when they change.
+#[derive(Debug, Serialize)]
+pub struct CountsMessage<'a> {
+    pub schema: &'static str,
+    pub device: &'a str,
+    pub camera: &'a str,
+    pub counts: &'a std::collections::BTreeMap<String, usize>,
+    pub updated_at: String,
+}
 
 #[derive(Debug, Serialize)]
 pub struct Object<'a> {

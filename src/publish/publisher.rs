@@ -79,7 +79,50 @@ pub(super) struct Shared {
     pub(super) last_error: Mutex<Option<String>>,
     pub(super) outbox: Mutex<Outbox>,
     /// Latest retained state per topic, and whether it still has to go out.
-    pub(super) state: Mutex<BTreeMap<String, (Vec<u8>, bool)>>,
+    pub(super) state: Mutex<BTreeMap<String, Retained>>,
+    /// Topics lookout listens to besides commands (Home Assistant's birth message, its own
+    /// discovery configs of earlier runs).
+    pub(super) watch: Mutex<Watch>,
+}
+
+/// A retained message lookout keeps true on the broker: sent on every connect.
+pub(super) struct Retained {
+    pub(super) payload: Vec<u8>,
+    /// Not yet handed to the broker since it changed or since the last connect.
+    pub(super) dirty: bool,
+    /// Its MQTT 5 properties; `None`: those of lookout's state messages.
+    pub(super) props: Option<Props>,
+}
+
+/// What the connection thread subscribes to besides commands, and what it does with it.
+#[derive(Default)]
+pub(super) struct Watch {
+    /// A message `online` here sends every retained message again (Home Assistant's birth
+    /// message: it has restarted and forgotten what it was told).
+    pub(super) birth: Option<String>,
+    /// Retained messages under `<prefix>+<suffix>` (one topic level in between) that lookout does
+    /// not publish now are left from an earlier run: each is cleared (an empty retained message).
+    pub(super) stale: Option<(String, String)>,
+}
+
+impl Watch {
+    pub(super) fn filters(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.birth.iter().cloned().collect();
+        if let Some((prefix, suffix)) = &self.stale {
+            out.push(format!("{prefix}+{suffix}"));
+        }
+        out
+    }
+
+    /// Whether `topic` is a stale-able topic: `<prefix><one level><suffix>`.
+    pub(super) fn is_own(&self, topic: &str) -> bool {
+        self.stale.as_ref().is_some_and(|(prefix, suffix)| {
+            topic
+                .strip_prefix(prefix.as_str())
+                .and_then(|t| t.strip_suffix(suffix.as_str()))
+                .is_some_and(|level| !level.is_empty() && !level.contains('/'))
+        })
+    }
 }
 
 pub struct MqttPublisher {
@@ -182,6 +225,7 @@ impl MqttPublisher {
             last_error: Mutex::new(None),
             outbox: Mutex::new(outbox),
             state: Mutex::default(),
+            watch: Mutex::default(),
         });
         let (outcome_tx, outcome_rx) = bounded::<Outcome>(1);
         let (wake_tx, wake_rx) = bounded::<()>(1);
@@ -336,8 +380,61 @@ impl MqttPublisher {
 
     /// Sets the retained state on `topic`; published now if connected and again on every connect.
     pub fn publish_state(&self, topic: &str, payload: Vec<u8>) {
+        self.keep_retained(topic, payload, None);
+    }
+
+    /// A retained JSON message that is not one of lookout's own schemas (Home Assistant's
+    /// discovery configs), or one with its own `schema`: kept like state, sent on every connect.
+    pub fn publish_retained_json(&self, topic: &str, payload: Vec<u8>, schema: Option<&str>) {
+        let props = Props {
+            content_type: Some("application/json"),
+            user: schema
+                .map(|s| vec![("schema".to_string(), s.to_string())])
+                .unwrap_or_default(),
+            ..Props::default()
+        };
+        self.keep_retained(topic, payload, Some(props));
+    }
+
+    fn keep_retained(&self, topic: &str, payload: Vec<u8>, props: Option<Props>) {
         if let Ok(mut s) = self.shared.state.lock() {
-            s.insert(topic.into(), (payload, true));
+            s.insert(
+                topic.into(),
+                Retained {
+                    payload,
+                    dirty: true,
+                    props,
+                },
+            );
+        }
+    }
+
+    /// Listens on `topic` (on every connect): a message `online` there sends every retained
+    /// message again. Home Assistant announces itself so on `<discovery_prefix>/status`.
+    pub fn resend_on_birth(&self, topic: &str) {
+        self.watch(|w| w.birth = Some(topic.to_string()));
+    }
+
+    /// Clears retained messages under `<prefix>+<suffix>` that lookout does not publish now
+    /// (left by an earlier run whose config had more cameras). Call it once every current message
+    /// under that filter has been handed to [`Self::publish_retained_json`].
+    pub fn clear_stale_retained(&self, prefix: &str, suffix: &str) {
+        self.watch(|w| w.stale = Some((prefix.to_string(), suffix.to_string())));
+    }
+
+    fn watch(&self, change: impl FnOnce(&mut Watch)) {
+        let filters = match self.shared.watch.lock() {
+            Ok(mut w) => {
+                change(&mut w);
+                w.filters()
+            }
+            Err(_) => return,
+        };
+        // Connected already: subscribe now (the connection thread does so on every connect).
+        if self.is_connected() {
+            for f in filters {
+                self.client.try_subscribe(&f, 1);
+            }
         }
     }
 
@@ -385,7 +482,7 @@ impl MqttPublisher {
             .shared
             .state
             .lock()
-            .map(|s| s.values().any(|(_, dirty)| *dirty))
+            .map(|s| s.values().any(|r| r.dirty))
             .unwrap_or(false);
         pending_state || self.event_queue().0 > 0
     }

@@ -417,6 +417,40 @@ pub fn json_lines(child: &mut Child) -> std::sync::mpsc::Receiver<Value> {
     rx
 }
 
+/// GET `path` from the admin endpoint: (status code, body).
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(conn, "GET {path} HTTP/1.0\r\n\r\n").ok()?;
+    let mut text = String::new();
+    conn.read_to_string(&mut text).ok()?;
+    let code = text.split_whitespace().nth(1)?.parse().ok()?;
+    Some((
+        code,
+        text.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
+    ))
+}
+
+/// The value of the metric line starting with `series` (name and labels), if present.
+pub fn metric(body: &str, series: &str) -> Option<f64> {
+    body.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Polls `/metrics` until `ok` holds for it (up to `within`); returns the last body.
+pub fn metrics_until(port: u16, within: Duration, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let body = http_get(port, "/metrics").map(|r| r.1).unwrap_or_default();
+        if ok(&body) || Instant::now() > deadline {
+            return body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
 }

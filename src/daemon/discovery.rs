@@ -1,0 +1,51 @@
+//! Home Assistant discovery for `lookout run`: every running camera declared at start and after
+//! each reload, removed cameras withdrawn (see [`crate::homeassistant`]).
+
+use std::collections::BTreeMap;
+
+use super::camera::{Camera, Shared};
+use crate::config::Config;
+use crate::homeassistant::{camera_entities, Discovery};
+
+/// The discovery publisher of this daemon.
+pub(super) fn of<'a>(shared: &Shared, config: &'a Config) -> Discovery<'a> {
+    Discovery {
+        config: &config.homeassistant,
+        device: config.homeassistant.device_info(
+            &shared.device,
+            &shared.root(),
+            &config.admin.listen,
+        ),
+    }
+}
+
+/// Declares every camera's entities (a no-op unless `[homeassistant] enabled` and MQTT is on).
+pub(super) fn announce(shared: &Shared, config: &Config, cameras: &BTreeMap<String, Camera>) {
+    let (Some(m), true) = (&shared.mqtt, config.homeassistant.enabled) else {
+        return;
+    };
+    let ha = of(shared, config);
+    for (name, cam) in cameras {
+        // The snapshot topic is `None` until snapshots over MQTT (`[snapshots] mqtt_interval_s`)
+        // are wired in: then `Some("<root>/<camera>/snapshot")` declares the image entity.
+        let entities = camera_entities(
+            name,
+            &cam.detector.classes,
+            cam.kept.tracking.as_deref(),
+            None,
+            true,
+        );
+        ha.announce(m, &entities);
+    }
+}
+
+/// Removes the entities of cameras no longer configured.
+pub(super) fn withdraw(shared: &Shared, config: &Config, gone: &[String]) {
+    let (Some(m), true) = (&shared.mqtt, config.homeassistant.enabled) else {
+        return;
+    };
+    let ha = of(shared, config);
+    for name in gone {
+        ha.withdraw(m, name);
+    }
+}
