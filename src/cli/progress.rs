@@ -2,7 +2,6 @@
 //! stderr. Only when stderr is a terminal and the source is a file whose frame count ffprobe
 //! knows; stdout's JSON lines and the summary are the same with or without it.
 
-use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
