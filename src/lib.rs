@@ -4,6 +4,7 @@
 //! docs/architecture.md says where a frame goes, file by file.
 
 pub mod admin;
+pub mod annotate;
 pub mod backoff;
 pub mod bench;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod exact;
 pub mod metrics;
 pub mod pipeline;
 pub mod publish;
+pub mod snapshot;
 pub mod source;
 pub mod stop;
 pub mod suggest;

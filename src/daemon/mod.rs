@@ -14,6 +14,7 @@
 
 mod camera;
 mod reload;
+mod snapshots;
 mod state;
 mod supervisor;
 mod systemd;
@@ -90,6 +91,7 @@ impl Daemon<'_> {
             device: self.device.clone(),
             topic_prefix: config.mqtt.topic_prefix.clone(),
             events: config.events.clone(),
+            snapshots: config.snapshots.clone(),
             stop: cameras_stop,
         };
         let mut cameras = BTreeMap::new();

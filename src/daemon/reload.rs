@@ -72,6 +72,7 @@ impl Supervisor<'_> {
             mqtt: current.mqtt.clone(),
             admin: current.admin.clone(),
             events: current.events.clone(),
+            snapshots: current.snapshots.clone(),
             ..new
         };
         sd_notify(&format!(
@@ -186,6 +187,7 @@ fn warn_of_sections_needing_a_restart(current: &Config, new: &Config) {
         ("[mqtt]", new.mqtt != current.mqtt),
         ("[admin]", new.admin != current.admin),
         ("[events]", new.events != current.events),
+        ("[snapshots]", new.snapshots != current.snapshots),
     ] {
         if changed {
             tracing::warn!("{section} changed: it applies after a restart of lookout (systemctl restart lookout); keeping the running one");

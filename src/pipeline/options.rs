@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::Controls;
 use crate::metrics::FrameObserver;
+use crate::snapshot::LatestFrame;
 use crate::track::TrackStage;
 
 #[derive(Debug, Clone)]
@@ -30,6 +31,10 @@ pub struct ReplayOptions {
     pub events: Option<Arc<Mutex<crate::events::Tracker>>>,
     /// The camera's tracker, zones and lines; kept by the caller across source restarts.
     pub tracking: Option<Arc<Mutex<TrackStage>>>,
+    /// Where each processed frame goes, with its objects, for snapshots (`lookout run`).
+    pub snapshot: Option<Arc<LatestFrame>>,
+    /// Keep every measured frame's stage times in the summary (`bench --plot`).
+    pub record_frames: bool,
 }
 
 impl ReplayOptions {
@@ -48,6 +53,8 @@ impl ReplayOptions {
             controls: None,
             events: None,
             tracking: None,
+            snapshot: None,
+            record_frames: false,
         }
     }
 }
