@@ -158,8 +158,8 @@ fn age_timeline(
 }
 
 /// Lines with their labels, and the legend that names them.
-fn draw_lines<X: Ranged<ValueType = f64>>(
-    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, RangedCoordf64>>,
+fn draw_lines<'a, 'b: 'a, X: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, Cartesian2d<X, RangedCoordf64>>,
     lines: Vec<(&str, RGBColor, Vec<(f64, f64)>)>,
     legend_at: SeriesLabelPosition,
 ) -> Plotted<()> {
