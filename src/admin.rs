@@ -1,5 +1,6 @@
 //! The admin HTTP endpoint of `lookout run` (127.0.0.1 by default): `/live`, `/ready` and
-//! `/metrics` in Prometheus text format. Plain HTTP/1.0 on std sockets: three read-only pages.
+//! `/metrics` in Prometheus text format, and `/cameras/<name>/snapshot.jpg` (`snapshot.rs`). Plain
+//! HTTP/1.0 on std sockets: read-only pages.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -88,6 +89,13 @@ impl AdminState {
                 format!("not ready: waiting for {}\n", missing.join(", ")),
             )
         }
+    }
+
+    /// A camera's latest processed frame, for `/cameras/<name>/snapshot.jpg`.
+    fn latest_frame(&self, name: &str) -> Option<Arc<crate::snapshot::LatestFrame>> {
+        let cameras = self.cameras.read().unwrap_or_else(|p| p.into_inner());
+        let (_, m) = cameras.iter().find(|(n, _)| n == name)?;
+        Some(m.latest_frame.clone())
     }
 
     pub fn metrics(&self) -> String {
@@ -279,13 +287,21 @@ fn answer(mut conn: TcpStream, state: &AdminState) -> std::io::Result<()> {
             (false, body) => ("503 Service Unavailable", "text/plain", body),
         },
         "/metrics" => ("200 OK", "text/plain; version=0.0.4", state.metrics()),
-        _ => (
-            "404 Not Found",
-            "text/plain",
-            "try /live, /ready or /metrics\n".to_string(),
-        ),
+        _ => match crate::snapshot::http_answer(path, |name| state.latest_frame(name)) {
+            Some((status, ctype, bytes)) => return reply(&mut conn, status, ctype, &bytes),
+            None => (
+                "404 Not Found",
+                "text/plain",
+                "try /live, /ready, /metrics or /cameras/<name>/snapshot.jpg\n".to_string(),
+            ),
+        },
     };
-    write!(conn, "HTTP/1.0 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+    reply(&mut conn, status, ctype, body.as_bytes())
+}
+
+fn reply(conn: &mut TcpStream, status: &str, ctype: &str, body: &[u8]) -> std::io::Result<()> {
+    write!(conn, "HTTP/1.0 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
+    conn.write_all(body)?;
     conn.flush()
 }
 

@@ -4,6 +4,7 @@
 //! docs/architecture.md says where a frame goes, file by file.
 
 pub mod admin;
+pub mod annotate;
 pub mod backoff;
 pub mod bench;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod homeassistant;
 pub mod metrics;
 pub mod pipeline;
 pub mod publish;
+pub mod snapshot;
 pub mod source;
 pub mod stop;
 pub mod suggest;

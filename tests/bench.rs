@@ -144,3 +144,60 @@ fn profile_startup_and_parallel_streams_are_reported() {
     );
     assert!(times.iter().sum::<f64>() > 0.0);
 }
+
+#[test]
+fn plot_draws_every_stage_and_the_frame_age_timeline_as_svg() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let svg_path = dir.path().join("bench.svg");
+    let r = bench(&["--frames", "6", "--plot", &path_str(&svg_path)]);
+    check_report(&r, 6);
+    let text = std::fs::read_to_string(&svg_path).expect("the plot was written");
+    let doc = roxmltree::Document::parse(&text).expect("the plot is XML");
+    let svg = doc.root_element();
+    assert_eq!(svg.tag_name().name(), "svg");
+    assert_eq!(svg.attribute("width"), Some("1200"));
+    assert_eq!(svg.attribute("height"), Some("900"));
+    let texts: Vec<String> = svg
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").to_string())
+        .collect();
+    let has = |s: &str| texts.iter().any(|t| t.contains(s));
+    for label in Stage::ALL.map(Stage::as_str) {
+        assert!(has(label), "no legend for stage {label}: {texts:?}");
+    }
+    for label in [
+        "frame age (capture → published)",
+        "% of frames",
+        "latency (ms, log scale)",
+    ] {
+        assert!(has(label), "no '{label}' in {texts:?}");
+    }
+    let cpu: String = r["machine"]["cpu"]
+        .as_str()
+        .expect("cpu")
+        .chars()
+        .take(10)
+        .collect();
+    assert!(has(&cpu), "the CPU is named");
+    // One line per stage's distribution and two over time, each through every measured frame.
+    let series = svg
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline"))
+        .filter(|n| {
+            n.attribute("points")
+                .is_some_and(|p| p.split_whitespace().count() == 6)
+        })
+        .count();
+    assert_eq!(series, Stage::COUNT + 2);
+}
+
+#[test]
+fn plot_must_be_named_svg() {
+    let run = lookout()
+        .args(["bench", "--plot", "out.png"])
+        .arg(data("vtest.avi"))
+        .finish();
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("name the file .svg"), "{}", run.stderr);
+}

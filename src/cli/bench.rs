@@ -58,6 +58,10 @@ pub struct BenchArgs {
     /// several cameras would, and report their aggregate throughput. Default 1.
     #[arg(long, default_value_t = 1)]
     pub streams: usize,
+    /// Also draw the measured frames to this SVG file: each stage's latency distribution and
+    /// the frame-age timeline.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
 }
 
 impl BenchArgs {
@@ -74,6 +78,9 @@ impl BenchArgs {
         }
         if !(1..=64).contains(&self.streams) {
             return Err(Error::Usage("--streams must be between 1 and 64".into()));
+        }
+        if let Some(p) = &self.plot {
+            super::bench_plot::check_name(p)?;
         }
         Ok(())
     }
@@ -135,6 +142,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, Error> {
         max_frames: Some(args.warmup + args.frames),
         json_lines: false,
         warmup: args.warmup,
+        record_frames: args.plot.is_some(),
         ..ReplayOptions::new(&device, "bench", &mqtt_cfg.topic_prefix)
     };
     let measured = measure(
@@ -172,6 +180,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, Error> {
         profile,
     };
     bench_print::print(args, &report, &summary, &extras)?;
+    if let Some(path) = &args.plot {
+        super::bench_plot::write(path, &report, &summary.per_frame)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

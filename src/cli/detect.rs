@@ -1,5 +1,6 @@
 //! `lookout detect`: still images (files or folders) through the detector, one JSON object per
 //! image on stdout. An unreadable image is reported and skipped; the exit code says some failed.
+//! With `--annotate`, each image is also written with its detections drawn (`annotate_out.rs`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,7 +12,9 @@ use lookout::publish::message::{self, ImageResult};
 use lookout::source::images;
 use lookout::Error;
 
+use super::annotate_out::Annotated;
 use super::detector_args::{build_detector, DetectorArgs};
+use lookout::annotate::Annotation;
 
 #[derive(Args)]
 pub struct DetectArgs {
@@ -20,6 +23,11 @@ pub struct DetectArgs {
     /// Image files or folders of images.
     #[arg(required = true)]
     images: Vec<PathBuf>,
+    /// Also write each image with its detections drawn: into this folder (created if missing;
+    /// same names, .jpg unless the input is .png), or for a single image, to this file (.jpg,
+    /// .jpeg or .png).
+    #[arg(long, value_name = "OUT_DIR|FILE")]
+    annotate: Option<PathBuf>,
 }
 
 pub fn run(args: &DetectArgs) -> Result<ExitCode, Error> {
@@ -33,6 +41,10 @@ pub fn run(args: &DetectArgs) -> Result<ExitCode, Error> {
             files.push(p.clone());
         }
     }
+    let mut annotated = match &args.annotate {
+        Some(out) => Some(Annotated::new(out, &args.images, &files)?),
+        None => None,
+    };
     let mut failed = 0;
     let mut rgb = Vec::new();
     let stdout = std::io::stdout();
@@ -44,6 +56,22 @@ pub fn run(args: &DetectArgs) -> Result<ExitCode, Error> {
                 let line = image_line(&detector, file, width, height, &dets)?;
                 if writeln!(stdout.lock(), "{line}").is_err() {
                     return Ok(ExitCode::SUCCESS); // stdout closed
+                }
+                if let Some(out) = annotated.as_mut() {
+                    let drawn = dets
+                        .iter()
+                        .map(|d| Annotation {
+                            bbox: d.bbox,
+                            class_id: d.class_id,
+                            class: detector.class_name(d.class_id).to_string(),
+                            score: d.score,
+                            track_id: None,
+                        })
+                        .collect::<Vec<_>>();
+                    if let Err(e) = out.write(file, &mut rgb, (width, height), &drawn) {
+                        failed += 1;
+                        eprintln!("error: {}", e.to_string().replace('\n', " "));
+                    }
                 }
             }
             Err(e) => {

@@ -2,7 +2,9 @@
 //! the binary, not the library: clap's argument structs and the printing of reports are the
 //! executable's concern, and the library stays usable without them.
 
+mod annotate_out;
 pub mod bench;
+mod bench_plot;
 mod bench_print;
 pub mod check_config;
 pub mod detect;

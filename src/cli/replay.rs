@@ -203,8 +203,8 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
                 config: &config.homeassistant,
                 device: config.homeassistant.device_info(&device, &root, ""),
             };
-            // No `state` in replay, so no status, fps or latency entities. The snapshot topic is
-            // not wired here yet: snapshots over MQTT are `[snapshots] mqtt_interval_s`.
+            // No `state` in replay, so no status, fps or latency entities; replay publishes no
+            // snapshots (they are `lookout run`'s), so no image entity.
             ha.announce(
                 m,
                 &camera_entities(&camera, &classes, tracking.as_deref(), None, false),

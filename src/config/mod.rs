@@ -33,6 +33,8 @@ pub struct Config {
     pub tracker: TrackerConfig,
     /// `[homeassistant]`: MQTT discovery for Home Assistant.
     pub homeassistant: crate::homeassistant::HomeAssistantConfig,
+    /// `[snapshots]`: annotated JPEGs of each camera's latest frame (admin endpoint, MQTT).
+    pub snapshots: crate::snapshot::SnapshotsConfig,
 }
 
 impl Config {
@@ -72,6 +74,10 @@ impl Config {
             located(
                 named_key(&spans, "homeassistant", &m),
                 format!("[homeassistant] {m}"),
+        cfg.snapshots.validate().map_err(|m| {
+            located(
+                named_key(&spans, "snapshots", &m),
+                format!("[snapshots] {m}"),
             )
         })?;
         cfg.admin.validate().map_err(|m| {
@@ -201,6 +207,35 @@ mod tests {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/lookout.toml");
         let cfg = Config::load(&p).expect("config/lookout.toml parses");
         assert_eq!(cfg.detector.score_threshold, 0.35);
+        // The documented [snapshots] values are the defaults.
+        assert_eq!(cfg.snapshots, crate::snapshot::SnapshotsConfig::default());
+    }
+
+    #[test]
+    fn snapshots_errors_name_the_key_and_its_line() {
+        let e = err("[snapshots]
+mqtt_interval_s = 5
+jpeg_quality = 0
+");
+        assert!(
+            e.starts_with("x.toml:3:") && e.contains("[snapshots] jpeg_quality = 0"),
+            "{e}"
+        );
+        let e = err("[snapshots]
+mqtt_interval_s = -2.5
+");
+        assert!(
+            e.starts_with("x.toml:2:") && e.contains("or 0 to publish none"),
+            "{e}"
+        );
+        let ok = Config::parse(
+            "[snapshots]
+mqtt_interval_s = 5
+",
+            Path::new("c.toml"),
+        )
+        .expect("an integer is seconds too");
+        assert_eq!(ok.snapshots.mqtt_interval_s, 5.0);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub(super) struct Shared {
     pub events: EventsConfig,
     /// Publish each camera's retained `<camera>/counts` (Home Assistant's count entities).
     pub counts: bool,
+    /// `[snapshots]`: the JPEG quality of snapshots and how often they go to MQTT.
+    pub snapshots: crate::snapshot::SnapshotsConfig,
     /// The parent of every camera's token: stopping it stops them all.
     pub stop: StopToken,
 }
@@ -107,6 +109,8 @@ pub(super) struct Camera {
     restart_at: RestartAt,
     stop: StopToken,
     thread: Option<JoinHandle<()>>,
+    /// Publishes the retained `<camera>/snapshot` (`[snapshots] mqtt_interval_s`).
+    snapshots: Option<JoinHandle<()>>,
 }
 
 impl Camera {
@@ -122,6 +126,16 @@ impl Camera {
         let controls = Arc::new(Controls::default());
         let restart_at = RestartAt::default();
         let effective = detector.config().clone();
+        let latest = kept.metrics.latest_frame.clone();
+        latest.set_jpeg_quality(shared.snapshots.jpeg_quality);
+        let snapshots = super::snapshots::start(
+            &cfg.name,
+            format!("{}/{}/snapshot", shared.root(), cfg.name),
+            latest,
+            shared.mqtt.clone(),
+            &shared.snapshots,
+            &stop,
+        );
         let runner = Runner {
             opts: ReplayOptions {
                 counts: shared
@@ -157,6 +171,7 @@ impl Camera {
             restart_at,
             stop,
             thread,
+            snapshots,
         }
     }
 
@@ -205,6 +220,11 @@ impl Camera {
                 tracing::error!(camera = %name, "the camera thread panicked");
             }
         }
+        if let Some(t) = self.snapshots.take() {
+            if t.join().is_err() {
+                tracing::error!(camera = %name, "the snapshot thread panicked");
+            }
+        }
     }
 
     /// Stops this camera alone and waits for its thread.
@@ -232,6 +252,7 @@ fn replay_options(
         controls: Some(controls.clone()),
         events: kept.events.clone(),
         tracking: kept.tracking.clone(),
+        snapshot: Some(kept.metrics.latest_frame.clone()),
         ..ReplayOptions::new(&shared.device, &cam.name, &shared.topic_prefix)
     }
 }

@@ -26,13 +26,15 @@ pub(super) fn announce(shared: &Shared, config: &Config, cameras: &BTreeMap<Stri
     };
     let ha = of(shared, config);
     for (name, cam) in cameras {
-        // The snapshot topic is `None` until snapshots over MQTT (`[snapshots] mqtt_interval_s`)
-        // are wired in: then `Some("<root>/<camera>/snapshot")` declares the image entity.
+        // With snapshots on MQTT (`[snapshots] mqtt_interval_s` > 0) an image entity shows the
+        // retained `<root>/<camera>/snapshot`.
+        let snapshot = (config.snapshots.mqtt_interval_s > 0.0)
+            .then(|| format!("{}/{name}/snapshot", shared.root()));
         let entities = camera_entities(
             name,
             &cam.detector.classes,
             cam.kept.tracking.as_deref(),
-            None,
+            snapshot,
             true,
         );
         ha.announce(m, &entities);

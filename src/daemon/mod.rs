@@ -15,6 +15,7 @@
 mod camera;
 mod discovery;
 mod reload;
+mod snapshots;
 mod state;
 mod supervisor;
 mod systemd;
@@ -92,6 +93,7 @@ impl Daemon<'_> {
             topic_prefix: config.mqtt.topic_prefix.clone(),
             events: config.events.clone(),
             counts: config.homeassistant.enabled,
+            snapshots: config.snapshots.clone(),
             stop: cameras_stop,
         };
         let mut cameras = BTreeMap::new();

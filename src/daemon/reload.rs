@@ -75,6 +75,7 @@ impl Supervisor<'_> {
             admin: current.admin.clone(),
             events: current.events.clone(),
             homeassistant: current.homeassistant.clone(),
+            snapshots: current.snapshots.clone(),
             ..new
         };
         // Home Assistant: removed cameras' entities go, the others follow their new settings.
@@ -198,6 +199,7 @@ fn warn_of_sections_needing_a_restart(current: &Config, new: &Config) {
             "[homeassistant]",
             new.homeassistant != current.homeassistant,
         ),
+        ("[snapshots]", new.snapshots != current.snapshots),
     ] {
         if changed {
             tracing::warn!("{section} changed: it applies after a restart of lookout (systemctl restart lookout); keeping the running one");

@@ -101,6 +101,8 @@ pub struct CameraMetrics {
     heartbeat: Mutex<Instant>,
     /// Why the source last failed, until it produces a frame again.
     pub last_error: Mutex<Option<String>>,
+    /// The latest processed frame and its objects, for the admin endpoint's snapshot.
+    pub latest_frame: std::sync::Arc<crate::snapshot::LatestFrame>,
 }
 
 impl Default for CameraMetrics {
@@ -113,6 +115,7 @@ impl Default for CameraMetrics {
             stages: Mutex::default(),
             heartbeat: Mutex::new(Instant::now()),
             last_error: Mutex::default(),
+            latest_frame: Default::default(),
         }
     }
 }

@@ -28,6 +28,8 @@ pub(super) struct Work {
     pub preprocess: Duration,
     pub ready_at: Instant,
     pub prepared: Prepared,
+    /// The frame itself (RGB24), when snapshots keep it: (width, height, pixels).
+    pub frame: Option<(u32, u32, Vec<u8>)>,
 }
 
 /// Everything the capture thread owns.
@@ -49,6 +51,8 @@ pub(super) struct Capture {
     pub max_fps: Option<f64>,
     pub observer: Option<Arc<dyn FrameObserver>>,
     pub controls: Option<Arc<Controls>>,
+    /// With snapshots: the frame's pixels travel with its work, and buffers come back here.
+    pub frames_back: Option<Receiver<Vec<u8>>>,
 }
 
 /// Where capture stands between frames.
@@ -106,8 +110,15 @@ impl Capture {
                 self.count_drop(reason);
                 continue;
             }
-            let work = self.prepare(&frame, progress.captured - 1);
-            pixels = frame.pixels;
+            let mut work = self.prepare(&frame, progress.captured - 1);
+            pixels = match &self.frames_back {
+                // The frame goes on to the snapshot; decode the next into a buffer that came back.
+                Some(back) => {
+                    work.frame = Some((frame.width, frame.height, frame.pixels));
+                    back.try_recv().unwrap_or_default()
+                }
+                None => frame.pixels,
+            };
             if !self.hand_over(work) {
                 return Ok(());
             }
@@ -175,6 +186,7 @@ impl Capture {
             preprocess: ready_at - t0,
             ready_at,
             prepared,
+            frame: None,
         }
     }
 

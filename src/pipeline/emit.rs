@@ -12,11 +12,13 @@ use super::summary::Tally;
 use super::track;
 use super::workers::Done;
 use super::ReplayOptions;
+use crate::annotate::Annotation;
 use crate::detect::{Detection, ModelSpec, Prepared};
 use crate::error::{Error, Result};
 use crate::metrics::{Stage, StageMs};
 use crate::publish::message::{self, DetectionsMessage, Latency, ModelInfo, Size};
 use crate::publish::mqtt::MqttPublisher;
+use crate::snapshot::Snapshot;
 use crate::track::FrameOutput;
 
 /// Whether the pipeline goes on after a frame.
@@ -43,6 +45,8 @@ pub(super) struct Emitter<'a> {
     line: Vec<u8>,
     /// The last `<camera>/counts` sent (with `opts.counts`).
     counts_sent: Option<BTreeMap<String, usize>>,
+    /// With snapshots: frame buffers go back to capture once a newer frame replaced them.
+    pub frames_back: Option<Sender<Vec<u8>>>,
 }
 
 /// The model's name for a class id.
@@ -51,6 +55,17 @@ fn class_name(spec: &ModelSpec, id: usize) -> &str {
         .get(id)
         .map(String::as_str)
         .unwrap_or("unknown")
+}
+
+/// A published object, as the snapshot draws it.
+fn annotation(o: &message::Object<'_>) -> Annotation {
+    Annotation {
+        bbox: o.bbox.map(|v| v as f32),
+        class_id: o.class_id,
+        class: o.class.to_string(),
+        score: o.score as f32,
+        track_id: o.track_id,
+    }
 }
 
 /// Stage times in ms, rounded to the µs as in the messages.
@@ -87,6 +102,7 @@ impl<'a> Emitter<'a> {
             root,
             line: Vec::with_capacity(4096),
             counts_sent: None,
+            frames_back: None,
         };
         // Zero before the first frame: a subscriber never reads a count from an earlier run.
         emitter.publish_class_counts(&BTreeMap::new());
@@ -122,7 +138,7 @@ impl<'a> Emitter<'a> {
     pub fn emit(&mut self, done: Done, tally: &mut Tally) -> Result<Flow> {
         tally.frame_starts(self.opts.warmup);
         let Done {
-            work,
+            mut work,
             queue,
             result,
             score_threshold,
@@ -148,7 +164,8 @@ impl<'a> Emitter<'a> {
             total: ms(work.captured_mono.elapsed()),
         };
         let serialize_start = Instant::now();
-        let counts = self.serialize(&work, &dets, tracked.as_ref(), latency, tally)?;
+        let (counts, annotations) =
+            self.serialize(&work, &dets, tracked.as_ref(), latency, tally)?;
         let publish_start = Instant::now();
         self.publish(&work, &counts, tracked.as_ref());
         let flow = self.write_line(tally)?;
@@ -156,6 +173,7 @@ impl<'a> Emitter<'a> {
             return Ok(flow);
         }
         let published = Instant::now();
+        self.keep_snapshot(&mut work, annotations);
         let mut stages = StageMs::default();
         for (stage, v) in [
             (Stage::Decode, latency.decode),
@@ -178,7 +196,7 @@ impl<'a> Emitter<'a> {
     }
 
     /// The detections message into `self.line`: the detections, or with a tracker the objects of
-    /// its confirmed tracks. Returns the objects per class.
+    /// its confirmed tracks. Returns the objects per class, and with snapshots, what to draw.
     fn serialize(
         &mut self,
         work: &Work,
@@ -186,7 +204,7 @@ impl<'a> Emitter<'a> {
         tracked: Option<&FrameOutput>,
         latency_ms: Latency,
         tally: &mut Tally,
-    ) -> Result<BTreeMap<String, usize>> {
+    ) -> Result<(BTreeMap<String, usize>, Vec<Annotation>)> {
         let objects: Vec<_> = match tracked {
             Some(t) => t
                 .objects
@@ -210,6 +228,10 @@ impl<'a> Emitter<'a> {
         for o in &objects {
             *counts.entry(o.class.to_string()).or_insert(0) += 1;
         }
+        let annotations = match self.opts.snapshot {
+            Some(_) => objects.iter().map(annotation).collect(),
+            None => Vec::new(),
+        };
         let p = &work.prepared;
         let msg = DetectionsMessage {
             schema: message::DETECTIONS_SCHEMA,
@@ -237,7 +259,27 @@ impl<'a> Emitter<'a> {
             what: "a detections message",
             source,
         })?;
-        Ok(counts)
+        Ok((counts, annotations))
+    }
+
+    /// The frame and the objects published for it become the camera's latest snapshot; the
+    /// frame it replaces goes back to capture.
+    fn keep_snapshot(&self, work: &mut Work, annotations: Vec<Annotation>) {
+        let (Some(latest), Some((width, height, pixels))) =
+            (&self.opts.snapshot, work.frame.take())
+        else {
+            return;
+        };
+        let old = latest.put(Snapshot {
+            seq: work.seq,
+            width,
+            height,
+            pixels,
+            annotations,
+        });
+        if let (Some(back), Some(old)) = (&self.frames_back, old) {
+            let _ = back.try_send(old);
+        }
     }
 
     /// The message to `<camera>/detections`; the events it causes to `<camera>/events`; zones and

@@ -102,6 +102,14 @@ pub fn replay_on(
     // Stops capture when this pipeline ends, or when the caller stops everything.
     let stop_capture = stop.child();
     let mut tally = Tally::new(detectors.len());
+    // With snapshots, frame buffers circulate between capture and emit instead of being copied.
+    let (frames_back, frames_returned) = match opts.snapshot {
+        Some(_) => {
+            let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(4);
+            (Some(tx), Some(rx))
+        }
+        None => (None, None),
+    };
     let capture = Capture {
         source,
         preparer,
@@ -115,9 +123,11 @@ pub fn replay_on(
         max_fps: opts.max_fps,
         observer: opts.observer.clone(),
         controls: opts.controls.clone(),
+        frames_back: frames_returned,
     }
     .spawn()?;
     let mut emitter = Emitter::new(opts, spec, engine, mqtt, out, recycle);
+    emitter.frames_back = frames_back;
     let failure = std::thread::scope(|scope| {
         let controls = opts.controls.clone();
         let mut inference = Inference::start(

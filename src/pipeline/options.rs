@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::Controls;
 use crate::metrics::FrameObserver;
+use crate::snapshot::LatestFrame;
 use crate::track::TrackStage;
 
 #[derive(Debug, Clone)]
@@ -33,6 +34,10 @@ pub struct ReplayOptions {
     /// Publish the retained `<camera>/counts` (objects per class, these classes at zero too)
     /// whenever they change: what Home Assistant's count and occupancy entities read.
     pub counts: Option<Vec<String>>,
+    /// Where each processed frame goes, with its objects, for snapshots (`lookout run`).
+    pub snapshot: Option<Arc<LatestFrame>>,
+    /// Keep every measured frame's stage times in the summary (`bench --plot`).
+    pub record_frames: bool,
 }
 
 impl ReplayOptions {
@@ -52,6 +57,8 @@ impl ReplayOptions {
             events: None,
             tracking: None,
             counts: None,
+            snapshot: None,
+            record_frames: false,
         }
     }
 }

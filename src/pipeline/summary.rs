@@ -36,6 +36,8 @@ pub struct ReplaySummary {
     pub first_inference_ms: f64,
     /// Inference workers (detectors) that ran in parallel.
     pub workers: usize,
+    /// Each measured frame's stage times, in order, with `record_frames`.
+    pub per_frame: Vec<StageMs>,
 }
 
 impl ReplaySummary {
@@ -106,6 +108,9 @@ impl Tally {
         if s.frames > opts.warmup {
             s.measured_frames += 1;
             s.stages.record(stages);
+            if opts.record_frames {
+                s.per_frame.push(*stages);
+            }
             if let Some(o) = &opts.observer {
                 o.frame_done(stages);
             }

@@ -146,6 +146,10 @@ pub struct MqttPublisher {
 }
 
 /// MQTT 5 properties of JSON messages with this schema.
+/// The largest snapshot payload: the client's packet limit (1 MiB, `client.rs`) less room for the
+/// topic and properties.
+const MAX_SNAPSHOT_BYTES: usize = (1 << 20) - 4096;
+
 fn json_props(schema: &str, expiry_s: Option<u32>) -> Props {
     Props {
         expiry_s,
@@ -345,6 +349,37 @@ impl MqttPublisher {
     /// A QoS 0 JSON message (stats) on the fast path.
     pub fn publish_json(&self, topic: &str, schema: &str, payload: Vec<u8>) -> bool {
         self.publish_now(topic, 0, false, payload, &json_props(schema, None))
+    }
+
+    /// A retained JPEG (camera snapshot) at QoS 0, without waiting. Dropped (false, counted as
+    /// queue full) when the connection is busy: events waiting in the outbox come first, and a
+    /// snapshot never fills the queue detections go through. Too large a picture for the client's
+    /// packet limit is an error that says what to change.
+    pub fn publish_snapshot(
+        &self,
+        topic: &str,
+        jpeg: Vec<u8>,
+    ) -> std::result::Result<bool, String> {
+        if jpeg.len() > MAX_SNAPSHOT_BYTES {
+            return Err(format!(
+                "the snapshot is {} KiB, over the {} KiB an MQTT packet may carry here; lower [snapshots] jpeg_quality",
+                jpeg.len() / 1024,
+                MAX_SNAPSHOT_BYTES / 1024
+            ));
+        }
+        if self.event_queue().0 > 0 {
+            self.shared
+                .counters
+                .dropped_queue_full
+                .fetch_add(1, Ordering::Relaxed);
+            return Ok(false);
+        }
+        let props = Props {
+            expiry_s: None,
+            content_type: Some("image/jpeg"),
+            user: Vec::new(),
+        };
+        Ok(self.publish_now(topic, 0, true, jpeg, &props))
     }
 
     fn publish_now(&self, topic: &str, qos: u8, retain: bool, payload: Vec<u8>, p: &Props) -> bool {
