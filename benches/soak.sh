@@ -33,6 +33,9 @@ done
 command -v mosquitto >/dev/null && command -v mosquitto_sub >/dev/null ||
   { echo "soak: needs mosquitto and mosquitto_sub (.ci/setup.sh installs them)" >&2; exit 2; }
 mkdir -p "$out/broker"
+# Started as root, mosquitto drops to its own user: it must be able to write its persistence file,
+# or a restart forgets the subscriber's session and what was queued for it.
+chmod 777 "$out/broker"
 out=$(cd "$out" && pwd)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -167,7 +170,10 @@ dropped = 0.0
 for line in open(os.path.join(out, "metrics.txt"), errors="replace"):
     if line.startswith("lookout_mqtt_events_dropped_total"):
         dropped += float(line.split()[-1])
-restarts = sum(1 for l in open(os.path.join(out, "broker.log"), errors="replace") if "starting" in l)
+broker_log = open(os.path.join(out, "broker.log"), errors="replace").read()
+restarts = broker_log.count(" starting")
+if "Error saving in-memory database" in broker_log:
+    print("soak: the broker could not save its persistence file; its restarts lost queued messages", file=sys.stderr)
 total_lost = sum(v["missing"] for v in lost.values())
 ok = (rss_growth_kb < 2048 and fd_post_max <= fd_range[1] and thr_post_max <= thr_range[1]
       and total_lost == 0 and dropped == 0 and len(seqs) >= 2)

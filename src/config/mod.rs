@@ -74,6 +74,8 @@ impl Config {
             located(
                 named_key(&spans, "homeassistant", &m),
                 format!("[homeassistant] {m}"),
+            )
+        })?;
         cfg.snapshots.validate().map_err(|m| {
             located(
                 named_key(&spans, "snapshots", &m),
