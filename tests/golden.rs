@@ -470,7 +470,7 @@ fn golden_images_hold_on_arm64_under_qemu() {
     let exe = root().join("target/aarch64-unknown-linux-gnu/release/lookout");
     let skip = if !exe.exists() {
         Some(format!(
-            "no {} (build it with systemd/cross-arm64.sh)",
+            "no {} (build it with `LOOKOUT_ARM64=1 .ci/setup.sh` or systemd/cross-arm64.sh)",
             exe.display()
         ))
     } else if !std::path::Path::new(SYSROOT)
