@@ -215,6 +215,12 @@ License: Apache-2.0
 License: MIT
  The full text, with its copyright notice, is in
  /usr/share/lookout/models/LICENSE.human-models.MIT.txt.
+
+Files: usr/bin/lookout
+Copyright: 1991-2020 Thomas G. Lane, Guido Vollbeding; the libjpeg-turbo and mozjpeg authors
+License: IJG
+Comment: the V4L2 camera support (nokhwa, through mozjpeg-sys) links libjpeg-turbo/mozjpeg:
+ this software is based in part on the work of the Independent JPEG Group.
 EOF
 }
 

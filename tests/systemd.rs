@@ -54,7 +54,47 @@ fn unit_keeps_lifecycle_and_hardening_settings() {
         "DevicePolicy=closed",
         "DeviceAllow=char-video4linux rw",
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        "UMask=0077",
+        "SystemCallFilter=@system-service",
+        "SystemCallErrorNumber=EPERM",
     ] {
         assert!(has(line), "the unit lost `{line}`");
     }
+}
+
+/// #17: `systemd-analyze security` rates the unit's exposure at most 2.0 (3.4 before the system
+/// call filter, UMask, PrivateMounts and ProtectProc). Needs systemd 252 or later for `--offline`;
+/// older ones skip, saying so.
+#[test]
+fn unit_exposure_is_at_most_2() {
+    let Ok(out) = Command::new("systemd-analyze").arg("--version").output() else {
+        eprintln!("SKIPPED: systemd-analyze is not installed (apt-get install systemd)");
+        return;
+    };
+    let version: u32 = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if version < 252 {
+        eprintln!("SKIPPED: systemd {version} has no `systemd-analyze security --offline` (252+)");
+        return;
+    }
+    let text = unit_text().replace("/usr/local/bin/lookout", env!("CARGO_BIN_EXE_lookout"));
+    let dir = tempfile::tempdir().expect("tmp");
+    let unit = dir.path().join("lookout.service");
+    std::fs::write(&unit, text).expect("write unit");
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--no-pager"])
+        .arg(&unit)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let level: f64 = stdout
+        .lines()
+        .find_map(|l| l.split("Overall exposure level for lookout.service:").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in: {stdout}{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(level <= 2.0, "exposure {level} > 2.0:\n{stdout}");
 }
