@@ -1,6 +1,7 @@
 //! `lookout run` on the message bus besides detections: the retained per-camera `state`, the
 //! periodic `stats`, and commands on `<root>/<camera>/set` (pause, resume, score threshold),
-//! acknowledged on `state`.
+//! each answered on `<camera>/set/result` (or its MQTT 5 response topic) and the last one also
+//! on `state`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
@@ -12,9 +13,12 @@ use serde_json::Value;
 use crate::metrics::{CameraMetrics, DropReason, Stage};
 use crate::publish::message::{rfc3339_ms, round_to, STATS_SCHEMA};
 
-/// The answer to the last command, carried on `state`.
+/// The answer to a command: published for each one, and the last one carried on `state`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CommandAck {
+    /// The command's `id`, echoed so that a sender can match answers to commands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Value>,
     pub received: Value,
     pub accepted: bool,
     pub error: Option<String>,
@@ -86,6 +90,27 @@ pub struct Command {
     pub score_threshold: Option<f32>,
 }
 
+/// `<camera>/set/result` (or the command's MQTT 5 response topic): the answer to one command.
+#[derive(Debug, Serialize)]
+pub struct CommandResult<'a> {
+    pub schema: &'static str,
+    pub device: &'a str,
+    pub camera: &'a str,
+    #[serde(flatten)]
+    pub ack: &'a CommandAck,
+}
+
+/// The `id` a command carries, if any: a string of at most 128 characters or an integer,
+/// echoed in its answer. Read even from a command that is otherwise rejected.
+pub fn command_id(received: &Value) -> Option<Value> {
+    let id = received.as_object()?.get("id")?;
+    match id {
+        Value::String(s) if s.chars().count() <= 128 => Some(id.clone()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(id.clone()),
+        _ => None,
+    }
+}
+
 impl Command {
     pub fn parse(payload: &[u8]) -> Result<(Value, Command), (Value, String)> {
         if payload.len() > MAX_COMMAND_BYTES {
@@ -111,6 +136,14 @@ impl Command {
         };
         for (key, val) in obj {
             match key.as_str() {
+                "id" => {
+                    if command_id(&v).is_none() {
+                        return Err((
+                            v.clone(),
+                            "id must be a string of at most 128 characters or an integer".into(),
+                        ));
+                    }
+                }
                 "paused" => {
                     cmd.paused =
                         Some(val.as_bool().ok_or_else(|| {
@@ -132,7 +165,7 @@ impl Command {
                 other => {
                     return Err((
                         v.clone(),
-                        format!("unknown key '{other}'; the keys are paused and score_threshold"),
+                        format!("unknown key '{other}'; the keys are paused, score_threshold and id"),
                     ))
                 }
             }
@@ -247,6 +280,15 @@ mod tests {
             let (_, e) = Command::parse(bad).expect_err("rejected");
             assert!(e.contains(why), "{e}");
         }
+        let (v, _) = Command::parse(br#"{"paused": false, "id": "a-1"}"#).expect("an id is allowed");
+        assert_eq!(command_id(&v), Some(Value::String("a-1".into())));
+        let (v, _) = Command::parse(br#"{"paused": false, "id": 7}"#).expect("a number id");
+        assert_eq!(command_id(&v), Some(Value::from(7)));
+        let (v, e) = Command::parse(br#"{"id": [1]}"#).expect_err("a list is no id");
+        assert!(e.contains("id must be"), "{e}");
+        assert_eq!(command_id(&v), None);
+        let (v, _) = Command::parse(br#"{"id": "x", "fps": 1}"#).expect_err("unknown key");
+        assert_eq!(command_id(&v), Some(Value::String("x".into())), "echoed when rejected");
         assert_eq!(camera_of("lookout/d", "lookout/d/front/set"), Some("front"));
         assert_eq!(camera_of("lookout/d", "lookout/d/a/b/set"), None);
     }

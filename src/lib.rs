@@ -18,6 +18,7 @@ pub mod homeassistant;
 pub mod metrics;
 pub mod pipeline;
 pub mod publish;
+pub mod redact;
 pub mod snapshot;
 pub mod source;
 pub mod stop;

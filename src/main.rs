@@ -22,7 +22,8 @@ fn main() -> ExitCode {
         Command::Model(args) => cli::model::run(args),
     };
     result.unwrap_or_else(|e| {
-        eprintln!("error: {}", e.to_string().replace('\n', " "));
+        let line = e.to_string().replace('\n', " ");
+        eprintln!("error: {}", lookout::redact::text(&line));
         ExitCode::from(e.exit_code())
     })
 }

@@ -318,3 +318,51 @@ fn check_config_rejects_what_run_would() {
         out.stderr
     );
 }
+
+/// #17 probe defects 5, 11 and 13, and the input limits: a config over 1 MiB or with more than 64
+/// cameras, an empty model name, a manifest whose std would blow every input up, and a model file
+/// over 1 GiB are each one located error (validation used to be quadratic in the camera count).
+#[test]
+fn configs_manifests_and_models_beyond_their_limits_are_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = dir.path().join("c.toml");
+    let check = |text: &str| {
+        std::fs::write(&cfg, text).expect("write");
+        run(&["check-config", &path_str(&cfg)])
+    };
+    let huge = format!("# {}\n", "x".repeat(1024 * 1024));
+    let out = check(&huge);
+    assert_one_line_error(&out, &["c.toml", "over 1024 KiB"]);
+    let cameras: String = (0..65)
+        .map(|i| format!("[[cameras]]\nname = \"c{i}\"\nsource = \"tests/data/vtest.avi\"\n"))
+        .collect();
+    let out = check(&cameras);
+    assert_one_line_error(&out, &["c.toml:193:", "65 cameras", "at most 64"]);
+    assert_eq!(out.code(), Some(2));
+    let out = check("[detector]\nmodel = \"\"\n");
+    assert_one_line_error(&out, &["c.toml:2:", "model is empty"]);
+
+    // A manifest with a std that is not a usable scale.
+    let models = root().join("tests/data/models");
+    for f in ["ssd.onnx", "ssd-classes.txt"] {
+        std::fs::copy(models.join(f), dir.path().join(f)).expect("copy");
+    }
+    let manifest = std::fs::read_to_string(models.join("ssd.toml")).expect("manifest");
+    let std_line = manifest
+        .lines()
+        .find(|l| l.starts_with("std"))
+        .expect("the test manifest states std");
+    let m = dir.path().join("ssd.toml");
+    for bad in ["std = [nan, 1.0, 1.0]", "std = [1e-9, 1.0, 1.0]", "std = [1.0, inf, 1.0]"] {
+        std::fs::write(&m, manifest.replace(std_line, bad)).expect("write");
+        let out = run(&["detect", "--model", &path_str(&m), "tests/data/bus.jpg"]);
+        assert_one_line_error(&out, &["input.std", "not a usable scale"]);
+    }
+
+    // A model file over 1 GiB (sparse: no disk used) is refused before it is read.
+    let big = dir.path().join("big.onnx");
+    let f = std::fs::File::create(&big).expect("create");
+    f.set_len((1 << 30) + 1).expect("sparse file");
+    let out = run(&["detect", "--model", &path_str(&big), "tests/data/bus.jpg"]);
+    assert_one_line_error(&out, &["big.onnx", "over lookout's limit of 1024 MiB"]);
+}

@@ -324,7 +324,24 @@ fn sighup_applies_a_valid_config_and_rejects_a_bad_one() {
     }
 
     // A bad config: rejected, and the running one goes on.
+    let valid = std::fs::read_to_string(&config).expect("read");
     std::fs::write(&config, "[detector]\nscore_treshold = 0.5\n").expect("break config");
+    // SAFETY: as above.
+    unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+    for topic in [&street_topic, &gate_topic, &street_topic, &gate_topic] {
+        sub.next_on(topic, Duration::from_secs(30))
+            .expect("both cameras keep publishing after a rejected reload");
+    }
+    // A class the model lacks: the whole reload is rejected before anything is applied (it used
+    // to log "applied live" for the camera, then reject the classes).
+    std::fs::write(
+        &config,
+        valid.replace(
+            "score_threshold = 0.6\n",
+            "score_threshold = 0.6\nclasses = [\"persn\"]\n",
+        ),
+    )
+    .expect("write config");
     // SAFETY: as above.
     unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
     for topic in [&street_topic, &gate_topic, &street_topic, &gate_topic] {
@@ -338,6 +355,8 @@ fn sighup_applies_a_valid_config_and_rejects_a_bad_one() {
         log.contains("applied live") && log.contains("camera added"),
         "{log}"
     );
+    assert_eq!(log.matches("applied live").count(), 1, "only the first reload applied: {log}");
+    assert!(log.contains("unknown class 'persn'"), "{log}");
     assert!(
         log.contains("reload rejected")
             && log.contains("lookout.toml:2:1")
@@ -703,4 +722,104 @@ fn an_oversize_command_is_rejected_and_the_connection_stays() {
         !log.contains("reconnect") && !log.contains("connection closed"),
         "{log}"
     );
+}
+
+/// #17 probe defect 13: commands sent faster than the state refresh are each answered, with their
+/// `id`, on `<camera>/set/result` (the retained state keeps only the last); an MQTT 5 command with
+/// a response topic and correlation data is answered there, with its correlation data.
+#[test]
+fn every_command_is_answered_with_its_id_and_mqtt5_response_topics_are_used() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let device = unique("daemon-answers");
+    let camera = format!(
+        "[[cameras]]\nname = \"street\"\nsource = \"{}\"\nloop = true\nfps = 5\n",
+        path_str(&data("vtest.avi"))
+    );
+    let config = write_config(dir.path(), &device, &camera);
+    let root = format!("lookout/{device}");
+    let sub = Subscriber::new(1883, &format!("{root}/#"));
+    let mut child = start(&config);
+    sub.next_on(&format!("{root}/street/detections"), Duration::from_secs(60))
+        .expect("street publishes");
+    let set = format!("{root}/street/set");
+    let commands = [
+        r#"{"score_threshold": 0.5, "id": "c1"}"#,
+        r#"{"paused": true, "id": "c2"}"#,
+        r#"{"paused": "no", "id": "c3"}"#,
+        r#"{"paused": false, "id": 4}"#,
+        r#"{"score_threshold": 0.4}"#,
+    ];
+    // One mosquitto_pub sending every line of stdin: the commands arrive back to back.
+    let mut publisher = std::process::Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", "1883", "-q", "1", "-t", &set, "-l"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("mosquitto_pub");
+    {
+        use std::io::Write;
+        let mut stdin = publisher.stdin.take().expect("stdin");
+        stdin
+            .write_all(format!("{}\n", commands.join("\n")).as_bytes())
+            .expect("write commands");
+    }
+    assert!(publisher.wait().expect("mosquitto_pub").success());
+    let result_topic = format!("{set}/result");
+    let schema = schema_validator("command_result.schema.json");
+    let mut answers = Vec::new();
+    while answers.len() < commands.len() {
+        let (payload, retained) = sub
+            .next_on(&result_topic, Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("{} of {} answers: {answers:?}", answers.len(), commands.len()));
+        assert!(!retained, "an answer is not retained");
+        let v: serde_json::Value = serde_json::from_slice(&payload).expect("JSON");
+        assert_eq!(v["schema"], "lookout.command_result.v1", "{v}");
+        assert_eq!(v["camera"], "street", "{v}");
+        assert_valid(&schema, &v);
+        answers.push(v);
+    }
+    let ids: Vec<&serde_json::Value> = answers.iter().map(|a| &a["id"]).collect();
+    assert_eq!(
+        ids,
+        [
+            &serde_json::json!("c1"),
+            &serde_json::json!("c2"),
+            &serde_json::json!("c3"),
+            &serde_json::json!(4),
+            &serde_json::Value::Null
+        ],
+        "{answers:?}"
+    );
+    let accepted: Vec<bool> = answers.iter().map(|a| a["accepted"] == true).collect();
+    assert_eq!(accepted, [true, true, false, true, true], "{answers:?}");
+    assert!(answers[2]["error"].as_str().unwrap_or("").contains("true or false"));
+
+    // MQTT 5: the answer goes to the response topic, carrying the correlation data.
+    let reply_topic = format!("{root}-replies/r1");
+    let replies = MosquittoSub::start(1883, &reply_topic, &["-V", "5", "-F", "%t %D %p"]);
+    replies.wait_ready(1883, &reply_topic);
+    let ok = std::process::Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", "1883", "-q", "1", "-V", "5", "-t", &set])
+        .args(["-D", "publish", "response-topic", &reply_topic])
+        .args(["-D", "publish", "correlation-data", "corr-42"])
+        .args(["-m", r#"{"paused": false, "id": "r1"}"#])
+        .status()
+        .expect("mosquitto_pub");
+    assert!(ok.success());
+    // Skip what is left of wait_ready's probes.
+    let (topic, rest) = loop {
+        let (t, rest) = replies
+            .rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("an answer on the response topic");
+        if !rest.ends_with(" probe") {
+            break (t, rest);
+        }
+    };
+    assert_eq!(topic, reply_topic);
+    let (corr, payload) = rest.split_once(' ').expect("correlation and payload");
+    assert_eq!(corr, "corr-42");
+    let v: serde_json::Value = serde_json::from_str(payload).expect("JSON");
+    assert_eq!((v["id"].as_str(), v["accepted"].as_bool()), (Some("r1"), Some(true)), "{v}");
+    let status = terminate(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
 }

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use clap::Args;
 use lookout::config::Config;
-use lookout::detect::{self, DetectorConfig, ModelSpec};
 use lookout::Error;
 
 #[derive(Args)]
@@ -18,21 +17,7 @@ pub struct CheckConfigArgs {
 
 pub fn run(args: &CheckConfigArgs) -> Result<ExitCode, Error> {
     let cfg = Config::load(&args.file)?;
-    let check = |d: &DetectorConfig, whose: &str| -> Result<(), Error> {
-        let spec = ModelSpec::load_as(&detect::model_path(&d.model, Some(&args.file)), d.family)?;
-        detect::check(&spec, d).map_err(|e| match e {
-            Error::Usage(m) => Error::Config(format!("{}: {whose}: {m}", args.file.display())),
-            other => other,
-        })?;
-        Ok(())
-    };
-    check(&cfg.detector, "[detector]")?;
-    for cam in &cfg.cameras {
-        check(
-            &cam.detector(&cfg.detector),
-            &format!("camera '{}'", cam.name),
-        )?;
-    }
+    cfg.check_models(&args.file)?;
     if cfg.cameras.is_empty() {
         eprintln!(
             "note: {} has no [[cameras]]: fine for detect, replay and bench, but `lookout run` needs one",

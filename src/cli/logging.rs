@@ -25,9 +25,12 @@ impl LogArgs {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .or_else(|_| tracing_subscriber::EnvFilter::try_new(&self.log_level))
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        // Colours only on a terminal (journald and files get plain text); every line goes through
+        // lookout::redact, so no URL's password reaches the logs at any level.
         let logs = tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr);
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(lookout::redact::Stderr);
         match self.log_format {
             LogFormat::Human => logs.init(),
             // One JSON object per line, for log shippers (Loki, Elasticsearch, journald's JSON export).

@@ -169,6 +169,7 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
     args.check()?;
     let mut detectors = args.detectors(&config)?;
     let stop = super::stop_on_signals()?;
+    let faults = Arc::new(source::SourceFaults::default());
     let source = source::open(
         &args.video,
         SourceOptions {
@@ -177,6 +178,7 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
             looping: args.looping,
             stall_timeout: Some(Duration::from_secs(10)),
             stop: Some(stop.clone()),
+            faults: faults.clone(),
             ..SourceOptions::default()
         },
     )?;
@@ -260,5 +262,22 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
             tracking_summary(&t.lock().unwrap_or_else(|p| p.into_inner()))
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(damaged_input_exit(&faults))
+}
+
+/// Exit 3 when the input was damaged, so a script notices that the output is partial: images in a
+/// folder that could not be decoded (skipped), or decoder errors from ffmpeg (damaged or truncated
+/// video). What could be read was processed and printed as usual.
+fn damaged_input_exit(faults: &source::SourceFaults) -> ExitCode {
+    let (skipped, damaged) = (faults.skipped(), faults.damaged());
+    if skipped == 0 && damaged == 0 {
+        return ExitCode::SUCCESS;
+    }
+    if skipped > 0 {
+        eprintln!("warning: {skipped} image(s) could not be decoded and were skipped (see the log); exit status 3");
+    }
+    if damaged > 0 {
+        eprintln!("warning: the video is damaged or truncated: ffmpeg reported {damaged} decoder error(s) (run with --log-level debug to see them); the frames it could decode were processed; exit status 3");
+    }
+    ExitCode::from(3)
 }

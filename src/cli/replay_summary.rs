@@ -43,5 +43,5 @@ pub fn print_summary(s: &ReplaySummary, detector: &Detector, mqtt_line: Option<&
     if let Some(e) = &s.source_error {
         text += &format!("warning: the source stopped early: {e}\n");
     }
-    eprint!("{text}");
+    eprint!("{}", lookout::redact::text(&text));
 }

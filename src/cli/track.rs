@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use clap::Args;
 use lookout::detect::{self, named_classes, ModelSpec};
@@ -17,7 +17,8 @@ use lookout::pipeline::tracked_object;
 use lookout::publish::message::rfc3339_ms;
 use lookout::track::lines::LinePayload;
 use lookout::track::zones::ZonePayload;
-use lookout::track::{DetIn, FrameOutput, FrameRef, TrackStage};
+use lookout::track::jsonl::{parse_line, RecordedFrame};
+use lookout::track::{FrameOutput, FrameRef, TrackStage};
 use lookout::Error;
 use serde_json::Value;
 
@@ -36,15 +37,6 @@ pub struct TrackArgs {
     camera: Option<String>,
 }
 
-/// What one input line gave.
-struct Frame {
-    message: Value,
-    seq: u64,
-    captured_at: SystemTime,
-    t_s: f64,
-    size: (u32, u32),
-    dets: Vec<DetIn>,
-}
 
 pub fn run(args: &TrackArgs) -> Result<ExitCode, Error> {
     let config = load_config(args.config.as_deref())?;
@@ -70,7 +62,7 @@ pub fn run(args: &TrackArgs) -> Result<ExitCode, Error> {
         if line.trim().is_empty() {
             continue;
         }
-        let frame = parse(&line)
+        let frame = parse_line(&line)
             .map_err(|m| Error::Usage(format!("{}:{}: {m}", args.input.display(), i + 1)))?;
         let s = match session.as_mut() {
             Some(s) => s,
@@ -125,7 +117,7 @@ impl Session {
     }
 
     /// Tracks one frame and prints the message, its events and the changed counts.
-    fn frame(&mut self, f: Frame, threshold: f32, out: &mut impl Write) -> std::io::Result<()> {
+    fn frame(&mut self, f: RecordedFrame, threshold: f32, out: &mut impl Write) -> std::io::Result<()> {
         let result: FrameOutput = {
             let mut stage = self.stage.lock().unwrap_or_else(|p| p.into_inner());
             let at = FrameRef {
@@ -172,60 +164,3 @@ impl Session {
     }
 }
 
-/// One detections message: its objects as tracker input, its time and frame size.
-fn parse(line: &str) -> Result<Frame, String> {
-    let message: Value = serde_json::from_str(line)
-        .map_err(|e| format!("not JSON ({e}); expected one detections message per line"))?;
-    if message["schema"] != "lookout.detections.v1" {
-        return Err("not a lookout.detections.v1 message (a `lookout replay` line)".into());
-    }
-    let num = |k: &str| message[k].as_f64();
-    let captured_at = message["captured_at"]
-        .as_str()
-        .and_then(|s| {
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
-        })
-        .map(SystemTime::from)
-        .ok_or("captured_at is missing or not RFC 3339")?;
-    let unix = captured_at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
-    let size = match (num("width"), num("height")) {
-        (Some(w), Some(h)) if w >= 1.0 && h >= 1.0 && w <= 65535.0 && h <= 65535.0 => {
-            (w as u32, h as u32)
-        }
-        _ => return Err("width and height must be frame sizes in pixels".into()),
-    };
-    let mut dets = Vec::new();
-    for o in message["objects"].as_array().ok_or("objects is missing")? {
-        let b: Vec<f32> = o["box"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_f64)
-                    .map(|v| v as f32)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let (Some(score), Some(class_id), &[x1, y1, x2, y2]) =
-            (o["score"].as_f64(), o["class_id"].as_u64(), &b[..])
-        else {
-            return Err("an object needs score, class_id and a 4-number box".into());
-        };
-        dets.push(DetIn {
-            bbox: [x1, y1, x2, y2],
-            score: score as f32,
-            class_id: class_id as usize,
-        });
-    }
-    Ok(Frame {
-        seq: message["seq"].as_u64().unwrap_or(0),
-        // The source's own time when known (deterministic), else the capture time.
-        t_s: num("source_pts").unwrap_or(unix),
-        captured_at,
-        size,
-        dets,
-        message,
-    })
-}

@@ -37,17 +37,37 @@ pub struct Config {
     pub snapshots: crate::snapshot::SnapshotsConfig,
 }
 
+/// The largest config file lookout reads: the documented example is about 20 KB.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The most `[[cameras]]` one process runs (each is a thread, a decoder and a detector).
+pub const MAX_CAMERAS: usize = 64;
+
 impl Config {
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+        use std::io::Read;
+        let read_err = |source| Error::ConfigRead {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(read_err)?;
+        let mut text = String::new();
+        // One byte over the limit is enough to know; a huge file (or /dev/zero) is never read whole.
+        file.take(MAX_CONFIG_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(read_err)?;
         Config::parse(&text, path)
     }
 
     /// Parses and checks `text`, read from `path` (for messages, and to find models beside it).
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        if text.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(Error::Config(format!(
+                "{}: the config is over {} KiB; lookout reads at most that much (is it the right file?)",
+                path.display(),
+                MAX_CONFIG_BYTES / 1024
+            )));
+        }
         let mut cfg: Config = toml::from_str(text).map_err(|source| Error::ConfigSyntax {
             at: format!(
                 "{}:{}",
@@ -94,6 +114,16 @@ impl Config {
                 format!("[tracker] {key}: {m}"),
             )
         })?;
+        if cfg.cameras.len() > MAX_CAMERAS {
+            return Err(located(
+                spans.nearest(&["cameras".into(), MAX_CAMERAS.into()]),
+                format!(
+                    "[[cameras]] {} cameras: one lookout process runs at most {MAX_CAMERAS}; run \
+                     another process (another config and admin port) for the rest",
+                    cfg.cameras.len()
+                ),
+            ));
+        }
         cfg.check_cameras().map_err(|(i, keys, m)| {
             let path: Vec<Step> = ["cameras".into(), i.into()]
                 .into_iter()
@@ -110,6 +140,30 @@ impl Config {
         }
         cfg.find_models(path);
         Ok(cfg)
+    }
+
+    /// Every model the config names (`[detector]`'s and each camera's) loads, with the classes and
+    /// input size asked of it: what `run` checks before it starts, `check-config` reports and a
+    /// reload checks before it changes anything. `path` is the config file, for messages and to
+    /// find models beside it.
+    pub fn check_models(&self, path: &Path) -> Result<()> {
+        use crate::detect::{self, DetectorConfig, ModelSpec};
+        let check = |d: &DetectorConfig, whose: &str| -> Result<()> {
+            let spec = ModelSpec::load_as(&detect::model_path(&d.model, Some(path)), d.family)?;
+            detect::check(&spec, d).map_err(|e| match e {
+                Error::Usage(m) => Error::Config(format!("{}: {whose}: {m}", path.display())),
+                other => other,
+            })?;
+            Ok(())
+        };
+        check(&self.detector, "[detector]")?;
+        for cam in &self.cameras {
+            check(
+                &cam.detector(&self.detector),
+                &format!("camera '{}'", cam.name),
+            )?;
+        }
+        Ok(())
     }
 
     /// The first camera entry in error: its index, the key path inside it, the message.

@@ -143,7 +143,7 @@ impl Camera {
                     .then(|| crate::homeassistant::entity_classes(&effective.classes)),
                 ..replay_options(cfg, shared, &kept, &controls)
             },
-            source_opts: source_options(cfg, &stop),
+            source_opts: source_options(cfg, &stop, &kept.metrics.source_faults),
             cam: cfg.clone(),
             detector,
             mqtt: shared.mqtt.clone(),
@@ -257,8 +257,13 @@ fn replay_options(
     }
 }
 
-fn source_options(cam: &CameraConfig, stop: &StopToken) -> SourceOptions {
+fn source_options(
+    cam: &CameraConfig,
+    stop: &StopToken,
+    faults: &Arc<source::SourceFaults>,
+) -> SourceOptions {
     SourceOptions {
+        faults: faults.clone(),
         realtime: cam.realtime,
         looping: cam.looping,
         stall_timeout: Some(Duration::from_secs_f64(cam.stall_timeout_s)),

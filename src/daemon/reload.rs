@@ -53,6 +53,9 @@ impl Supervisor<'_> {
                 "{}: the config has no [[cameras]]",
                 path.display()
             ))),
+            // Class names and input sizes against each model, before anything changes: a bad
+            // one rejects the whole reload (never "applied live", then refused).
+            Ok(c) => c.check_models(path).map(|()| c),
             other => other,
         };
         let new = match new {
@@ -97,7 +100,22 @@ impl Supervisor<'_> {
             .collect();
         for name in &gone {
             if let Some(cam) = self.cameras.remove(name) {
+                let (zones, lines) = match &cam.kept.tracking {
+                    Some(stage) => stage.lock().unwrap_or_else(|p| p.into_inner()).current(),
+                    None => Default::default(),
+                };
                 cam.shut_down();
+                // Its retained messages go too: a removed camera leaves no stale state, counts,
+                // snapshot, zones or lines for subscribers to read.
+                if let Some(m) = &self.shared.mqtt {
+                    let root = format!("{}/{name}", self.shared.root());
+                    let zones: Vec<String> = zones.into_iter().map(|z| z.zone).collect();
+                    let lines: Vec<String> = lines.into_iter().map(|l| l.line).collect();
+                    pipeline::clear_counts(m, &root, &zones, &lines);
+                    for topic in ["state", "counts", "snapshot"] {
+                        m.publish_state(&format!("{root}/{topic}"), Vec::new());
+                    }
+                }
                 tracing::info!(camera = %name, "camera removed");
             }
         }

@@ -1,6 +1,7 @@
 //! What `lookout run` says about its cameras besides detections: the retained `<camera>/state`,
 //! the periodic `stats`, the camera list the admin pages read, and the commands on
-//! `<camera>/set` (applied to the running camera and acknowledged on its `state`).
+//! `<camera>/set` (applied to the running camera, each answered on `<camera>/set/result` or its
+//! MQTT 5 response topic, the last one also on its `state`).
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -10,8 +11,10 @@ use crate::admin::CameraList;
 use crate::control::{self, CameraStatus, Command, CommandAck};
 use crate::metrics::CameraMetrics;
 use crate::pipeline::Filters;
-use crate::publish::message::{rfc3339_ms, round_to, STATE_SCHEMA, STATS_SCHEMA};
-use crate::publish::mqtt::MqttPublisher;
+use crate::publish::message::{
+    rfc3339_ms, round_to, COMMAND_RESULT_SCHEMA, STATE_SCHEMA, STATS_SCHEMA,
+};
+use crate::publish::mqtt::{MqttPublisher, ReplyTo};
 
 /// Publishes the retained state of every camera (or only `only`), with each one's processing rate.
 pub(super) fn publish_states(
@@ -26,6 +29,7 @@ pub(super) fn publish_states(
             continue;
         }
         let status = cam.status();
+        let source = crate::redact::text(&cam.config.source);
         let state = control::State {
             schema: STATE_SCHEMA,
             device: &shared.device,
@@ -33,7 +37,7 @@ pub(super) fn publish_states(
             status,
             online: status == CameraStatus::Running,
             paused: status == CameraStatus::Paused,
-            source: &cam.config.source,
+            source: &source,
             fps: round_to(fps.get(name).copied().unwrap_or(0.0), 2),
             latency_ms: control::latency_ms(&cam.kept.metrics),
             model: cam.detector.model.display().to_string(),
@@ -91,6 +95,7 @@ pub(super) fn apply_command(
     cameras: &mut BTreeMap<String, Camera>,
     topic: &str,
     payload: &[u8],
+    reply: Option<&ReplyTo>,
 ) -> Option<String> {
     let name = control::camera_of(&shared.root(), topic)?;
     let Some(cam) = cameras.get_mut(name) else {
@@ -98,7 +103,7 @@ pub(super) fn apply_command(
         return None;
     };
     let at = rfc3339_ms(SystemTime::now());
-    cam.ack = Some(match Command::parse(payload) {
+    let ack = match Command::parse(payload) {
         Ok((received, cmd)) => {
             if let Some(p) = cmd.paused {
                 cam.controls.set_paused(p);
@@ -109,6 +114,7 @@ pub(super) fn apply_command(
             }
             tracing::info!(camera = name, command = %received, "command applied");
             CommandAck {
+                id: control::command_id(&received),
                 received,
                 accepted: true,
                 error: None,
@@ -118,12 +124,34 @@ pub(super) fn apply_command(
         Err((received, error)) => {
             tracing::warn!(camera = name, command = %received, "command rejected: {error}");
             CommandAck {
+                id: control::command_id(&received),
                 received,
                 accepted: false,
                 error: Some(error),
                 at,
             }
         }
-    });
+    };
+    if let Some(m) = &shared.mqtt {
+        let result = control::CommandResult {
+            schema: COMMAND_RESULT_SCHEMA,
+            device: &shared.device,
+            camera: name,
+            ack: &ack,
+        };
+        // The response topic an MQTT 5 command names, if it is one a publish can use.
+        let (to, correlation) = match reply.filter(|r| valid_publish_topic(&r.topic)) {
+            Some(r) => (r.topic.clone(), r.correlation.clone()),
+            None => (format!("{topic}/result"), None),
+        };
+        if let Ok(payload) = serde_json::to_vec(&result) {
+            m.publish_command_result(&to, payload, correlation);
+        }
+    }
+    cam.ack = Some(ack);
     Some(name.to_string())
+}
+
+fn valid_publish_topic(t: &str) -> bool {
+    !t.is_empty() && t.len() <= 65_535 && !t.contains(['+', '#', '\0'])
 }

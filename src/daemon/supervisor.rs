@@ -98,8 +98,14 @@ impl<'d> Supervisor<'d> {
                     Err(_) => reloads = never(),
                 },
                 recv(commands) -> command => match command {
-                    Ok((topic, payload)) => {
-                        let changed = apply_command(&self.shared, &mut self.cameras, &topic, &payload);
+                    Ok((topic, payload, reply)) => {
+                        let changed = apply_command(
+                            &self.shared,
+                            &mut self.cameras,
+                            &topic,
+                            &payload,
+                            reply.as_ref(),
+                        );
                         publish_states(&self.shared, &self.cameras, &self.fps, changed.as_deref());
                     }
                     Err(_) => commands = never(),

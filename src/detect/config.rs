@@ -63,6 +63,14 @@ impl Default for DetectorConfig {
 impl DetectorConfig {
     /// The first setting out of range, with the key that holds it.
     pub fn validate(&self) -> Result<(), Invalid> {
+        if self.model.as_os_str().is_empty() {
+            return Err(Invalid::new(
+                "model",
+                "model is empty: name a model manifest or .onnx file, e.g. \"models/nanodet-m-int8.toml\", \
+                 or leave the key out for the default"
+                    .to_string(),
+            ));
+        }
         if !(0.0..=1.0).contains(&self.score_threshold) {
             return Err(Invalid::new(
                 "score_threshold",

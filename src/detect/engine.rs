@@ -430,6 +430,10 @@ fn outlet_name(model: &InferenceModel, outlet: OutletId) -> String {
         .to_string()
 }
 
+/// The largest model file lookout loads: detectors for the edge are a few to a few hundred MB
+/// (YOLOv8x is 260 MB in FP32); a bigger file is a mistake, and would be read whole into memory.
+pub const MAX_MODEL_BYTES: u64 = 1 << 30;
+
 pub(super) fn check_file(path: &Path) -> std::result::Result<(), String> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(
@@ -440,6 +444,11 @@ pub(super) fn check_file(path: &Path) -> std::result::Result<(), String> {
         Err(e) => Err(format!("cannot read the model file: {e}")),
         Ok(m) if !m.is_file() => Err("not a file; pass --model with a manifest or .onnx file".into()),
         Ok(m) if m.len() < 64 => Err(format!("the model file has only {} bytes: truncated or empty", m.len())),
+        Ok(m) if m.len() > MAX_MODEL_BYTES => Err(format!(
+            "the model file is {} MiB, over lookout's limit of {} MiB: is it the right file?",
+            m.len() >> 20,
+            MAX_MODEL_BYTES >> 20
+        )),
         Ok(_) => Ok(()),
     }
 }

@@ -67,6 +67,14 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn read(path: &Path) -> Result<Manifest> {
+        // A manifest is a few KB; a class list of thousands of names is still far below this.
+        const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_MANIFEST_BYTES) {
+            return Err(Error::Model {
+                path: path.to_path_buf(),
+                msg: "the manifest is over 1 MiB: is it the right file? (a manifest is a short TOML file)".into(),
+            });
+        }
         let text = std::fs::read_to_string(path).map_err(|e| Error::Model {
             path: path.to_path_buf(),
             msg: format!(
@@ -74,11 +82,16 @@ impl Manifest {
                  models/nanodet-m-fp32.toml or an .onnx file"
             ),
         })?;
-        let file: ManifestFile = toml::from_str(&text).map_err(|e| Error::Model {
+        Manifest::parse(&text, path)
+    }
+
+    /// Parses a manifest's text, read from `path` (for messages, and to find the model beside it).
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest> {
+        let file: ManifestFile = toml::from_str(text).map_err(|e| Error::Model {
             path: path.to_path_buf(),
             msg: format!(
                 "invalid model manifest: {}",
-                crate::toml_span::error_line(&text, &e)
+                crate::toml_span::error_line(text, &e)
             ),
         })?;
         Ok(Manifest {

@@ -28,12 +28,13 @@ pub fn model_path(model: &Path, config_file: Option<&Path>) -> PathBuf {
 
 /// `model` as given when it exists or is absolute, else the first root that has it.
 fn search<'a>(model: &Path, roots: impl Iterator<Item = &'a Path>) -> PathBuf {
-    if model.is_absolute() || model.exists() {
+    // An empty name would find every root itself (a folder): it stays empty, and is named so.
+    if model.as_os_str().is_empty() || model.is_absolute() || model.exists() {
         return model.to_path_buf();
     }
     roots
         .map(|root| root.join(model))
-        .find(|candidate| candidate.exists())
+        .find(|candidate| candidate.is_file())
         .unwrap_or_else(|| model.to_path_buf())
 }
 

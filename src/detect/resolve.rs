@@ -442,8 +442,18 @@ fn validate(s: &ModelSpec) -> std::result::Result<(), String> {
     if s.classes.is_empty() {
         return Err("the class list is empty".into());
     }
-    if s.input.std.contains(&0.0) {
-        return Err("input.std must not contain 0".into());
+    // Pixels are 0..255, so a std below 1e-3 (or NaN, or infinite) turns every input into
+    // huge or non-finite values: a manifest typo, not a model.
+    if let Some(v) = s.input.std.iter().find(|v| !(v.is_finite() && **v >= 1e-3)) {
+        return Err(format!(
+            "input.std {v} is not a usable scale: each value must be finite and at least 0.001 \
+             (1.0 for a model that takes 0..255, 255.0 for one that takes 0..1)"
+        ));
+    }
+    if let Some(v) = s.input.mean.iter().find(|v| !(v.is_finite() && v.abs() <= 1e4)) {
+        return Err(format!(
+            "input.mean {v} is not a usable offset: each value must be finite, within ±10000"
+        ));
     }
     if s.input.size_multiple == 0 || s.input.size_multiple > 4096 {
         return Err("input.size_multiple must be between 1 and 4096".into());

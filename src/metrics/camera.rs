@@ -103,6 +103,8 @@ pub struct CameraMetrics {
     pub last_error: Mutex<Option<String>>,
     /// The latest processed frame and its objects, for the admin endpoint's snapshot.
     pub latest_frame: std::sync::Arc<crate::snapshot::LatestFrame>,
+    /// Images skipped and decoder errors, over every restart of the camera's source.
+    pub source_faults: std::sync::Arc<crate::source::SourceFaults>,
 }
 
 impl Default for CameraMetrics {
@@ -116,6 +118,7 @@ impl Default for CameraMetrics {
             heartbeat: Mutex::new(Instant::now()),
             last_error: Mutex::default(),
             latest_frame: Default::default(),
+            source_faults: Default::default(),
         }
     }
 }
@@ -134,7 +137,8 @@ impl CameraMetrics {
             *m.entry(reason).or_default() += 1;
         }
         if let Some(e) = error {
-            *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(crate::redact::url(&e));
         }
         self.beat();
     }

@@ -40,6 +40,15 @@ pub struct Props {
     pub content_type: Option<&'static str>,
     /// e.g. ("schema", "lookout.detections.v1").
     pub user: Vec<(String, String)>,
+    /// The correlation data of the request this message answers.
+    pub correlation: Option<Vec<u8>>,
+}
+
+/// Where an MQTT 5 request asked for its answer: its response topic and correlation data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyTo {
+    pub topic: String,
+    pub correlation: Option<Vec<u8>>,
 }
 
 #[derive(Clone)]
@@ -99,9 +108,9 @@ pub enum Ev {
     PubAck(u16),
     /// A publish of ours went to the network (pkid 0 for QoS 0).
     Sent(u16),
-    /// A message on a topic we subscribed to: topic, payload, and whether the broker kept it
-    /// (retained) rather than passing it on live.
-    Message(String, Vec<u8>, bool),
+    /// A message on a topic we subscribed to: topic, payload, whether the broker kept it
+    /// (retained) rather than passing it on live, and where an MQTT 5 request wants its answer.
+    Message(String, Vec<u8>, bool, Option<ReplyTo>),
     /// We sent DISCONNECT.
     Disconnected,
     Other,
@@ -194,6 +203,7 @@ impl Client {
                         message_expiry_interval: p.expiry_s,
                         content_type: p.content_type.map(str::to_string),
                         user_properties: p.user.clone(),
+                        correlation_data: p.correlation.clone().map(Into::into),
                         ..Default::default()
                     };
                     c.try_publish_with_properties(topic, qos5(qos), retain, payload, props)
@@ -236,7 +246,7 @@ impl Connection {
                     Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => Ev::ConnAck,
                     Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(a))) => Ev::PubAck(a.pkid),
                     Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
-                        Ev::Message(p.topic, p.payload.to_vec(), p.retain)
+                        Ev::Message(p.topic, p.payload.to_vec(), p.retain, None)
                     }
                     Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Publish(pkid))) => {
                         Ev::Sent(pkid)
@@ -262,11 +272,20 @@ impl Connection {
                 Some(match r {
                     Ok(r5::Event::Incoming(P::ConnAck(_))) => Ev::ConnAck,
                     Ok(r5::Event::Incoming(P::PubAck(a))) => Ev::PubAck(a.pkid),
-                    Ok(r5::Event::Incoming(P::Publish(p))) => Ev::Message(
-                        String::from_utf8_lossy(&p.topic).into_owned(),
-                        p.payload.to_vec(),
-                        p.retain,
-                    ),
+                    Ok(r5::Event::Incoming(P::Publish(p))) => {
+                        let reply = p.properties.as_ref().and_then(|pr| {
+                            Some(ReplyTo {
+                                topic: pr.response_topic.clone()?,
+                                correlation: pr.correlation_data.as_ref().map(|b| b.to_vec()),
+                            })
+                        });
+                        Ev::Message(
+                            String::from_utf8_lossy(&p.topic).into_owned(),
+                            p.payload.to_vec(),
+                            p.retain,
+                            reply,
+                        )
+                    }
                     Ok(r5::Event::Outgoing(rumqttc::Outgoing::Publish(pkid))) => Ev::Sent(pkid),
                     Ok(r5::Event::Outgoing(rumqttc::Outgoing::Disconnect)) => Ev::Disconnected,
                     Ok(_) => Ev::Other,

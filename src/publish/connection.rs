@@ -21,7 +21,7 @@ pub(super) struct ConnectionThread {
     pub(super) status_topic: String,
     pub(super) url: String,
     pub(super) control: Option<String>,
-    pub(super) commands: Sender<(String, Vec<u8>)>,
+    pub(super) commands: Sender<super::publisher::Command>,
     pub(super) outcome: Sender<Outcome>,
     pub(super) wake: Receiver<()>,
     /// Ticked after every turn of the loop; dropped with the thread, which `close` sees.
@@ -57,20 +57,20 @@ impl ConnectionThread {
                     self.outbox().sent(pkid);
                 }
                 Ev::PubAck(pkid) => self.outbox().ack(pkid),
-                Ev::Message(topic, payload, retained)
+                Ev::Message(topic, payload, retained, _)
                     if self.watched(&topic, &payload, retained) => {}
                 // A retained command would apply again at every start: commands change the
                 // running daemon only (docs/mqtt.md).
-                Ev::Message(topic, _, true) => {
+                Ev::Message(topic, _, true, _) => {
                     tracing::warn!(
                         topic,
                         "a retained command is ignored: commands change the running daemon only; \
                          clear it with `mosquitto_pub -r -n -t {topic}` and send it without -r"
                     );
                 }
-                Ev::Message(topic, payload, false) => {
+                Ev::Message(topic, payload, false, reply) => {
                     s.counters.commands.fetch_add(1, Ordering::Relaxed);
-                    if self.commands.try_send((topic, payload)).is_err() {
+                    if self.commands.try_send((topic, payload, reply)).is_err() {
                         tracing::warn!(
                             "control messages arrive faster than they are applied; one dropped"
                         );
@@ -176,7 +176,7 @@ impl ConnectionThread {
         }
         let i = FailKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
         s.counters.failures[i].fetch_add(1, Ordering::Relaxed);
-        let reason = format!("mqtt {} at {}: {text}", kind.as_str(), self.url);
+        let reason = crate::redact::url(&format!("mqtt {} at {}: {text}", kind.as_str(), self.url));
         let mut last = s.last_error.lock().unwrap_or_else(|p| p.into_inner());
         if was_connected || last.as_deref() != Some(reason.as_str()) {
             match kind {
@@ -217,6 +217,11 @@ impl ConnectionThread {
         }
         let mut outbox = self.outbox();
         while let Some(m) = outbox.next_to_send() {
+            if let Some(why) = m.unpublishable() {
+                s.counters.events_invalid.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(topic = %m.topic, "dropping an event the broker could never take: {why}");
+                continue;
+            }
             if self.client.try_publish(
                 &m.topic,
                 m.qos,

@@ -17,6 +17,8 @@ pub const STATS_SCHEMA: &str = "lookout.stats.v1";
 pub const OBJECT_EVENT_SCHEMA: &str = "lookout.object.v1";
 /// `<root>/<camera>/counts` (retained): objects in view per class.
 pub const COUNTS_SCHEMA: &str = "lookout.counts.v1";
+/// The answer to one command (`<camera>/set/result`, or the command's MQTT 5 response topic).
+pub const COMMAND_RESULT_SCHEMA: &str = "lookout.command_result.v1";
 
 /// `<root>/<camera>/counts`: the objects of the latest frame per class, sent when they change.
 #[derive(Debug, Serialize)]

@@ -327,13 +327,13 @@ impl BrokerUrl {
 
 /// `url` with its password, if any, replaced by `***`: for messages and logs.
 pub fn redacted(url: &str) -> String {
-    let (scheme, rest) = match url.split_once("://") {
-        Some((s, r)) => (format!("{s}://"), r),
-        None => (String::new(), url),
-    };
-    match rest.rsplit_once('@') {
+    if url.contains("://") {
+        return crate::redact::url(url);
+    }
+    // Not a URL (a typo like `mqtt:/u:pw@host`): whatever could be a password goes.
+    match url.rsplit_once('@') {
         Some((creds, host)) => match creds.split_once(':') {
-            Some((user, _)) => format!("{scheme}{user}:***@{host}"),
+            Some((user, _)) => format!("{user}:***@{host}"),
             None => url.to_string(),
         },
         None => url.to_string(),
@@ -370,7 +370,10 @@ impl MqttConfig {
     }
 }
 
-pub use super::publisher::{write_metrics, Counters, MqttPublisher, MqttSnapshot, OFFLINE, ONLINE};
+pub use super::client::ReplyTo;
+pub use super::publisher::{
+    write_metrics, Command, Counters, MqttPublisher, MqttSnapshot, OFFLINE, ONLINE,
+};
 
 #[cfg(test)]
 mod tests {

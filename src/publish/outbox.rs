@@ -25,6 +25,28 @@ pub struct Message {
     pub retain: bool,
 }
 
+/// The largest event payload lookout sends (and takes back from a spool): far above any event.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+impl Message {
+    /// Why the client would refuse `self` for ever, if it would: such a message (from a damaged
+    /// or edited spool) is dropped and counted instead of blocking every event behind it.
+    pub fn unpublishable(&self) -> Option<&'static str> {
+        let t = &self.topic;
+        if t.is_empty() || t.len() > 65_535 {
+            Some("the topic is empty or longer than MQTT allows")
+        } else if t.contains(['+', '#', '\0']) {
+            Some("the topic has a wildcard or NUL, which a publish cannot have")
+        } else if self.qos > 2 {
+            Some("QoS is above 2")
+        } else if self.payload.len() > MAX_EVENT_BYTES {
+            Some("the payload is over 256 KiB")
+        } else {
+            None
+        }
+    }
+}
+
 /// What a QoS ≥ 1 publish handed to rumqttc was, until its packet id is known.
 #[derive(Debug)]
 enum Tag {

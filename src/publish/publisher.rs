@@ -36,6 +36,8 @@ pub struct Counters {
     pub failures: [AtomicU64; 6],
     pub events_published: AtomicU64,
     pub commands: AtomicU64,
+    /// Events the client would refuse for ever (a damaged spool): dropped, logged.
+    pub events_invalid: AtomicU64,
 }
 
 /// The connection's counters at one moment (see [`MqttPublisher::snapshot`]).
@@ -57,6 +59,8 @@ pub struct MqttSnapshot {
     pub events_dropped: u64,
     /// Events written to the spool at exit.
     pub events_spooled: u64,
+    /// Events dropped because the client would refuse them for ever (from a damaged spool).
+    pub events_invalid: u64,
     /// Failed or dropped connections by reason.
     pub connect_failures: BTreeMap<&'static str, u64>,
 }
@@ -134,7 +138,7 @@ pub struct MqttPublisher {
     detections_retain: bool,
     events_qos: u8,
     events_retain: bool,
-    commands: Receiver<(String, Vec<u8>)>,
+    commands: Receiver<Command>,
     wake: Sender<()>,
     /// A tick after every turn of the connection thread's loop; disconnected once it has ended.
     progress: Receiver<()>,
@@ -150,11 +154,15 @@ pub struct MqttPublisher {
 /// topic and properties.
 const MAX_SNAPSHOT_BYTES: usize = (1 << 20) - 4096;
 
+/// A message on `<root>/<camera>/set`: topic, payload, and where an MQTT 5 request wants its answer.
+pub type Command = (String, Vec<u8>, Option<super::client::ReplyTo>);
+
 fn json_props(schema: &str, expiry_s: Option<u32>) -> Props {
     Props {
         expiry_s,
         content_type: Some("application/json"),
         user: vec![("schema".into(), schema.into())],
+        correlation: None,
     }
 }
 
@@ -219,13 +227,16 @@ impl MqttPublisher {
         };
         let (client, connection) = client::connect(cfg.protocol, options);
         let mut outbox = Outbox::new(cfg.event_queue, cfg.event_overflow);
+        let counters = Counters::default();
         if let Some(path) = &cfg.event_spool {
-            outbox.preload(super::spool::load(path));
+            let (spooled, skipped) = super::spool::load(path);
+            outbox.preload(spooled);
+            counters.events_invalid.store(skipped, Ordering::Relaxed);
         }
         let shared = Arc::new(Shared {
             connected: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
-            counters: Counters::default(),
+            counters,
             last_error: Mutex::new(None),
             outbox: Mutex::new(outbox),
             state: Mutex::default(),
@@ -312,6 +323,7 @@ impl MqttPublisher {
             events_queued: events_queued as u64,
             events_dropped,
             events_spooled: get(&self.spooled),
+            events_invalid: get(&c.events_invalid),
             connect_failures: FailKind::ALL
                 .iter()
                 .zip(&c.failures)
@@ -330,7 +342,7 @@ impl MqttPublisher {
     }
 
     /// Control messages received on `<root>/<camera>/set`: (topic, payload).
-    pub fn commands(&self) -> &Receiver<(String, Vec<u8>)> {
+    pub fn commands(&self) -> &Receiver<Command> {
         &self.commands
     }
 
@@ -378,6 +390,7 @@ impl MqttPublisher {
             expiry_s: None,
             content_type: Some("image/jpeg"),
             user: Vec::new(),
+            correlation: None,
         };
         Ok(self.publish_now(topic, 0, true, jpeg, &props))
     }
@@ -399,6 +412,22 @@ impl MqttPublisher {
             c.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
             false
         }
+    }
+
+    /// The answer to one command on `topic` (the MQTT 5 response topic the command named, with its
+    /// correlation data, or `<camera>/set/result`), QoS 0 on the fast path: every command is
+    /// answered, however fast they come (the retained state keeps only the last).
+    pub fn publish_command_result(
+        &self,
+        topic: &str,
+        payload: Vec<u8>,
+        correlation: Option<Vec<u8>>,
+    ) -> bool {
+        let props = Props {
+            correlation,
+            ..json_props(super::message::COMMAND_RESULT_SCHEMA, None)
+        };
+        self.publish_now(topic, 0, false, payload, &props)
     }
 
     /// Queues an event: stored and forwarded (QoS ≥ 1) until the broker acknowledges it.
@@ -568,7 +597,7 @@ impl Drop for MqttPublisher {
 /// The connection's Prometheus metrics (admin `/metrics`).
 pub fn write_metrics(m: &MqttPublisher, p: &mut PromText) {
     let n = m.snapshot();
-    let plain: [(&str, Kind, &str, u64); 6] = [
+    let plain: [(&str, Kind, &str, u64); 7] = [
         (
             "lookout_mqtt_connected",
             Kind::Gauge,
@@ -598,6 +627,12 @@ pub fn write_metrics(m: &MqttPublisher, p: &mut PromText) {
             Kind::Counter,
             "Events dropped by the event_overflow policy.",
             n.events_dropped,
+        ),
+        (
+            "lookout_mqtt_events_invalid_total",
+            Kind::Counter,
+            "Events dropped because the broker could never take them (a damaged spool line).",
+            n.events_invalid,
         ),
         (
             "lookout_mqtt_reconnects_total",

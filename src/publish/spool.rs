@@ -18,25 +18,36 @@ struct Line {
     payload: String,
 }
 
-/// Loads and removes the spool; a missing file is an empty spool. Unreadable lines are skipped
-/// with a warning.
-pub fn load(path: &Path) -> Vec<Message> {
+/// Loads and removes the spool; a missing file is an empty spool. Unreadable lines, and messages
+/// the broker could never take, are skipped with a warning and counted (the second number).
+pub fn load(path: &Path) -> (Vec<Message>, u64) {
     let Ok(file) = std::fs::File::open(path) else {
-        return Vec::new();
+        return (Vec::new(), 0);
     };
     let mut out = Vec::new();
+    let mut skipped = 0;
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
         match line
             .map_err(|e| e.to_string())
             .and_then(|l| serde_json::from_str::<Line>(&l).map_err(|e| e.to_string()))
         {
-            Ok(l) => out.push(Message {
-                topic: l.topic,
-                payload: l.payload.into_bytes(),
-                qos: l.qos,
-                retain: l.retain,
-            }),
+            Ok(l) => {
+                let m = Message {
+                    topic: l.topic,
+                    payload: l.payload.into_bytes(),
+                    qos: l.qos,
+                    retain: l.retain,
+                };
+                match m.unpublishable() {
+                    None => out.push(m),
+                    Some(why) => {
+                        skipped += 1;
+                        tracing::warn!(spool = %path.display(), line = i + 1, "skipping a spool line the broker could never take: {why}")
+                    }
+                }
+            }
             Err(e) => {
+                skipped += 1;
                 tracing::warn!(spool = %path.display(), line = i + 1, "skipping a damaged spool line: {e}")
             }
         }
@@ -47,7 +58,7 @@ pub fn load(path: &Path) -> Vec<Message> {
     if !out.is_empty() {
         tracing::info!(spool = %path.display(), events = out.len(), "events from the spool of an earlier run will be sent first");
     }
-    out
+    (out, skipped)
 }
 
 /// Writes `messages` (oldest first), keeping the newest that fit in `max_bytes`. Returns how many
@@ -107,9 +118,38 @@ mod tests {
         let (kept, dropped) = save(&path, &msgs, 4 * line).expect("save");
         assert_eq!(kept + dropped, 10);
         assert!(kept >= 3 && dropped > 0, "{kept} kept");
-        let back = load(&path);
+        let (back, skipped) = load(&path);
         assert_eq!(back, msgs[10 - kept..].to_vec(), "the newest, in order");
+        assert_eq!(skipped, 0);
         assert!(!path.exists(), "removed once loaded");
-        assert!(load(&path).is_empty());
+        assert!(load(&path).0.is_empty());
+    }
+
+    /// #17 probe defect 10: a line the client would refuse for ever (a wildcard topic, QoS 3) or
+    /// that is not JSON is skipped and counted; the events around it are kept, in order.
+    #[test]
+    fn lines_the_broker_could_never_take_are_skipped_and_counted() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("spool.jsonl");
+        let line = |topic: &str, qos: u8, seq: u32| {
+            format!("{{\"topic\":\"{topic}\",\"qos\":{qos},\"retain\":false,\"payload\":\"{{\\\"seq\\\":{seq}}}\"}}\n")
+        };
+        let text = [
+            line("a/events", 1, 0),
+            line("a/#", 1, 1),
+            "not json\n".to_string(),
+            line("a/events", 3, 2),
+            line("", 1, 3),
+            line("a/events", 1, 4),
+        ]
+        .concat();
+        std::fs::write(&path, text).expect("write");
+        let (back, skipped) = load(&path);
+        assert_eq!(skipped, 4);
+        let payloads: Vec<String> = back
+            .iter()
+            .map(|m| String::from_utf8_lossy(&m.payload).into_owned())
+            .collect();
+        assert_eq!(payloads, ["{\"seq\":0}", "{\"seq\":4}"]);
     }
 }

@@ -236,11 +236,17 @@ impl FfmpegSource {
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         if let Some(stderr) = child.stderr.take() {
             let tail = stderr_tail.clone();
+            let faults = opts.faults.clone();
             let label = uri.to_string();
             std::thread::Builder::new()
                 .name("ffmpeg-stderr".into())
                 .spawn(move || {
+                    // At `-loglevel error` every line is an error: on a file that ffmpeg reads
+                    // to its end, damaged or truncated data (the frames it could decode went on).
                     for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                        if faults.damaged.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
+                            tracing::warn!(source = %label, "ffmpeg reports damaged data (more at debug level): {line}");
+                        }
                         tracing::debug!(source = %label, "ffmpeg: {line}");
                         if let Ok(mut t) = tail.lock() {
                             if t.len() == 8 {
@@ -280,6 +286,10 @@ impl FfmpegSource {
             .wait()
             .map_err(|e| err(&self.uri, format!("waiting for ffmpeg: {e}")))?;
         if partial > 0 {
+            self.opts
+                .faults
+                .damaged
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(source = %self.uri, bytes = partial, "video ended inside a frame (truncated file?)");
         }
         if status.success() {

@@ -1,6 +1,7 @@
 //! Still images and folders of images as a frame source.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::{is_image_path, Frame, Source, SourceOptions};
@@ -79,6 +80,25 @@ pub fn load_rgb(path: &Path, buf: &mut Vec<u8>) -> Result<(u32, u32)> {
             .with_guessed_format()
             .map_err(|e| source_err(path, format!("cannot read: {e}")))
     };
+    decode_rgb(path, reader, buf)
+}
+
+/// Decodes an image held in memory to RGB24 into `buf`, with the same limits as [`load_rgb`];
+/// `label` names it in errors. Returns (width, height).
+pub fn decode_rgb_bytes(label: &Path, bytes: &[u8], buf: &mut Vec<u8>) -> Result<(u32, u32)> {
+    let reader = || {
+        image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| source_err(label, format!("cannot read: {e}")))
+    };
+    decode_rgb(label, reader, buf)
+}
+
+fn decode_rgb<R: std::io::BufRead + std::io::Seek>(
+    path: &Path,
+    reader: impl Fn() -> Result<image::ImageReader<R>>,
+    buf: &mut Vec<u8>,
+) -> Result<(u32, u32)> {
     let unreadable = |e: image::ImageError| {
         source_err(
             path,
@@ -96,10 +116,10 @@ pub fn load_rgb(path: &Path, buf: &mut Vec<u8>) -> Result<(u32, u32)> {
     limits.max_image_height = Some(h);
     limits.max_alloc = Some(super::MAX_FRAME_PIXELS * 4);
     r.limits(limits);
+    // Taken over, not copied: one RGB buffer besides the decoder's own (grey, RGBA...) output.
     let img = r.decode().map_err(unreadable)?.into_rgb8();
     let (w, h) = img.dimensions();
-    buf.clear();
-    buf.extend_from_slice(img.as_raw());
+    *buf = img.into_raw();
     Ok((w, h))
 }
 
@@ -128,10 +148,37 @@ impl Source for ImageSource {
             }
             self.due = Some(due + Duration::from_secs(1));
         }
-        let path = self.files[self.next].clone();
-        self.next += 1;
+        // An image that cannot be decoded is skipped, logged and counted; only a folder where
+        // none can be read is an error.
+        let mut failed = 0;
         let t0 = Instant::now();
-        let (width, height) = load_rgb(&path, &mut buf)?;
+        let (path, width, height) = loop {
+            if self.next >= self.files.len() {
+                if !self.opts.looping {
+                    return Ok(None);
+                }
+                self.next = 0;
+            }
+            let path = self.files[self.next].clone();
+            self.next += 1;
+            match load_rgb(&path, &mut buf) {
+                Ok((w, h)) => break (path, w, h),
+                Err(e) => {
+                    self.opts.faults.skipped.fetch_add(1, Relaxed);
+                    tracing::warn!("skipping an image: {e}");
+                    failed += 1;
+                    if failed >= self.files.len() {
+                        return Err(Error::Source {
+                            uri: path.display().to_string(),
+                            msg: format!(
+                                "none of the {} images can be read (the last: {e})",
+                                self.files.len()
+                            ),
+                        });
+                    }
+                }
+            }
+        };
         let frame = Frame {
             seq: self.seq,
             captured_at: SystemTime::now(),

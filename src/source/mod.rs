@@ -87,6 +87,29 @@ pub struct SourceOptions {
     pub stop: Option<crate::stop::StopToken>,
     /// What to ask a V4L2 camera for.
     pub capture: CaptureRequest,
+    /// Counts what the source passed over; shared with whoever reports it (replay's exit code, the
+    /// daemon's metrics), and kept across the source's restarts.
+    pub faults: std::sync::Arc<SourceFaults>,
+}
+
+/// What a source passed over instead of failing.
+#[derive(Debug, Default)]
+pub struct SourceFaults {
+    /// Images in a folder that could not be decoded: skipped, logged, counted.
+    pub skipped: std::sync::atomic::AtomicU64,
+    /// Decoder errors ffmpeg reported for a video or stream (damaged or truncated data): the
+    /// frames it could decode went on.
+    pub damaged: std::sync::atomic::AtomicU64,
+}
+
+impl SourceFaults {
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn damaged(&self) -> u64 {
+        self.damaged.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// What to ask the camera for; unset fields: the largest mode at its highest rate.

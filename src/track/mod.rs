@@ -6,6 +6,7 @@ pub mod assign;
 pub mod bytetrack;
 pub mod config;
 pub mod geometry;
+pub mod jsonl;
 pub mod kalman;
 pub mod lines;
 pub mod mot;
