@@ -40,7 +40,8 @@ pub fn text(text: &str) -> Cow<'_, str> {
                 }
             }
         }
-        from = start + end;
+        // The next URL may start inside this one's authority (`a://b@c://u:p@d`).
+        from = start;
     }
     if done == 0 {
         return Cow::Borrowed(text);
@@ -97,6 +98,7 @@ mod tests {
                 "opened rtsp://a:***@x/s and rtsp://b:***@y/s, \"source\":\"http://c:***@z\"",
             ),
             ("rtsp://u:***@cam", "rtsp://u:***@cam"),
+            ("x://a:b@c://d:e@f", "x://a:***@c://d:***@f"),
             ("tail ://", "tail ://"),
         ];
         for (input, want) in cases {

@@ -201,3 +201,41 @@ fn plot_must_be_named_svg() {
     assert_eq!(run.code(), Some(2), "{}", run.stderr);
     assert!(run.stderr.contains("name the file .svg"), "{}", run.stderr);
 }
+
+/// #16 item 5: `--precision auto` picks INT8 where tract's int8 kernel for this CPU is a
+/// dot-product one and FP32 where it is not, and says which and why. The same binary is run as
+/// this CPU and, on x86-64, with VNNI/AMX hidden from tract (`TRACT_CPU_ISA`, as on an AVX2-only
+/// CPU), where it must pick FP32.
+#[test]
+fn precision_auto_picks_int8_only_with_int8_dot_product_kernels() {
+    let run = |hide: bool| {
+        let mut cmd = lookout();
+        cmd.arg("bench")
+            .arg(data("bus.jpg"))
+            .args(["--json", "--loop", "--warmup", "1", "--frames", "1", "--precision", "auto"]);
+        if hide {
+            cmd.env(
+                "TRACT_CPU_ISA",
+                "-avx512f,-avx512vnni,-avx512fp16,-avxvnni,-amx-int8,-amx-bf16",
+            );
+        }
+        let out = cmd.finish().success();
+        let report = out.json();
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("precision auto: "))
+            .unwrap_or_else(|| panic!("no choice printed: {}", out.stderr))
+            .to_string();
+        (report["model"]["precision"].as_str().unwrap_or("").to_string(), line)
+    };
+    let dot = lookout::detect::rewrite::int8_kernels_available();
+    let (precision, why) = run(false);
+    assert_eq!(precision, if dot { "int8" } else { "fp32" }, "{why}");
+    assert!(why.starts_with(&format!("precision auto: {precision} (tract's int8 kernel here is ")), "{why}");
+    if cfg!(target_arch = "x86_64") {
+        let (precision, why) = run(true);
+        assert_eq!(precision, "fp32", "{why}");
+        assert!(why.contains("not a dot-product kernel"), "{why}");
+    }
+}

@@ -25,8 +25,9 @@ pub struct BenchArgs {
     input: String,
     #[command(flatten)]
     detector: DetectorArgs,
-    /// Bundled model precision, when --model is not given.
-    #[arg(long, value_parser = ["fp32", "int8"])]
+    /// Bundled model precision, when --model is not given: fp32, int8, or auto (INT8 where tract
+    /// has an int8 dot-product kernel for this CPU, else FP32; the choice is printed).
+    #[arg(long, value_parser = ["fp32", "int8", "auto"])]
     precision: Option<String>,
     /// Long side of the network input (same as --long-side).
     #[arg(long)]
@@ -88,15 +89,27 @@ impl BenchArgs {
     /// The detector flags, with `--precision` choosing a bundled model and `--size` the long side.
     fn detector_config(&self, base: &DetectorConfig) -> DetectorConfig {
         let mut overrides = self.detector.overrides();
+        let mut auto = false;
         if overrides.model.is_none() {
-            if let Some(p) = &self.precision {
-                overrides.model = Some(PathBuf::from(format!("models/nanodet-m-{p}.toml")));
+            match self.precision.as_deref() {
+                Some("auto") => {
+                    overrides.model = Some(PathBuf::from(lookout::detect::DEFAULT_MODEL));
+                    auto = true;
+                }
+                Some(p) => {
+                    overrides.model = Some(PathBuf::from(format!("models/nanodet-m-{p}.toml")))
+                }
+                None => {}
             }
         }
         if self.size.is_some() {
             overrides.long_side = self.size;
         }
-        overrides.over(base)
+        let mut cfg = overrides.over(base);
+        if auto {
+            cfg.precision = Some(lookout::detect::Precision::Auto);
+        }
+        cfg
     }
 
     fn open_source(
@@ -129,6 +142,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, Error> {
     let config = args.detector.load_config()?;
     args.check()?;
     let cfg = args.detector_config(&config.detector);
+    if let (_, Some(why)) = cfg.model_to_load() {
+        eprintln!("{why}");
+    }
     let (mqtt_cfg, device) = mqtt_settings(&config, args.mqtt.as_ref(), None)?;
     let load_start = Instant::now();
     let mut detector = build_detector(cfg.clone())?;

@@ -90,7 +90,11 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Error> {
 /// Checks the settings, finds the model and loads it.
 pub fn build_detector(cfg: DetectorConfig) -> Result<Detector, Error> {
     cfg.validate()?;
-    let spec = ModelSpec::load_as(&detect::model_path(&cfg.model, None), cfg.family)?;
+    let (model, why) = cfg.model_to_load();
+    if let Some(why) = why {
+        tracing::info!("{why}");
+    }
+    let spec = ModelSpec::load_as(&detect::model_path(&model, None), cfg.family)?;
     Detector::new(spec, cfg)
 }
 

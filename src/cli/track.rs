@@ -41,7 +41,7 @@ pub struct TrackArgs {
 pub fn run(args: &TrackArgs) -> Result<ExitCode, Error> {
     let config = load_config(args.config.as_deref())?;
     let spec = ModelSpec::load_as(
-        &detect::model_path(&config.detector.model, None),
+        &detect::model_path(&config.detector.model_to_load().0, None),
         config.detector.family,
     )?;
     let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {

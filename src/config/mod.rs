@@ -149,7 +149,10 @@ impl Config {
     pub fn check_models(&self, path: &Path) -> Result<()> {
         use crate::detect::{self, DetectorConfig, ModelSpec};
         let check = |d: &DetectorConfig, whose: &str| -> Result<()> {
-            let spec = ModelSpec::load_as(&detect::model_path(&d.model, Some(path)), d.family)?;
+            let spec = ModelSpec::load_as(
+                &detect::model_path(&d.model_to_load().0, Some(path)),
+                d.family,
+            )?;
             detect::check(&spec, d).map_err(|e| match e {
                 Error::Usage(m) => Error::Config(format!("{}: {whose}: {m}", path.display())),
                 other => other,

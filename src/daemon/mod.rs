@@ -135,7 +135,11 @@ impl Daemon<'_> {
 
     /// Loads a camera's model and runs it once, so its first frame does not pay for the warm-up.
     fn load_detector(&self, camera: &str, cfg: DetectorConfig) -> Result<Detector> {
-        let spec = ModelSpec::load_as(&(self.resolve_model)(&cfg.model), cfg.family)?;
+        let (model, why) = cfg.model_to_load();
+        if let Some(why) = why {
+            tracing::info!(camera, "{why}");
+        }
+        let spec = ModelSpec::load_as(&(self.resolve_model)(&model), cfg.family)?;
         let mut detector = Detector::new(spec, cfg)?;
         sd_notify(&format!(
             "STATUS=warming up the {} engine for camera {camera}",

@@ -41,7 +41,27 @@ pub struct DetectorConfig {
     /// Path of libonnxruntime.so for the onnxruntime engine; default: $ORT_DYLIB_PATH, then
     /// target/onnxruntime/ beside the binary, then the system library path.
     pub onnxruntime_library: Option<PathBuf>,
+    /// Which of the bundled NanoDet-m models runs when `model` names one of them: as named
+    /// (unset), `fp32`, `int8`, or `auto` (see [`DetectorConfig::model_to_load`]).
+    pub precision: Option<Precision>,
 }
+
+/// `[detector] precision`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// INT8 where tract has an int8 dot-product kernel for this CPU (AVX-512 VNNI, AVX-VNNI, AMX,
+    /// arm64 SDOT) and the engine is tract; FP32 elsewhere.
+    Auto,
+    Fp32,
+    Int8,
+}
+
+/// The bundled models' manifests differ only in this part of their file name.
+const BUNDLED: [(&str, Precision); 2] = [
+    ("nanodet-m-fp32.toml", Precision::Fp32),
+    ("nanodet-m-int8.toml", Precision::Int8),
+];
 
 impl Default for DetectorConfig {
     fn default() -> Self {
@@ -56,7 +76,56 @@ impl Default for DetectorConfig {
             threads: 1,
             engine: EngineKind::Tract,
             onnxruntime_library: None,
+            precision: None,
         }
+    }
+}
+
+impl DetectorConfig {
+    /// The model file to load: `model`, unless `precision` is set and `model` is one of the
+    /// bundled NanoDet-m manifests; then the bundled manifest of that precision, beside it. With
+    /// `auto` the choice and its reason come back too (for the log and `bench`).
+    pub fn model_to_load(&self) -> (PathBuf, Option<String>) {
+        let Some(wanted) = self.precision else {
+            return (self.model.clone(), None);
+        };
+        let named = self.model.file_name().and_then(|n| n.to_str());
+        if !BUNDLED.iter().any(|(file, _)| Some(*file) == named) {
+            return (self.model.clone(), None);
+        }
+        let (chosen, why) = match wanted {
+            Precision::Auto => auto_precision(self.engine),
+            p => (p, None),
+        };
+        let file = BUNDLED
+            .iter()
+            .find(|(_, p)| *p == chosen)
+            .map(|(f, _)| *f)
+            .unwrap_or(BUNDLED[0].0);
+        (self.model.with_file_name(file), why)
+    }
+}
+
+/// What `precision = "auto"` picks for `engine` on this CPU, and why.
+fn auto_precision(engine: EngineKind) -> (Precision, Option<String>) {
+    if engine != EngineKind::Tract {
+        return (
+            Precision::Fp32,
+            Some(format!("precision auto: fp32 (INT8 is chosen only for the tract engine, not {engine:?})")),
+        );
+    }
+    match super::rewrite::int8_kernel() {
+        Some(k) if super::rewrite::is_int8_dot_product_kernel(&k) => (
+            Precision::Int8,
+            Some(format!("precision auto: int8 (tract's int8 kernel here is {k}, a dot-product kernel: INT8 runs faster than FP32)")),
+        ),
+        k => (
+            Precision::Fp32,
+            Some(format!(
+                "precision auto: fp32 (tract's int8 kernel here is {}, not a dot-product kernel: INT8 would be no faster)",
+                k.as_deref().unwrap_or("none")
+            )),
+        ),
     }
 }
 
@@ -191,6 +260,39 @@ mod tests {
         let d = all.over(&base);
         assert_eq!((d.long_side, d.input_size), (320, Some((64, 64))));
         assert_eq!((d.score_threshold, d.iou_threshold), (0.1, 0.2));
+    }
+
+    #[test]
+    fn precision_swaps_only_the_bundled_manifests() {
+        let with = |model: &str, precision, engine| DetectorConfig {
+            model: model.into(),
+            precision,
+            engine,
+            ..DetectorConfig::default()
+        };
+        let tract = EngineKind::Tract;
+        let load = |c: DetectorConfig| c.model_to_load().0;
+        assert_eq!(load(with("/m/nanodet-m-fp32.toml", None, tract)), PathBuf::from("/m/nanodet-m-fp32.toml"));
+        assert_eq!(
+            load(with("/m/nanodet-m-fp32.toml", Some(Precision::Int8), tract)),
+            PathBuf::from("/m/nanodet-m-int8.toml")
+        );
+        assert_eq!(
+            load(with("models/nanodet-m-int8.toml", Some(Precision::Fp32), tract)),
+            PathBuf::from("models/nanodet-m-fp32.toml")
+        );
+        // A user's model is never swapped.
+        assert_eq!(load(with("yolo11n.onnx", Some(Precision::Int8), tract)), PathBuf::from("yolo11n.onnx"));
+        // auto: INT8 exactly where tract has an int8 dot-product kernel, and only on tract.
+        let (auto, why) = with(DEFAULT_MODEL, Some(Precision::Auto), tract).model_to_load();
+        let int8 = super::super::rewrite::int8_kernels_available();
+        assert_eq!(auto.ends_with("nanodet-m-int8.toml"), int8, "{why:?}");
+        assert!(why.is_some_and(|w| w.starts_with("precision auto: ")));
+        let (auto, _) = with(DEFAULT_MODEL, Some(Precision::Auto), EngineKind::Onnxruntime).model_to_load();
+        assert!(auto.ends_with("nanodet-m-fp32.toml"));
+        let parsed: DetectorConfig = toml::from_str("precision = \"auto\"").expect("parses");
+        assert_eq!(parsed.precision, Some(Precision::Auto));
+        assert!(toml::from_str::<DetectorConfig>("precision = \"fp16\"").is_err());
     }
 
     #[test]

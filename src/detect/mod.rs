@@ -19,7 +19,7 @@ pub mod ultralytics;
 use std::time::{Duration, Instant};
 
 pub use config::{
-    named_classes, DetectorConfig, DetectorOverrides, DEFAULT_MODEL, TRAFFIC_CLASSES,
+    named_classes, DetectorConfig, DetectorOverrides, Precision, DEFAULT_MODEL, TRAFFIC_CLASSES,
 };
 pub use family::Family;
 pub use model_path::model_path;

@@ -325,15 +325,17 @@ impl BrokerUrl {
     }
 }
 
-/// `url` with its password, if any, replaced by `***`: for messages and logs.
+/// `url` with its password, if any, replaced by `***`: for messages and logs. Splits the URL as
+/// [`BrokerUrl::parse`] does (the last '@' ends the user info, whatever comes before it), so a
+/// password with an unencoded '/' or '?' is masked too; for other text see `crate::redact`.
 pub fn redacted(url: &str) -> String {
-    if url.contains("://") {
-        return crate::redact::url(url);
-    }
-    // Not a URL (a typo like `mqtt:/u:pw@host`): whatever could be a password goes.
-    match url.rsplit_once('@') {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), url),
+    };
+    match rest.rsplit_once('@') {
         Some((creds, host)) => match creds.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
+            Some((user, _)) => format!("{scheme}{user}:***@{host}"),
             None => url.to_string(),
         },
         None => url.to_string(),
@@ -429,6 +431,9 @@ mod tests {
         assert!(e.contains("did you mean 'mqtt://'"), "{e}");
         assert_eq!(redacted("mqtt://host:1883"), "mqtt://host:1883");
         assert_eq!(redacted("mqtts://bob@host"), "mqtts://bob@host");
+        // As the parser splits it: the last '@' ends the user info.
+        assert!(BrokerUrl::parse("mqtt://u:a/b?c@host").is_ok());
+        assert_eq!(redacted("mqtt://u:a/b?c@host"), "mqtt://u:***@host");
     }
 
     #[test]
