@@ -108,6 +108,15 @@ if [ ! -x target/prometheus/usr/bin/promtool ]; then
   rm -rf "$prom_dir"
 fi
 
+# cargo-deny, for tests/dependencies.rs (licences and banned crates, offline; .ci/deny.toml).
+if ! cargo deny --version >/dev/null 2>&1; then
+  echo "setup: cargo install --locked cargo-deny" >&2
+  cargo install --locked --quiet cargo-deny
+fi
+# Every crate in Cargo.lock, the optional engines' included, so that the offline licence check reads
+# the whole graph (a build fetches only what its features use).
+cargo fetch --locked --quiet
+
 # Random-weight YOLOv8n and YOLO11n architectures (no YOLO weights can be downloaded here) for
 # tests/yolo_arch.rs and the YOLO rows of docs/performance.md: built from their definitions into
 # target/models/ by a pinned Python venv (target/models-venv); skipped when they exist.
