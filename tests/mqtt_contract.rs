@@ -739,3 +739,32 @@ fn a_restart_during_an_outage_loses_no_events_with_a_spool() {
         "events of the first run lost: {missing:?}"
     );
 }
+
+/// The spool cannot be written (its folder is a file here; a full disk fails the same write):
+/// lookout says which file and how many events are lost, and exits as usual.
+#[test]
+fn an_unwritable_spool_is_reported_with_the_events_lost() {
+    let mut o = Outage::new("spool-ro", false, |dir| {
+        std::fs::write(dir.join("not-a-folder"), b"").expect("write");
+        format!(
+            "event_spool = \"{}\"",
+            path_str(&dir.join("not-a-folder/events.spool"))
+        )
+    });
+    let (broker, sub, run) = (&mut o.broker, &o.sub, &o.run);
+    let mut first = run.replay("30");
+    let lines = json_lines(&mut first);
+    let mut seen = Vec::new();
+    collect_until(sub, Duration::from_secs(60), &mut seen, |s| {
+        events_of(s).len() >= 4
+    });
+    broker.stop();
+    let _ = lines.try_iter().count();
+    let stderr = wait_success(first);
+    assert!(
+        stderr.contains("cannot write the event spool") && stderr.contains("not-a-folder/events.spool"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("these events are lost"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
