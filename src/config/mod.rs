@@ -229,7 +229,13 @@ fn named_key(spans: &Spans, table: &str, message: &str) -> (usize, usize) {
     message
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
-        .find_map(|w| spans.exact(&[table.into(), w.into()]))
+        .find_map(|w| {
+            // "bad MQTT URL" names the key `url`.
+            let lower = w.to_ascii_lowercase();
+            spans
+                .exact(&[table.into(), w.into()])
+                .or_else(|| spans.exact(&[table.into(), lower.as_str().into()]))
+        })
         .unwrap_or_else(|| spans.nearest(&[table.into()]))
 }
 
@@ -241,6 +247,17 @@ mod tests {
         Config::parse(text, Path::new("x.toml"))
             .expect_err("must fail")
             .to_string()
+    }
+
+    /// #17 probe defect 13: an error about a key points at the key's line, not the table's.
+    #[test]
+    fn mqtt_errors_point_at_their_key() {
+        let e = err("[mqtt]\nqos_note = 1\n");
+        assert!(e.starts_with("x.toml:2:"), "{e}");
+        let e = err("[mqtt]\ndevice = \"d\"\nurl = \"mqtt://h:99999\"\n");
+        assert!(e.starts_with("x.toml:3:1:") && e.contains("port must be"), "{e}");
+        let e = err("[mqtt]\n\npassword_env = \"1x\"\n");
+        assert!(e.starts_with("x.toml:3:1:") && e.contains("not a variable name"), "{e}");
     }
 
     #[test]

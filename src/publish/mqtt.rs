@@ -147,7 +147,8 @@ impl MqttConfig {
             );
         }
         if let Some(v) = &self.password_env {
-            if v.is_empty() || v.contains('=') {
+            let name_start = v.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+            if !name_start || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(format!("password_env '{v}' is not a variable name"));
             }
         }
