@@ -307,6 +307,9 @@ impl BrokerUrl {
         if host.is_empty() || host.contains('/') {
             return Err(bad("missing host"));
         }
+        if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("the host has spaces or control characters"));
+        }
         let port = match port {
             Some(p) => p
                 .parse::<u16>()
@@ -432,6 +435,12 @@ mod tests {
         assert!(e.contains("did you mean 'mqtt://'"), "{e}");
         assert_eq!(redacted("mqtt://host:1883"), "mqtt://host:1883");
         assert_eq!(redacted("mqtts://bob@host"), "mqtts://bob@host");
+        // Found by the fuzz target `urls` (fuzz/regressions/urls): a user name holding the
+        // password's characters, and control characters in the host, which is now refused.
+        let found = include_bytes!("../../fuzz/regressions/urls/crash-09906641b07020c7fc3b57da767ca244543dcef2");
+        let found = std::str::from_utf8(found).expect("UTF-8");
+        assert!(BrokerUrl::parse(found).is_err_and(|e| e.contains("control characters")));
+        assert!(!redacted(found).contains(":\0\0\0\0\0\0\0\0@"));
         // As the parser splits it: the last '@' ends the user info.
         assert!(BrokerUrl::parse("mqtt://u:a/b?c@host").is_ok());
         assert_eq!(redacted("mqtt://u:a/b?c@host"), "mqtt://u:***@host");
