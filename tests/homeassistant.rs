@@ -356,11 +356,18 @@ fn run_resends_on_birth_clears_stale_cameras_and_withdraws_removed_ones() {
     mosquitto_pub(broker.port, &["-t", "homeassistant/status", "-m", "online"]);
     assert_eq!(json(&inbox.take(&topic("front"), non_empty)), front);
 
-    // A reload without "back" removes its entities.
+    // A reload without "back" removes its entities, and its retained state goes too.
+    let back_state = format!("lookout/{device}/back/state");
+    let mut states = Inbox {
+        sub: Subscriber::new(broker.port, &back_state),
+        seen: Vec::new(),
+    };
+    states.take(&back_state, non_empty);
     write(&camera("front", &frames));
     // SAFETY: signalling our own child.
     unsafe { libc::kill(daemon.0.id() as i32, libc::SIGHUP) };
     inbox.take(&topic("back"), <[u8]>::is_empty);
+    states.take(&back_state, <[u8]>::is_empty);
 
     // SAFETY: as above.
     unsafe { libc::kill(daemon.0.id() as i32, libc::SIGTERM) };
