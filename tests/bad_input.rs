@@ -309,6 +309,14 @@ fn check_config_rejects_what_run_would() {
         "{camera}[cameras.detector]\nclasses = [\"carr\"]\n"
     ));
     assert_one_line_error(&out, &["camera 'gate'", "unknown class 'carr'"]);
+    let out = check(&format!(
+        "{camera}[[cameras.zones]]\nname = \"door\"\npolygon = [[0, 0], [1, 0], [1, 1]]\nclasses = [\"persn\"]\n"
+    ));
+    assert_one_line_error(&out, &["camera 'gate' zone 'door'", "unknown class 'persn'", "did you mean 'person'"]);
+    let out = check(&format!(
+        "{camera}[[cameras.lines]]\nname = \"kerb\"\nfrom = [0.5, 0]\nto = [0.5, 1]\nclasses = [\"carr\"]\n"
+    ));
+    assert_one_line_error(&out, &["line 'kerb'", "unknown class 'carr'"]);
     let out = check(camera).success();
     assert!(!out.stderr.contains("no [[cameras]]"), "{}", out.stderr);
     let out = check("[detector]\nscore_threshold = 0.4\n").success();

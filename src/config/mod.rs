@@ -148,7 +148,7 @@ impl Config {
     /// find models beside it.
     pub fn check_models(&self, path: &Path) -> Result<()> {
         use crate::detect::{self, DetectorConfig, ModelSpec};
-        let check = |d: &DetectorConfig, whose: &str| -> Result<()> {
+        let check = |d: &DetectorConfig, whose: &str| -> Result<ModelSpec> {
             let spec = ModelSpec::load_as(
                 &detect::model_path(&d.model_to_load().0, Some(path)),
                 d.family,
@@ -157,14 +157,35 @@ impl Config {
                 Error::Usage(m) => Error::Config(format!("{}: {whose}: {m}", path.display())),
                 other => other,
             })?;
-            Ok(())
+            Ok(spec)
         };
         check(&self.detector, "[detector]")?;
         for cam in &self.cameras {
-            check(
+            let spec = check(
                 &cam.detector(&self.detector),
                 &format!("camera '{}'", cam.name),
             )?;
+            // A zone or line counting a class the model does not have would count nothing, silently.
+            let counted = cam
+                .zones
+                .iter()
+                .map(|z| ("zone", &z.name, &z.classes))
+                .chain(cam.lines.iter().map(|l| ("line", &l.name, &l.classes)));
+            for (kind, name, classes) in counted {
+                if let Some(bad) = classes.iter().find(|c| !spec.classes.contains(c)) {
+                    let hint = crate::suggest::closest(bad, spec.classes.iter().map(String::as_str))
+                        .map(|c| format!(" (did you mean '{c}'?)"))
+                        .unwrap_or_default();
+                    return Err(Error::Config(format!(
+                        "{}: camera '{}' {kind} '{name}': unknown class '{bad}'{hint}; a {kind} counts \
+                         classes of the model ({} has {})",
+                        path.display(),
+                        cam.name,
+                        spec.name,
+                        spec.classes.len()
+                    )));
+                }
+            }
         }
         Ok(())
     }
