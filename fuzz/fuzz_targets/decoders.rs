@@ -46,7 +46,8 @@ fuzz_target!(|data: &[u8]| {
         strides,
         reg_max: u32::from(b.u8() % 17),
         box_order: if b.u8() % 2 == 0 { BoxOrder::Yxyx } else { BoxOrder::Xyxy },
-        class_offset: i64::from(b.u8() as i8) * (1 << (b.u8() % 63)),
+        // Any offset, extremes included (the multiplication wraps on purpose).
+        class_offset: i64::from(b.u8() as i8).wrapping_mul(1 << (b.u8() % 63)),
     };
     let (w, h) = (u32::from(b.u8()) * 8 + 1, u32::from(b.u8()) * 8 + 1);
     let threshold = f32::from(b.u8()) / 255.0;
