@@ -61,6 +61,19 @@ pub(crate) fn shape_error(family: &str, outputs: &[OutputView<'_>], expected: &s
     ))
 }
 
+/// Anchor cells of a `w`×`h` input over the grids at `strides`. A zero stride (a spec that
+/// skipped validation; found by the `decoders` fuzz target) is an error, not a division by zero.
+pub(crate) fn grid_cells(family: &str, strides: &[u32], w: u32, h: u32) -> Result<usize> {
+    strides.iter().try_fold(0usize, |sum, &s| {
+        match (w.checked_div(s), h.checked_div(s)) {
+            (Some(gw), Some(gh)) => Ok(sum + gw as usize * gh as usize),
+            _ => Err(Error::Inference(format!(
+                "{family}: strides {strides:?} include 0; decoder.strides must be positive"
+            ))),
+        }
+    })
+}
+
 /// Index and value of the largest of `row` (the first on ties); NaN never wins.
 #[inline]
 pub(crate) fn argmax(row: impl Iterator<Item = f32>) -> (usize, f32) {

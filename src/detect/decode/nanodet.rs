@@ -40,11 +40,7 @@ impl Decoder for NanoDetGfl {
                 outputs.len()
             )));
         };
-        let anchors: usize = self
-            .strides
-            .iter()
-            .map(|&s| (input_w / s) as usize * (input_h / s) as usize)
-            .sum();
+        let anchors = super::grid_cells("nanodet-gfl", &self.strides, input_w, input_h)?;
         let classes = *scores.shape.last().unwrap_or(&0);
         let per_box = 4 * self.bins;
         if classes == 0

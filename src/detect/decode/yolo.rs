@@ -138,7 +138,7 @@ impl Decoder for Yolox {
         threshold: f32,
         out: &mut Vec<Detection>,
     ) -> Result<()> {
-        let cells = self.grid_cells(input_w, input_h);
+        let cells = super::grid_cells("yolox", &self.strides, input_w, input_h)?;
         // The message is only formatted when the shape is wrong, not on every frame.
         let (data, _, cols) = rows_cols(outputs)
             .filter(|&(_, rows, cols)| cols >= 6 && rows == cells)
@@ -181,20 +181,28 @@ impl Decoder for Yolox {
     }
 }
 
-impl Yolox {
-    /// Anchor rows for a `w`×`h` input: one per grid cell at each stride.
-    fn grid_cells(&self, w: u32, h: u32) -> usize {
-        self.strides
-            .iter()
-            .map(|&s| (w / s) as usize * (h / s) as usize)
-            .sum()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::test_util::{close, run};
     use super::*;
+
+    /// Found by the `decoders` fuzz target (fuzz/regressions/decoders): a zero stride divided by
+    /// zero in YOLOX's and NanoDet's grid arithmetic. It is an error now.
+    #[test]
+    fn a_zero_stride_is_an_error_not_a_panic() {
+        let yolox = Yolox {
+            strides: vec![8, 0],
+        };
+        let e = run(&yolox, &[(vec![1, 4, 6], vec![0.0; 24])], 16, 16).expect_err("stride 0");
+        assert!(e.to_string().contains("include 0"), "{e}");
+        let nanodet = super::super::NanoDetGfl {
+            strides: vec![0],
+            bins: 8,
+        };
+        let outputs = [(vec![1, 1, 2], vec![0.0; 2]), (vec![1, 1, 32], vec![0.0; 32])];
+        let e = run(&nanodet, &outputs, 16, 16).expect_err("stride 0");
+        assert!(e.to_string().contains("include 0"), "{e}");
+    }
 
     #[test]
     fn yolov5_multiplies_objectness_and_class() {
