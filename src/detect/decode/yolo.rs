@@ -74,6 +74,11 @@ impl Decoder for Yolov8 {
         let (data, _, n) = rows_cols(outputs)
             .filter(|&(_, channels, _)| channels >= 5)
             .ok_or_else(|| shape_error("yolov8", outputs, "[1, 4+classes, N]"))?;
+        // No anchors (an input too small for the model's grids): nothing to find. Found by the
+        // `decoders` fuzz target; `chunks_exact(0)` panicked.
+        if n == 0 {
+            return Ok(());
+        }
         // Class rows are contiguous: keep a running best per anchor, row after row.
         let mut best = vec![f32::NEG_INFINITY; n];
         let mut best_class = vec![0u32; n];
@@ -202,6 +207,9 @@ mod tests {
         let outputs = [(vec![1, 1, 2], vec![0.0; 2]), (vec![1, 1, 32], vec![0.0; 32])];
         let e = run(&nanodet, &outputs, 16, 16).expect_err("stride 0");
         assert!(e.to_string().contains("include 0"), "{e}");
+        // And YOLOv8 with no anchors at all: no detections.
+        let d = run(&Yolov8, &[(vec![1, 84, 0], Vec::new())], 16, 16).expect("no anchors");
+        assert!(d.is_empty());
     }
 
     #[test]
