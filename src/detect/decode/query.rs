@@ -82,7 +82,10 @@ impl Decoder for Ssd {
                 BoxOrder::Yxyx => [b[1] * w, b[0] * h, b[3] * w, b[2] * h],
                 BoxOrder::Xyxy => [b[0] * w, b[1] * h, b[2] * w, b[3] * h],
             };
-            let class = classes.data[i].round() as i64 - self.class_offset;
+            // Checked: an extreme class_offset overflowed here (found by the `decoders` fuzz target).
+            let class = (classes.data[i].round() as i64)
+                .checked_sub(self.class_offset)
+                .unwrap_or(-1);
             if keep(scores.data[i], threshold, &bbox) && (0..1_000_000).contains(&class) {
                 out.push(Detection {
                     class_id: class as usize,
@@ -154,5 +157,12 @@ mod tests {
         assert_eq!(d.len(), 3);
         assert!(close(&d[0].bbox, [10.0, 10.0, 50.0, 30.0]));
         assert!(run(&xyxy, &outs(3.0)[..2], 100, 50).is_err());
+        // Found by the `decoders` fuzz target (fuzz/regressions/decoders): an extreme offset
+        // overflowed the subtraction. Such classes are out of range: no detections.
+        let extreme = Ssd {
+            box_order: BoxOrder::Xyxy,
+            class_offset: i64::MIN,
+        };
+        assert!(run(&extreme, &outs(3.0), 100, 50).expect("decodes").is_empty());
     }
 }
