@@ -165,7 +165,9 @@ impl Command {
                 other => {
                     return Err((
                         v.clone(),
-                        format!("unknown key '{other}'; the keys are paused, score_threshold and id"),
+                        format!(
+                            "unknown key '{other}'; the keys are paused, score_threshold and id"
+                        ),
                     ))
                 }
             }
@@ -280,7 +282,8 @@ mod tests {
             let (_, e) = Command::parse(bad).expect_err("rejected");
             assert!(e.contains(why), "{e}");
         }
-        let (v, _) = Command::parse(br#"{"paused": false, "id": "a-1"}"#).expect("an id is allowed");
+        let (v, _) =
+            Command::parse(br#"{"paused": false, "id": "a-1"}"#).expect("an id is allowed");
         assert_eq!(command_id(&v), Some(Value::String("a-1".into())));
         let (v, _) = Command::parse(br#"{"paused": false, "id": 7}"#).expect("a number id");
         assert_eq!(command_id(&v), Some(Value::from(7)));
@@ -288,7 +291,11 @@ mod tests {
         assert!(e.contains("id must be"), "{e}");
         assert_eq!(command_id(&v), None);
         let (v, _) = Command::parse(br#"{"id": "x", "fps": 1}"#).expect_err("unknown key");
-        assert_eq!(command_id(&v), Some(Value::String("x".into())), "echoed when rejected");
+        assert_eq!(
+            command_id(&v),
+            Some(Value::String("x".into())),
+            "echoed when rejected"
+        );
         assert_eq!(camera_of("lookout/d", "lookout/d/front/set"), Some("front"));
         assert_eq!(camera_of("lookout/d", "lookout/d/a/b/set"), None);
     }

@@ -26,7 +26,9 @@ pub fn text(text: &str) -> Cow<'_, str> {
         let start = from + found + 3;
         let rest = &text[start..];
         let end = rest
-            .find(|c: char| matches!(c, '/' | '?' | '#' | '"' | '\'' | '<' | '>' | '\\') || c.is_whitespace())
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '"' | '\'' | '<' | '>' | '\\') || c.is_whitespace()
+            })
             .unwrap_or(rest.len());
         let authority = &rest[..end];
         if let Some(at) = authority.rfind('@') {
@@ -84,7 +86,10 @@ mod tests {
     #[test]
     fn passwords_in_urls_are_masked_and_the_rest_is_kept() {
         let cases = [
-            ("rtsp://admin:hunter2@10.0.0.5:554/stream1", "rtsp://admin:***@10.0.0.5:554/stream1"),
+            (
+                "rtsp://admin:hunter2@10.0.0.5:554/stream1",
+                "rtsp://admin:***@10.0.0.5:554/stream1",
+            ),
             ("mqtt://u:pa%40ss@host:1883", "mqtt://u:***@host:1883"),
             // '@' inside the password: the last '@' of the authority ends the user info.
             ("mqtts://bob:p@ss@broker", "mqtts://bob:***@broker"),

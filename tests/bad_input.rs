@@ -312,7 +312,14 @@ fn check_config_rejects_what_run_would() {
     let out = check(&format!(
         "{camera}[[cameras.zones]]\nname = \"door\"\npolygon = [[0, 0], [1, 0], [1, 1]]\nclasses = [\"persn\"]\n"
     ));
-    assert_one_line_error(&out, &["camera 'gate' zone 'door'", "unknown class 'persn'", "did you mean 'person'"]);
+    assert_one_line_error(
+        &out,
+        &[
+            "camera 'gate' zone 'door'",
+            "unknown class 'persn'",
+            "did you mean 'person'",
+        ],
+    );
     let out = check(&format!(
         "{camera}[[cameras.lines]]\nname = \"kerb\"\nfrom = [0.5, 0]\nto = [0.5, 1]\nclasses = [\"carr\"]\n"
     ));
@@ -361,7 +368,11 @@ fn configs_manifests_and_models_beyond_their_limits_are_refused() {
         .find(|l| l.starts_with("std"))
         .expect("the test manifest states std");
     let m = dir.path().join("ssd.toml");
-    for bad in ["std = [nan, 1.0, 1.0]", "std = [1e-9, 1.0, 1.0]", "std = [1.0, inf, 1.0]"] {
+    for bad in [
+        "std = [nan, 1.0, 1.0]",
+        "std = [1e-9, 1.0, 1.0]",
+        "std = [1.0, inf, 1.0]",
+    ] {
         std::fs::write(&m, manifest.replace(std_line, bad)).expect("write");
         let out = run(&["detect", "--model", &path_str(&m), "tests/data/bus.jpg"]);
         assert_one_line_error(&out, &["input.std", "not a usable scale"]);

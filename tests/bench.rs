@@ -210,9 +210,16 @@ fn plot_must_be_named_svg() {
 fn precision_auto_picks_int8_only_with_int8_dot_product_kernels() {
     let run = |hide: bool| {
         let mut cmd = lookout();
-        cmd.arg("bench")
-            .arg(data("bus.jpg"))
-            .args(["--json", "--loop", "--warmup", "1", "--frames", "1", "--precision", "auto"]);
+        cmd.arg("bench").arg(data("bus.jpg")).args([
+            "--json",
+            "--loop",
+            "--warmup",
+            "1",
+            "--frames",
+            "1",
+            "--precision",
+            "auto",
+        ]);
         if hide {
             cmd.env(
                 "TRACT_CPU_ISA",
@@ -227,12 +234,23 @@ fn precision_auto_picks_int8_only_with_int8_dot_product_kernels() {
             .find(|l| l.starts_with("precision auto: "))
             .unwrap_or_else(|| panic!("no choice printed: {}", out.stderr))
             .to_string();
-        (report["model"]["precision"].as_str().unwrap_or("").to_string(), line)
+        (
+            report["model"]["precision"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+            line,
+        )
     };
     let dot = lookout::detect::rewrite::int8_kernels_available();
     let (precision, why) = run(false);
     assert_eq!(precision, if dot { "int8" } else { "fp32" }, "{why}");
-    assert!(why.starts_with(&format!("precision auto: {precision} (tract's int8 kernel here is ")), "{why}");
+    assert!(
+        why.starts_with(&format!(
+            "precision auto: {precision} (tract's int8 kernel here is "
+        )),
+        "{why}"
+    );
     if cfg!(target_arch = "x86_64") {
         let (precision, why) = run(true);
         assert_eq!(precision, "fp32", "{why}");

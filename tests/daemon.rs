@@ -355,7 +355,11 @@ fn sighup_applies_a_valid_config_and_rejects_a_bad_one() {
         log.contains("applied live") && log.contains("camera added"),
         "{log}"
     );
-    assert_eq!(log.matches("applied live").count(), 1, "only the first reload applied: {log}");
+    assert_eq!(
+        log.matches("applied live").count(),
+        1,
+        "only the first reload applied: {log}"
+    );
     assert!(log.contains("unknown class 'persn'"), "{log}");
     assert!(
         log.contains("reload rejected")
@@ -739,8 +743,11 @@ fn every_command_is_answered_with_its_id_and_mqtt5_response_topics_are_used() {
     let root = format!("lookout/{device}");
     let sub = Subscriber::new(1883, &format!("{root}/#"));
     let mut child = start(&config);
-    sub.next_on(&format!("{root}/street/detections"), Duration::from_secs(60))
-        .expect("street publishes");
+    sub.next_on(
+        &format!("{root}/street/detections"),
+        Duration::from_secs(60),
+    )
+    .expect("street publishes");
     let set = format!("{root}/street/set");
     let commands = [
         r#"{"score_threshold": 0.5, "id": "c1"}"#,
@@ -769,7 +776,13 @@ fn every_command_is_answered_with_its_id_and_mqtt5_response_topics_are_used() {
     while answers.len() < commands.len() {
         let (payload, retained) = sub
             .next_on(&result_topic, Duration::from_secs(30))
-            .unwrap_or_else(|| panic!("{} of {} answers: {answers:?}", answers.len(), commands.len()));
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} of {} answers: {answers:?}",
+                    answers.len(),
+                    commands.len()
+                )
+            });
         assert!(!retained, "an answer is not retained");
         let v: serde_json::Value = serde_json::from_slice(&payload).expect("JSON");
         assert_eq!(v["schema"], "lookout.command_result.v1", "{v}");
@@ -791,14 +804,28 @@ fn every_command_is_answered_with_its_id_and_mqtt5_response_topics_are_used() {
     );
     let accepted: Vec<bool> = answers.iter().map(|a| a["accepted"] == true).collect();
     assert_eq!(accepted, [true, true, false, true, true], "{answers:?}");
-    assert!(answers[2]["error"].as_str().unwrap_or("").contains("true or false"));
+    assert!(answers[2]["error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("true or false"));
 
     // MQTT 5: the answer goes to the response topic, carrying the correlation data.
     let reply_topic = format!("{root}-replies/r1");
     let replies = MosquittoSub::start(1883, &reply_topic, &["-V", "5", "-F", "%t %D %p"]);
     replies.wait_ready(1883, &reply_topic);
     let ok = std::process::Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", "1883", "-q", "1", "-V", "5", "-t", &set])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "1883",
+            "-q",
+            "1",
+            "-V",
+            "5",
+            "-t",
+            &set,
+        ])
         .args(["-D", "publish", "response-topic", &reply_topic])
         .args(["-D", "publish", "correlation-data", "corr-42"])
         .args(["-m", r#"{"paused": false, "id": "r1"}"#])
@@ -819,7 +846,11 @@ fn every_command_is_answered_with_its_id_and_mqtt5_response_topics_are_used() {
     let (corr, payload) = rest.split_once(' ').expect("correlation and payload");
     assert_eq!(corr, "corr-42");
     let v: serde_json::Value = serde_json::from_str(payload).expect("JSON");
-    assert_eq!((v["id"].as_str(), v["accepted"].as_bool()), (Some("r1"), Some(true)), "{v}");
+    assert_eq!(
+        (v["id"].as_str(), v["accepted"].as_bool()),
+        (Some("r1"), Some(true)),
+        "{v}"
+    );
     let status = terminate(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
     assert!(status.success(), "{status:?}");
 }

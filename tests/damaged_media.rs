@@ -14,7 +14,11 @@ fn folder_with_bad_images(dir: &std::path::Path) -> std::path::PathBuf {
     let folder = dir.join("images");
     std::fs::create_dir_all(&folder).expect("mkdir");
     std::fs::copy(data("bus.jpg"), folder.join("a-bus.jpg")).expect("copy");
-    std::fs::write(folder.join("b-broken.jpg"), b"\xff\xd8\xff\xe0 not really a jpeg").expect("write");
+    std::fs::write(
+        folder.join("b-broken.jpg"),
+        b"\xff\xd8\xff\xe0 not really a jpeg",
+    )
+    .expect("write");
     std::fs::write(folder.join("c-broken.png"), b"\x89PNG\r\n\x1a\n garbage").expect("write");
     std::fs::copy(data("dog.jpg"), folder.join("d-dog.jpg")).expect("copy");
     folder
@@ -28,8 +32,16 @@ fn replay_skips_undecodable_images_and_exits_3() {
     assert_eq!(out.code(), Some(3), "{}", out.stderr);
     let frames = out.json_lines();
     assert_eq!(frames.len(), 2, "the two good images: {}", out.stdout);
-    assert!(out.stderr.contains("b-broken.jpg") && out.stderr.contains("c-broken.png"), "{}", out.stderr);
-    assert!(out.stderr.contains("2 image(s) could not be decoded"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("b-broken.jpg") && out.stderr.contains("c-broken.png"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("2 image(s) could not be decoded"),
+        "{}",
+        out.stderr
+    );
 
     // Nothing readable at all is an error, not an empty success.
     let none = dir.path().join("none");
@@ -37,7 +49,11 @@ fn replay_skips_undecodable_images_and_exits_3() {
     std::fs::write(none.join("x.jpg"), b"nope").expect("write");
     let out = run_lookout(["replay".as_ref(), none.as_os_str()]);
     assert_eq!(out.code(), Some(1), "{}", out.stderr);
-    assert!(out.stderr.contains("none of the 1 images can be read"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("none of the 1 images can be read"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -68,8 +84,16 @@ fn truncated_and_corrupt_videos_give_their_frames_and_exit_3() {
             "400".as_ref(),
         ]);
         assert_eq!(out.code(), Some(3), "{}: {}", video.display(), out.stderr);
-        assert!(out.stderr.contains("the video is damaged or truncated"), "{}", out.stderr);
-        assert!(out.stderr.contains("replay: "), "the summary is printed: {}", out.stderr);
+        assert!(
+            out.stderr.contains("the video is damaged or truncated"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("replay: "),
+            "the summary is printed: {}",
+            out.stderr
+        );
     }
     // The intact file is not flagged.
     let out = run_lookout([
@@ -95,7 +119,11 @@ fn a_video_declaring_huge_frames_is_refused_before_decoding() {
     let out = run_lookout(["replay".as_ref(), video.as_os_str()]);
     assert_eq!(out.code(), Some(1), "{}", out.stderr);
     assert!(out.stderr.contains("9000x9000"), "{}", out.stderr);
-    assert!(out.stderr.contains("over lookout's limit"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("over lookout's limit"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// `run` with a folder camera: the bad images are skipped and counted, and the camera goes on
@@ -118,10 +146,7 @@ fn run_skips_bad_images_counts_them_and_goes_on() {
     )
     .expect("write config");
     let sub = Subscriber::new(1883, &format!("lookout/{device}/stills/detections"));
-    let child = lookout()
-        .args(["run", "--config"])
-        .arg(&config)
-        .start();
+    let child = lookout().args(["run", "--config"]).arg(&config).start();
     // Six frames: each good image three times, in a row of sequence numbers that never restarts.
     let mut seqs = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -143,5 +168,8 @@ fn run_skips_bad_images_counts_them_and_goes_on() {
     assert_eq!(seqs, [0, 1, 2, 3, 4, 5], "{log}");
     let skipped = metric(&metrics, "lookout_source_skipped_total{camera=\"stills\"}");
     assert!(skipped.is_some_and(|n| n >= 2.0), "{metrics}");
-    assert!(!log.contains("restarting"), "the camera was not restarted: {log}");
+    assert!(
+        !log.contains("restarting"),
+        "the camera was not restarted: {log}"
+    );
 }

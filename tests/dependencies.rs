@@ -20,7 +20,13 @@ fn licences_and_bans_pass_cargo_deny() {
     );
     let out = Command::new(&cargo)
         .current_dir(root)
-        .args(["deny", "--offline", "--all-features", "--config", ".ci/deny.toml"])
+        .args([
+            "deny",
+            "--offline",
+            "--all-features",
+            "--config",
+            ".ci/deny.toml",
+        ])
         .args(["check", "--show-stats", "licenses", "bans"])
         .output()
         .expect("cargo deny runs");
@@ -30,7 +36,10 @@ fn licences_and_bans_pass_cargo_deny() {
         String::from_utf8_lossy(&out.stderr),
         String::from_utf8_lossy(&out.stdout)
     );
-    assert!(out.status.success(), "cargo deny check licenses bans failed:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "cargo deny check licenses bans failed:\n{stderr}"
+    );
     // The check did look at the dependency graph, not at nothing: one note per licensed crate.
     let notes: u32 = stderr
         .lines()

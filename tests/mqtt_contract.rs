@@ -762,7 +762,8 @@ fn an_unwritable_spool_is_reported_with_the_events_lost() {
     let _ = lines.try_iter().count();
     let stderr = wait_success(first);
     assert!(
-        stderr.contains("cannot write the event spool") && stderr.contains("not-a-folder/events.spool"),
+        stderr.contains("cannot write the event spool")
+            && stderr.contains("not-a-folder/events.spool"),
         "{stderr}"
     );
     assert!(stderr.contains("these events are lost"), "{stderr}");

@@ -25,7 +25,10 @@ fn passwords_never_reach_logs_messages_or_pages() {
     let device = unique("secrets");
     let admin = free_port();
     // Nothing listens there: the IP camera fails and its error (which names the URL) is shown.
-    let camera_url = format!("rtsp://admin:{CAMERA_PASSWORD}@127.0.0.1:{}/stream1", free_port());
+    let camera_url = format!(
+        "rtsp://admin:{CAMERA_PASSWORD}@127.0.0.1:{}/stream1",
+        free_port()
+    );
     let config = dir.path().join("lookout.toml");
     std::fs::write(
         &config,
@@ -94,7 +97,10 @@ fn passwords_never_reach_logs_messages_or_pages() {
         messages.push((topic, String::from_utf8_lossy(&payload).into_owned()));
     }
 
-    assert!(log.contains("rtsp://admin:***@"), "the log names the camera, masked:\n{log}");
+    assert!(
+        log.contains("rtsp://admin:***@"),
+        "the log names the camera, masked:\n{log}"
+    );
     assert_no_secret("the debug log", &log);
     for (topic, payload) in &messages {
         assert_no_secret(topic, payload);

@@ -92,9 +92,17 @@ fn unit_exposure_is_at_most_2() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let level: f64 = stdout
         .lines()
-        .find_map(|l| l.split("Overall exposure level for lookout.service:").nth(1))
+        .find_map(|l| {
+            l.split("Overall exposure level for lookout.service:")
+                .nth(1)
+        })
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no exposure level in: {stdout}{}", String::from_utf8_lossy(&out.stderr)));
+        .unwrap_or_else(|| {
+            panic!(
+                "no exposure level in: {stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
     assert!(level <= 2.0, "exposure {level} > 2.0:\n{stdout}");
 }

@@ -4,6 +4,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = lookout::config::Config::parse(text, std::path::Path::new("/nonexistent/fuzz.toml"));
+        let _ =
+            lookout::config::Config::parse(text, std::path::Path::new("/nonexistent/fuzz.toml"));
     }
 });

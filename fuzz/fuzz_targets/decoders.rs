@@ -45,7 +45,11 @@ fuzz_target!(|data: &[u8]| {
         outputs: Vec::new(),
         strides,
         reg_max: u32::from(b.u8() % 17),
-        box_order: if b.u8() % 2 == 0 { BoxOrder::Yxyx } else { BoxOrder::Xyxy },
+        box_order: if b.u8() % 2 == 0 {
+            BoxOrder::Yxyx
+        } else {
+            BoxOrder::Xyxy
+        },
         // Any offset, extremes included (the multiplication wraps on purpose).
         class_offset: i64::from(b.u8() as i8).wrapping_mul(1 << (b.u8() % 63)),
     };

@@ -10,7 +10,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let once = lookout::redact::text(text).into_owned();
-    assert_eq!(lookout::redact::text(&once), once, "redaction is idempotent");
+    assert_eq!(
+        lookout::redact::text(&once),
+        once,
+        "redaction is idempotent"
+    );
     match BrokerUrl::parse(text) {
         Ok(u) => {
             // What is shown is exactly the URL as the parser split it, the password replaced.

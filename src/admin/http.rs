@@ -84,8 +84,14 @@ mod tests {
             path,
         };
         assert_eq!(parse(b"GET /live HTTP/1.0\r\n\r\n"), get("/live"));
-        assert_eq!(parse(b"GET /live HTTP/1.1\r\nHost: x\r\n\r\n"), get("/live"));
-        assert_eq!(parse(b"GET /metrics?name[]=x HTTP/1.1\r\n\r\n"), get("/metrics"));
+        assert_eq!(
+            parse(b"GET /live HTTP/1.1\r\nHost: x\r\n\r\n"),
+            get("/live")
+        );
+        assert_eq!(
+            parse(b"GET /metrics?name[]=x HTTP/1.1\r\n\r\n"),
+            get("/metrics")
+        );
         assert_eq!(parse(b"GET /ready HTTP/1.0\n\n"), get("/ready"));
         assert_eq!(
             parse(b"HEAD /live HTTP/1.1\r\n\r\n"),
@@ -94,9 +100,15 @@ mod tests {
                 path: "/live"
             }
         );
-        assert_eq!(parse(b"GET /live HTTP/1.1\r\nHost: x\r\n"), Head::Incomplete);
+        assert_eq!(
+            parse(b"GET /live HTTP/1.1\r\nHost: x\r\n"),
+            Head::Incomplete
+        );
         assert_eq!(parse(b""), Head::Incomplete);
-        assert_eq!(parse(b"POST /live HTTP/1.1\r\n\r\n"), Head::MethodNotAllowed);
+        assert_eq!(
+            parse(b"POST /live HTTP/1.1\r\n\r\n"),
+            Head::MethodNotAllowed
+        );
         assert_eq!(parse(b"DELETE / HTTP/1.1\r\n\r\n"), Head::MethodNotAllowed);
         for bad in [
             &b"GET /live\r\n\r\n"[..],
@@ -116,8 +128,9 @@ mod tests {
         assert!(full.ends_with(b"Content-Length: 5\r\nConnection: close\r\n\r\nlive\n"));
         let head = response("200 OK", "text/plain", b"live\n", true);
         assert!(head.ends_with(b"Content-Length: 5\r\nConnection: close\r\n\r\n"));
-        let refused = String::from_utf8(response("405 Method Not Allowed", "text/plain", b"", false))
-            .expect("text");
+        let refused =
+            String::from_utf8(response("405 Method Not Allowed", "text/plain", b"", false))
+                .expect("text");
         assert!(refused.contains("\r\nAllow: GET, HEAD\r\n"), "{refused}");
     }
 }

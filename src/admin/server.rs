@@ -147,7 +147,11 @@ pub fn serve(listener: TcpListener, state: &AdminState, stop: &StopToken) {
             listener.as_raw_fd(),
             if accepting { libc::POLLIN } else { 0 },
         ));
-        fds.extend(conns.iter().map(|c| pollfd(c.stream.as_raw_fd(), c.events())));
+        fds.extend(
+            conns
+                .iter()
+                .map(|c| pollfd(c.stream.as_raw_fd(), c.events())),
+        );
         let mut deadline = conns.first().map(|c| c.accepted + REQUEST_TIMEOUT);
         if let Some(t) = pause_accept_until.filter(|_| !accepting) {
             deadline = Some(deadline.map_or(t, |d| d.min(t)));
@@ -222,7 +226,11 @@ fn accept_all(
                 }
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => return None,
-            Err(e) if matches!(e.kind(), ErrorKind::Interrupted | ErrorKind::ConnectionAborted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Interrupted | ErrorKind::ConnectionAborted
+                ) => {}
             Err(e) => {
                 if !stop.is_stopped() {
                     tracing::warn!("admin endpoint: {e}");
@@ -299,13 +307,22 @@ mod tests {
     fn whole_requests_in_pieces_methods_and_query_strings() {
         let (addr, stop, server) = start();
         let reply = get(addr, b"GET /live HTTP/1.0\r\n\r\n");
-        assert!(reply.starts_with("HTTP/1.0 200") && reply.ends_with("live\n"), "{reply}");
+        assert!(
+            reply.starts_with("HTTP/1.0 200") && reply.ends_with("live\n"),
+            "{reply}"
+        );
         let reply = get(addr, b"GET /live?verbose=1 HTTP/1.1\r\nHost: x\r\n\r\n");
         assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
         let reply = get(addr, b"HEAD /live HTTP/1.1\r\n\r\n");
-        assert!(reply.starts_with("HTTP/1.0 200") && reply.ends_with("\r\n\r\n"), "{reply}");
+        assert!(
+            reply.starts_with("HTTP/1.0 200") && reply.ends_with("\r\n\r\n"),
+            "{reply}"
+        );
         let reply = get(addr, b"POST /live HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
-        assert!(reply.starts_with("HTTP/1.0 405") && reply.contains("Allow: GET, HEAD"), "{reply}");
+        assert!(
+            reply.starts_with("HTTP/1.0 405") && reply.contains("Allow: GET, HEAD"),
+            "{reply}"
+        );
         let reply = get(addr, b"hello\r\n\r\n");
         assert!(reply.starts_with("HTTP/1.0 400"), "{reply}");
         let mut huge = b"GET /live HTTP/1.1\r\n".to_vec();
@@ -338,7 +355,8 @@ mod tests {
         let idle: Vec<TcpStream> = (0..MAX_CONNECTIONS + 20)
             .map(|_| {
                 let c = TcpStream::connect(addr).expect("connects");
-                c.set_read_timeout(Some(REQUEST_TIMEOUT * 3)).expect("timeout");
+                c.set_read_timeout(Some(REQUEST_TIMEOUT * 3))
+                    .expect("timeout");
                 c
             })
             .collect();
@@ -348,7 +366,8 @@ mod tests {
             let mut conn = TcpStream::connect(addr).expect("connects");
             conn.set_read_timeout(Some(Duration::from_secs(2)))
                 .expect("timeout");
-            conn.write_all(b"GET /live HTTP/1.1\r\n\r\n").expect("sends");
+            conn.write_all(b"GET /live HTTP/1.1\r\n\r\n")
+                .expect("sends");
             let mut reply = String::new();
             conn.read_to_string(&mut reply)
                 .expect("answered while the idle connections wait");

@@ -15,9 +15,9 @@ use lookout::detect::{self, named_classes, ModelSpec};
 use lookout::events::Tracker as EventLog;
 use lookout::pipeline::tracked_object;
 use lookout::publish::message::rfc3339_ms;
+use lookout::track::jsonl::{parse_line, RecordedFrame};
 use lookout::track::lines::LinePayload;
 use lookout::track::zones::ZonePayload;
-use lookout::track::jsonl::{parse_line, RecordedFrame};
 use lookout::track::{FrameOutput, FrameRef, TrackStage};
 use lookout::Error;
 use serde_json::Value;
@@ -36,7 +36,6 @@ pub struct TrackArgs {
     #[arg(long)]
     camera: Option<String>,
 }
-
 
 pub fn run(args: &TrackArgs) -> Result<ExitCode, Error> {
     let config = load_config(args.config.as_deref())?;
@@ -117,7 +116,12 @@ impl Session {
     }
 
     /// Tracks one frame and prints the message, its events and the changed counts.
-    fn frame(&mut self, f: RecordedFrame, threshold: f32, out: &mut impl Write) -> std::io::Result<()> {
+    fn frame(
+        &mut self,
+        f: RecordedFrame,
+        threshold: f32,
+        out: &mut impl Write,
+    ) -> std::io::Result<()> {
         let result: FrameOutput = {
             let mut stage = self.stage.lock().unwrap_or_else(|p| p.into_inner());
             let at = FrameRef {
@@ -163,4 +167,3 @@ impl Session {
         Ok(())
     }
 }
-

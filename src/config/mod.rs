@@ -173,9 +173,10 @@ impl Config {
                 .chain(cam.lines.iter().map(|l| ("line", &l.name, &l.classes)));
             for (kind, name, classes) in counted {
                 if let Some(bad) = classes.iter().find(|c| !spec.classes.contains(c)) {
-                    let hint = crate::suggest::closest(bad, spec.classes.iter().map(String::as_str))
-                        .map(|c| format!(" (did you mean '{c}'?)"))
-                        .unwrap_or_default();
+                    let hint =
+                        crate::suggest::closest(bad, spec.classes.iter().map(String::as_str))
+                            .map(|c| format!(" (did you mean '{c}'?)"))
+                            .unwrap_or_default();
                     return Err(Error::Config(format!(
                         "{}: camera '{}' {kind} '{name}': unknown class '{bad}'{hint}; a {kind} counts \
                          classes of the model ({} has {})",
@@ -276,9 +277,15 @@ mod tests {
         let e = err("[mqtt]\nqos_note = 1\n");
         assert!(e.starts_with("x.toml:2:"), "{e}");
         let e = err("[mqtt]\ndevice = \"d\"\nurl = \"mqtt://h:99999\"\n");
-        assert!(e.starts_with("x.toml:3:1:") && e.contains("port must be"), "{e}");
+        assert!(
+            e.starts_with("x.toml:3:1:") && e.contains("port must be"),
+            "{e}"
+        );
         let e = err("[mqtt]\n\npassword_env = \"1x\"\n");
-        assert!(e.starts_with("x.toml:3:1:") && e.contains("not a variable name"), "{e}");
+        assert!(
+            e.starts_with("x.toml:3:1:") && e.contains("not a variable name"),
+            "{e}"
+        );
     }
 
     #[test]

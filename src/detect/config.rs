@@ -111,7 +111,9 @@ fn auto_precision(engine: EngineKind) -> (Precision, Option<String>) {
     if engine != EngineKind::Tract {
         return (
             Precision::Fp32,
-            Some(format!("precision auto: fp32 (INT8 is chosen only for the tract engine, not {engine:?})")),
+            Some(format!(
+                "precision auto: fp32 (INT8 is chosen only for the tract engine, not {engine:?})"
+            )),
         );
     }
     match super::rewrite::int8_kernel() {
@@ -272,23 +274,38 @@ mod tests {
         };
         let tract = EngineKind::Tract;
         let load = |c: DetectorConfig| c.model_to_load().0;
-        assert_eq!(load(with("/m/nanodet-m-fp32.toml", None, tract)), PathBuf::from("/m/nanodet-m-fp32.toml"));
+        assert_eq!(
+            load(with("/m/nanodet-m-fp32.toml", None, tract)),
+            PathBuf::from("/m/nanodet-m-fp32.toml")
+        );
         assert_eq!(
             load(with("/m/nanodet-m-fp32.toml", Some(Precision::Int8), tract)),
             PathBuf::from("/m/nanodet-m-int8.toml")
         );
         assert_eq!(
-            load(with("models/nanodet-m-int8.toml", Some(Precision::Fp32), tract)),
+            load(with(
+                "models/nanodet-m-int8.toml",
+                Some(Precision::Fp32),
+                tract
+            )),
             PathBuf::from("models/nanodet-m-fp32.toml")
         );
         // A user's model is never swapped.
-        assert_eq!(load(with("yolo11n.onnx", Some(Precision::Int8), tract)), PathBuf::from("yolo11n.onnx"));
+        assert_eq!(
+            load(with("yolo11n.onnx", Some(Precision::Int8), tract)),
+            PathBuf::from("yolo11n.onnx")
+        );
         // auto: INT8 exactly where tract has an int8 dot-product kernel, and only on tract.
         let (auto, why) = with(DEFAULT_MODEL, Some(Precision::Auto), tract).model_to_load();
         let int8 = super::super::rewrite::int8_kernels_available();
         assert_eq!(auto.ends_with("nanodet-m-int8.toml"), int8, "{why:?}");
         assert!(why.is_some_and(|w| w.starts_with("precision auto: ")));
-        let (auto, _) = with(DEFAULT_MODEL, Some(Precision::Auto), EngineKind::Onnxruntime).model_to_load();
+        let (auto, _) = with(
+            DEFAULT_MODEL,
+            Some(Precision::Auto),
+            EngineKind::Onnxruntime,
+        )
+        .model_to_load();
         assert!(auto.ends_with("nanodet-m-fp32.toml"));
         let parsed: DetectorConfig = toml::from_str("precision = \"auto\"").expect("parses");
         assert_eq!(parsed.precision, Some(Precision::Auto));

@@ -450,7 +450,12 @@ fn validate(s: &ModelSpec) -> std::result::Result<(), String> {
              (1.0 for a model that takes 0..255, 255.0 for one that takes 0..1)"
         ));
     }
-    if let Some(v) = s.input.mean.iter().find(|v| !(v.is_finite() && v.abs() <= 1e4)) {
+    if let Some(v) = s
+        .input
+        .mean
+        .iter()
+        .find(|v| !(v.is_finite() && v.abs() <= 1e4))
+    {
         return Err(format!(
             "input.mean {v} is not a usable offset: each value must be finite, within ±10000"
         ));

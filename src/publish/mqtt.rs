@@ -437,7 +437,9 @@ mod tests {
         assert_eq!(redacted("mqtts://bob@host"), "mqtts://bob@host");
         // Found by the fuzz target `urls` (fuzz/regressions/urls): a user name holding the
         // password's characters, and control characters in the host, which is now refused.
-        let found = include_bytes!("../../fuzz/regressions/urls/crash-09906641b07020c7fc3b57da767ca244543dcef2");
+        let found = include_bytes!(
+            "../../fuzz/regressions/urls/crash-09906641b07020c7fc3b57da767ca244543dcef2"
+        );
         let found = std::str::from_utf8(found).expect("UTF-8");
         assert!(BrokerUrl::parse(found).is_err_and(|e| e.contains("control characters")));
         assert!(!redacted(found).contains(":\0\0\0\0\0\0\0\0@"));

@@ -62,7 +62,9 @@ pub fn parse_line(line: &str) -> Result<RecordedFrame, String> {
         // JSON numbers are finite, but not every one fits an f32 (1e300 becomes infinite).
         let score = score as f32;
         if !(score.is_finite() && b.iter().all(|v| v.is_finite() && v.abs() <= 1e6)) {
-            return Err("an object's score and box must be finite numbers (box within ±1e6 px)".into());
+            return Err(
+                "an object's score and box must be finite numbers (box within ±1e6 px)".into(),
+            );
         }
         let Ok(class_id) = usize::try_from(class_id) else {
             return Err("class_id is out of range".into());

@@ -163,6 +163,8 @@ mod tests {
             box_order: BoxOrder::Xyxy,
             class_offset: i64::MIN,
         };
-        assert!(run(&extreme, &outs(3.0), 100, 50).expect("decodes").is_empty());
+        assert!(run(&extreme, &outs(3.0), 100, 50)
+            .expect("decodes")
+            .is_empty());
     }
 }

@@ -204,7 +204,10 @@ mod tests {
             strides: vec![0],
             bins: 8,
         };
-        let outputs = [(vec![1, 1, 2], vec![0.0; 2]), (vec![1, 1, 32], vec![0.0; 32])];
+        let outputs = [
+            (vec![1, 1, 2], vec![0.0; 2]),
+            (vec![1, 1, 32], vec![0.0; 32]),
+        ];
         let e = run(&nanodet, &outputs, 16, 16).expect_err("stride 0");
         assert!(e.to_string().contains("include 0"), "{e}");
         // And YOLOv8 with no anchors at all: no detections.
