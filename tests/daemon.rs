@@ -257,6 +257,27 @@ fn run_without_cameras_is_a_config_error() {
     assert!(out.stderr.contains("no [[cameras]]"));
 }
 
+/// A zone counting a class the model lacks stops `run` before it starts (it would count nothing).
+#[test]
+fn run_refuses_a_zone_class_the_model_lacks() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let camera = format!(
+        "[[cameras]]\nname = \"street\"\nsource = \"{}\"\n[[cameras.zones]]\nname = \"door\"\n\
+         polygon = [[0, 0], [1, 0], [1, 1]]\nclasses = [\"persn\"]\n",
+        path_str(&data("vtest.avi"))
+    );
+    let config = write_config(dir.path(), &unique("zoneclass"), &camera);
+    let out = lookout().args(["run", "--config"]).arg(&config).finish();
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "camera 'street' zone 'door': unknown class 'persn' (did you mean 'person'?)"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn sighup_applies_a_valid_config_and_rejects_a_bad_one() {
     let dir = tempfile::tempdir().expect("tmp");

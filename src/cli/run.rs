@@ -19,8 +19,6 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> Result<ExitCode, Error> {
     let file = args.config.as_path();
     let config = Config::load(file)?;
-    // What check-config and a reload check: every model with its classes, zones and lines.
-    config.check_models(file)?;
     let device = config.mqtt.device.clone().unwrap_or_else(hostname);
     let stop = super::stop_on_signals()?;
     let reload = lookout::daemon::on_sighup()

@@ -57,6 +57,27 @@ fn default_stall_timeout() -> f64 {
 pub(super) type Problem = (Vec<&'static str>, String);
 
 impl CameraConfig {
+    /// Every class a zone or line counts is one of the model's `classes`: a typo would count
+    /// nothing, silently. The error names the zone or line.
+    pub fn check_counted_classes(&self, classes: &[String]) -> Result<(), String> {
+        let counted = self
+            .zones
+            .iter()
+            .map(|z| ("zone", &z.name, &z.classes))
+            .chain(self.lines.iter().map(|l| ("line", &l.name, &l.classes)));
+        for (kind, name, counts) in counted {
+            if let Some(bad) = counts.iter().find(|c| !classes.contains(c)) {
+                return Err(format!(
+                    "camera '{}' {kind} '{name}': {}; a {kind} counts classes of the model (it has {})",
+                    self.name,
+                    crate::detect::unknown_class(bad, classes),
+                    classes.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// `[detector]` with this camera's overrides applied.
     pub fn detector(&self, base: &DetectorConfig) -> DetectorConfig {
         self.detector.over(base)

@@ -143,8 +143,9 @@ impl Config {
     }
 
     /// Every model the config names (`[detector]`'s and each camera's) loads, with the classes and
-    /// input size asked of it: what `run` checks before it starts, `check-config` reports and a
-    /// reload checks before it changes anything. `path` is the config file, for messages and to
+    /// input size asked of it, and every zone's and line's classes are the model's: what `run`
+    /// checks as it loads each camera's detector, `check-config` reports and a reload checks
+    /// before it changes anything. `path` is the config file, for messages and to
     /// find models beside it.
     pub fn check_models(&self, path: &Path) -> Result<()> {
         use crate::detect::{self, DetectorConfig, ModelSpec};
@@ -165,28 +166,8 @@ impl Config {
                 &cam.detector(&self.detector),
                 &format!("camera '{}'", cam.name),
             )?;
-            // A zone or line counting a class the model does not have would count nothing, silently.
-            let counted = cam
-                .zones
-                .iter()
-                .map(|z| ("zone", &z.name, &z.classes))
-                .chain(cam.lines.iter().map(|l| ("line", &l.name, &l.classes)));
-            for (kind, name, classes) in counted {
-                if let Some(bad) = classes.iter().find(|c| !spec.classes.contains(c)) {
-                    let hint =
-                        crate::suggest::closest(bad, spec.classes.iter().map(String::as_str))
-                            .map(|c| format!(" (did you mean '{c}'?)"))
-                            .unwrap_or_default();
-                    return Err(Error::Config(format!(
-                        "{}: camera '{}' {kind} '{name}': unknown class '{bad}'{hint}; a {kind} counts \
-                         classes of the model ({} has {})",
-                        path.display(),
-                        cam.name,
-                        spec.name,
-                        spec.classes.len()
-                    )));
-                }
-            }
+            cam.check_counted_classes(&spec.classes)
+                .map_err(|m| Error::Config(format!("{}: {m}", path.display())))?;
         }
         Ok(())
     }

@@ -70,7 +70,12 @@ impl Daemon<'_> {
         let detectors = config
             .cameras
             .iter()
-            .map(|cam| self.load_detector(&cam.name, cam.detector(&config.detector)))
+            .map(|cam| {
+                let detector = self.load_detector(&cam.name, cam.detector(&config.detector))?;
+                cam.check_counted_classes(&detector.spec().classes)
+                    .map_err(|m| Error::Config(format!("{}: {m}", self.config_path.display())))?;
+                Ok(detector)
+            })
             .collect::<Result<Vec<_>>>()?;
         let listener = match config.admin.listen.as_str() {
             "" => None,

@@ -311,6 +311,14 @@ pub fn check(spec: &ModelSpec, cfg: &DetectorConfig) -> Result<Vec<bool>> {
     class_filter(&spec.classes, &cfg.classes)
 }
 
+/// "unknown class 'x'", with the model's nearest class name as a hint when there is one.
+pub fn unknown_class(name: &str, classes: &[String]) -> String {
+    let hint = crate::suggest::closest(name, classes.iter().map(String::as_str))
+        .map(|c| format!(" (did you mean '{c}'?)"))
+        .unwrap_or_default();
+    format!("unknown class '{name}'{hint}")
+}
+
 /// `allowed[class_id]` for a list of class names ("all" or empty: every class). The default list
 /// (the traffic classes) keeps those the model has; a model with none of them reports every class,
 /// with a warning, rather than nothing.
@@ -339,12 +347,9 @@ fn class_filter(classes: &[String], wanted: &[String]) -> Result<Vec<bool>> {
         match classes.iter().position(|c| c == name) {
             Some(i) => allowed[i] = true,
             None => {
-                let hint = crate::suggest::closest(name, classes.iter().map(String::as_str))
-                    .map(|c| format!(" (did you mean '{c}'?)"))
-                    .unwrap_or_default();
                 return Err(Error::Usage(format!(
-                    "unknown class '{name}'{hint}; the model's classes are listed in its classes file, \
-                     or use 'all'"
+                    "{}; the model's classes are listed in its classes file, or use 'all'",
+                    unknown_class(name, classes)
                 )));
             }
         }
