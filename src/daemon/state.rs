@@ -140,7 +140,8 @@ pub(super) fn apply_command(
             ack: &ack,
         };
         // The response topic an MQTT 5 command names, if it is one a publish can use.
-        let (to, correlation) = match reply.filter(|r| valid_publish_topic(&r.topic)) {
+        let usable = |r: &&ReplyTo| crate::publish::topic_problem(&r.topic).is_none();
+        let (to, correlation) = match reply.filter(usable) {
             Some(r) => (r.topic.clone(), r.correlation.clone()),
             None => (format!("{topic}/result"), None),
         };
@@ -150,8 +151,4 @@ pub(super) fn apply_command(
     }
     cam.ack = Some(ack);
     Some(name.to_string())
-}
-
-fn valid_publish_topic(t: &str) -> bool {
-    !t.is_empty() && t.len() <= 65_535 && !t.contains(['+', '#', '\0'])
 }

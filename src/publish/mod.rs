@@ -19,6 +19,18 @@ pub fn valid_topic_segment(s: &str) -> bool {
 }
 
 /// Turns a free-form name (hostname, file stem) into a valid topic segment.
+/// Why a publish could never go to `topic`, if it could not: empty or over MQTT's length, or a
+/// wildcard or NUL in it.
+pub fn topic_problem(topic: &str) -> Option<&'static str> {
+    if topic.is_empty() || topic.len() > 65_535 {
+        Some("the topic is empty or longer than MQTT allows")
+    } else if topic.contains(['+', '#', '\0']) {
+        Some("the topic has a wildcard or NUL, which a publish cannot have")
+    } else {
+        None
+    }
+}
+
 pub fn sanitize_segment(s: &str) -> String {
     let out: String = s
         .chars()

@@ -32,11 +32,8 @@ impl Message {
     /// Why the client would refuse `self` for ever, if it would: such a message (from a damaged
     /// or edited spool) is dropped and counted instead of blocking every event behind it.
     pub fn unpublishable(&self) -> Option<&'static str> {
-        let t = &self.topic;
-        if t.is_empty() || t.len() > 65_535 {
-            Some("the topic is empty or longer than MQTT allows")
-        } else if t.contains(['+', '#', '\0']) {
-            Some("the topic has a wildcard or NUL, which a publish cannot have")
+        if let Some(why) = super::topic_problem(&self.topic) {
+            Some(why)
         } else if self.qos > 2 {
             Some("QoS is above 2")
         } else if self.payload.len() > MAX_EVENT_BYTES {
