@@ -179,21 +179,27 @@ fn malformed_config_names_file_line_and_column() {
 }
 
 /// A model manifest's fixed-size values take exactly their count (#17 probe defect 12).
-#[test]
-fn manifest_arrays_take_exactly_their_length() {
-    let dir = tempfile::tempdir().expect("tmp");
+/// The test SSD model copied into `dir`, its manifest written with `std_line` in place of its own
+/// `std = ...` line; returns the manifest's path.
+fn ssd_with_std(dir: &std::path::Path, std_line: &str) -> std::path::PathBuf {
     let models = root().join("tests/data/models");
     for f in ["ssd.onnx", "ssd-classes.txt"] {
-        std::fs::copy(models.join(f), dir.path().join(f)).expect("copy");
+        std::fs::copy(models.join(f), dir.join(f)).expect("copy");
     }
     let manifest = std::fs::read_to_string(models.join("ssd.toml")).expect("manifest");
-    let std_line = manifest
+    let own = manifest
         .lines()
         .find(|l| l.starts_with("std"))
         .expect("the test manifest states std");
-    let bad = manifest.replace(std_line, "std = [1.0, 1.0, 1.0, 1.0]");
-    let m = dir.path().join("ssd.toml");
-    std::fs::write(&m, bad).expect("write");
+    let m = dir.join("ssd.toml");
+    std::fs::write(&m, manifest.replace(own, std_line)).expect("write");
+    m
+}
+
+#[test]
+fn manifest_arrays_take_exactly_their_length() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let m = ssd_with_std(dir.path(), "std = [1.0, 1.0, 1.0, 1.0]");
     let out = run(&["detect", "--model", &path_str(&m), "tests/data/bus.jpg"]);
     assert_one_line_error(&out, &["ssd.toml", "exactly 3 values"]);
 }
@@ -358,22 +364,12 @@ fn configs_manifests_and_models_beyond_their_limits_are_refused() {
     assert_one_line_error(&out, &["c.toml:2:", "model is empty"]);
 
     // A manifest with a std that is not a usable scale.
-    let models = root().join("tests/data/models");
-    for f in ["ssd.onnx", "ssd-classes.txt"] {
-        std::fs::copy(models.join(f), dir.path().join(f)).expect("copy");
-    }
-    let manifest = std::fs::read_to_string(models.join("ssd.toml")).expect("manifest");
-    let std_line = manifest
-        .lines()
-        .find(|l| l.starts_with("std"))
-        .expect("the test manifest states std");
-    let m = dir.path().join("ssd.toml");
     for bad in [
         "std = [nan, 1.0, 1.0]",
         "std = [1e-9, 1.0, 1.0]",
         "std = [1.0, inf, 1.0]",
     ] {
-        std::fs::write(&m, manifest.replace(std_line, bad)).expect("write");
+        let m = ssd_with_std(dir.path(), bad);
         let out = run(&["detect", "--model", &path_str(&m), "tests/data/bus.jpg"]);
         assert_one_line_error(&out, &["input.std", "not a usable scale"]);
     }

@@ -693,12 +693,19 @@ fn retained_commands_are_ignored() {
     assert!(log.contains("a retained command is ignored"), "{log}");
 }
 
-/// A command of 20 KB (anyone allowed to publish on `<camera>/set` can send one) is a rejected
-/// command answered on `state`, not a dropped connection (rumqttc's default limit was 10 KB).
-#[test]
-fn an_oversize_command_is_rejected_and_the_connection_stays() {
+/// `lookout run` with one looping camera, `street` (tests/data/vtest.avi at 5 fps), once it has
+/// published detections: its config's folder (kept while it runs), its topic root, a subscriber
+/// to everything under the root, and the process.
+struct Street {
+    _dir: tempfile::TempDir,
+    root: String,
+    sub: Subscriber,
+    child: Running,
+}
+
+fn street_publishing(device_prefix: &str) -> Street {
     let dir = tempfile::tempdir().expect("tmp");
-    let device = unique("daemon-big");
+    let device = unique(device_prefix);
     let camera = format!(
         "[[cameras]]\nname = \"street\"\nsource = \"{}\"\nloop = true\nfps = 5\n",
         path_str(&data("vtest.avi"))
@@ -706,10 +713,31 @@ fn an_oversize_command_is_rejected_and_the_connection_stays() {
     let config = write_config(dir.path(), &device, &camera);
     let root = format!("lookout/{device}");
     let sub = Subscriber::new(1883, &format!("{root}/#"));
-    let mut child = start(&config);
+    let child = start(&config);
+    sub.next_on(
+        &format!("{root}/street/detections"),
+        Duration::from_secs(60),
+    )
+    .expect("street publishes");
+    Street {
+        _dir: dir,
+        root,
+        sub,
+        child,
+    }
+}
+
+/// A command of 20 KB (anyone allowed to publish on `<camera>/set` can send one) is a rejected
+/// command answered on `state`, not a dropped connection (rumqttc's default limit was 10 KB).
+#[test]
+fn an_oversize_command_is_rejected_and_the_connection_stays() {
+    let Street {
+        _dir,
+        root,
+        sub,
+        mut child,
+    } = street_publishing("daemon-big");
     let detections = format!("{root}/street/detections");
-    sub.next_on(&detections, Duration::from_secs(60))
-        .expect("street publishes");
     let big = format!(r#"{{"paused": true, "pad": "{}"}}"#, "x".repeat(20_000));
     let ok = std::process::Command::new("mosquitto_pub")
         .args(["-h", "127.0.0.1", "-p", "1883", "-q", "1"])
@@ -754,21 +782,12 @@ fn an_oversize_command_is_rejected_and_the_connection_stays() {
 /// a response topic and correlation data is answered there, with its correlation data.
 #[test]
 fn every_command_is_answered_with_its_id_and_mqtt5_response_topics_are_used() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let device = unique("daemon-answers");
-    let camera = format!(
-        "[[cameras]]\nname = \"street\"\nsource = \"{}\"\nloop = true\nfps = 5\n",
-        path_str(&data("vtest.avi"))
-    );
-    let config = write_config(dir.path(), &device, &camera);
-    let root = format!("lookout/{device}");
-    let sub = Subscriber::new(1883, &format!("{root}/#"));
-    let mut child = start(&config);
-    sub.next_on(
-        &format!("{root}/street/detections"),
-        Duration::from_secs(60),
-    )
-    .expect("street publishes");
+    let Street {
+        _dir,
+        root,
+        sub,
+        mut child,
+    } = street_publishing("daemon-answers");
     let set = format!("{root}/street/set");
     let commands = [
         r#"{"score_threshold": 0.5, "id": "c1"}"#,

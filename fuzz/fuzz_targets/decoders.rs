@@ -4,9 +4,9 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use lookout::detect::decode::{decoder_for, OutputView};
+use lookout::detect::family::ALL as FAMILIES;
 use lookout::detect::nms::nms_classwise;
 use lookout::detect::spec::{BoxOrder, DecoderSpec};
-use lookout::detect::Family;
 
 /// Reads bytes off the front of the input; zeros once it runs out.
 struct Bytes<'a>(&'a [u8]);
@@ -25,16 +25,6 @@ impl Bytes<'_> {
         f32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
     }
 }
-
-const FAMILIES: [Family; 7] = [
-    Family::NanoDetGfl,
-    Family::Yolov5,
-    Family::Yolov8,
-    Family::YoloE2e,
-    Family::Yolox,
-    Family::Rtdetr,
-    Family::Ssd,
-];
 
 fuzz_target!(|data: &[u8]| {
     let mut b = Bytes(data);
