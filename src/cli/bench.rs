@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use lookout::bench::{BenchContext, BenchReport, ModelReport, MqttReport};
-use lookout::detect::{Detector, DetectorConfig};
+use lookout::detect::{Detector, DetectorConfig, Precision};
 use lookout::pipeline::{self, ReplayOptions, ReplaySummary};
 use lookout::publish::mqtt::MqttPublisher;
 use lookout::source::{self, Source, SourceOptions};
@@ -27,8 +27,8 @@ pub struct BenchArgs {
     detector: DetectorArgs,
     /// Bundled model precision, when --model is not given: fp32, int8, or auto (INT8 where tract
     /// has an int8 dot-product kernel for this CPU, else FP32; the choice is printed).
-    #[arg(long, value_parser = ["fp32", "int8", "auto"])]
-    precision: Option<String>,
+    #[arg(long, value_enum)]
+    precision: Option<Precision>,
     /// Long side of the network input (same as --long-side).
     #[arg(long)]
     size: Option<u32>,
@@ -89,25 +89,17 @@ impl BenchArgs {
     /// The detector flags, with `--precision` choosing a bundled model and `--size` the long side.
     fn detector_config(&self, base: &DetectorConfig) -> DetectorConfig {
         let mut overrides = self.detector.overrides();
-        let mut auto = false;
-        if overrides.model.is_none() {
-            match self.precision.as_deref() {
-                Some("auto") => {
-                    overrides.model = Some(PathBuf::from(lookout::detect::DEFAULT_MODEL));
-                    auto = true;
-                }
-                Some(p) => {
-                    overrides.model = Some(PathBuf::from(format!("models/nanodet-m-{p}.toml")))
-                }
-                None => {}
-            }
+        // The bundled model, of the precision `[detector] precision` would pick.
+        let precision = self.precision.filter(|_| overrides.model.is_none());
+        if precision.is_some() {
+            overrides.model = Some(PathBuf::from(lookout::detect::DEFAULT_MODEL));
         }
         if self.size.is_some() {
             overrides.long_side = self.size;
         }
         let mut cfg = overrides.over(base);
-        if auto {
-            cfg.precision = Some(lookout::detect::Precision::Auto);
+        if precision.is_some() {
+            cfg.precision = precision;
         }
         cfg
     }

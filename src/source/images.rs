@@ -123,13 +123,24 @@ fn decode_rgb<R: std::io::BufRead + std::io::Seek>(
     Ok((w, h))
 }
 
+impl ImageSource {
+    /// At the end of the list: back to the first file when looping, else false (done).
+    fn rewind_if_done(&mut self) -> bool {
+        if self.next < self.files.len() {
+            return true;
+        }
+        if !self.opts.looping {
+            return false;
+        }
+        self.next = 0;
+        true
+    }
+}
+
 impl Source for ImageSource {
     fn next_frame(&mut self, mut buf: Vec<u8>) -> Result<Option<Frame>> {
-        if self.next >= self.files.len() {
-            if !self.opts.looping {
-                return Ok(None);
-            }
-            self.next = 0;
+        if !self.rewind_if_done() {
+            return Ok(None);
         }
         if self.opts.realtime {
             let now = Instant::now();
@@ -153,11 +164,8 @@ impl Source for ImageSource {
         let mut failed = 0;
         let t0 = Instant::now();
         let (path, width, height) = loop {
-            if self.next >= self.files.len() {
-                if !self.opts.looping {
-                    return Ok(None);
-                }
-                self.next = 0;
+            if !self.rewind_if_done() {
+                return Ok(None);
             }
             let path = self.files[self.next].clone();
             self.next += 1;
