@@ -67,9 +67,11 @@ pub struct Machine {
     /// The instruction sets tract uses here, as tract sees them (after `TRACT_CPU_ISA`).
     pub tract_isa: String,
     /// The int8 matrix kernel tract picks here (detect::rewrite::int8_kernel), and whether the
-    /// INT8 model's convolutions are rewritten onto it (only onto a dot-product kernel).
+    /// INT8 model's convolutions are rewritten (onto a dot-product kernel of tract's, or onto
+    /// lookout's AVX2 one), with the kernel they run on.
     pub int8_kernel: Option<String>,
     pub int8_rewrite: bool,
+    pub int8_rewrite_kernel: Option<String>,
 }
 
 /// arm64 cores by `CPU part` (ARM Ltd, implementer 0x41), as /proc/cpuinfo reports them.
@@ -178,6 +180,8 @@ impl Machine {
             tract_isa: format!("{:?}", tract_linalg::isa::native()),
             int8_rewrite: crate::detect::rewrite::enabled()
                 && crate::detect::rewrite::int8_kernels_available(),
+            int8_rewrite_kernel: crate::detect::rewrite::int8_rewrite_kernel()
+                .filter(|_| crate::detect::rewrite::enabled()),
             int8_kernel,
         }
     }
@@ -321,10 +325,9 @@ impl BenchReport {
             "tract: ISA {}; int8 kernel {} (INT8 convolution rewrite {})\n",
             self.machine.tract_isa,
             self.machine.int8_kernel.as_deref().unwrap_or("none"),
-            if self.machine.int8_rewrite {
-                "on"
-            } else {
-                "off"
+            match &self.machine.int8_rewrite_kernel {
+                Some(k) if self.machine.int8_rewrite => format!("on, {k}"),
+                _ => "off".to_string(),
             }
         );
         t += &match self.feed_fps {

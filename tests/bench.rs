@@ -202,13 +202,14 @@ fn plot_must_be_named_svg() {
     assert!(run.stderr.contains("name the file .svg"), "{}", run.stderr);
 }
 
-/// #16 item 5: `--precision auto` picks INT8 where tract's int8 kernel for this CPU is a
-/// dot-product one and FP32 where it is not, and says which and why. The same binary is run as
-/// this CPU and, on x86-64, with VNNI/AMX hidden from tract (`TRACT_CPU_ISA`, as on an AVX2-only
-/// CPU), where it must pick FP32.
+/// #16 items 2 and 5: `--precision auto` picks INT8 where the rewrite has a fast int8 kernel on
+/// this CPU (tract's dot-product kernels, or lookout's AVX2 one) and FP32 where it has none, and
+/// says which and why. The same binary is run as this CPU and, on x86-64, with VNNI/AMX hidden
+/// from tract (`TRACT_CPU_ISA`, as on an AVX2-only CPU: INT8 on lookout's AVX2 kernel), and with
+/// AVX2 hidden as well (FP32).
 #[test]
-fn precision_auto_picks_int8_only_with_int8_dot_product_kernels() {
-    let run = |hide: bool| {
+fn precision_auto_picks_int8_where_an_int8_kernel_pays() {
+    let run = |hide: Option<&str>| {
         let mut cmd = lookout();
         cmd.arg("bench").arg(data("bus.jpg")).args([
             "--json",
@@ -220,11 +221,8 @@ fn precision_auto_picks_int8_only_with_int8_dot_product_kernels() {
             "--precision",
             "auto",
         ]);
-        if hide {
-            cmd.env(
-                "TRACT_CPU_ISA",
-                "-avx512f,-avx512vnni,-avx512fp16,-avxvnni,-amx-int8,-amx-bf16",
-            );
+        if let Some(hide) = hide {
+            cmd.env("TRACT_CPU_ISA", hide);
         }
         let out = cmd.finish().success();
         let report = out.json();
@@ -242,18 +240,20 @@ fn precision_auto_picks_int8_only_with_int8_dot_product_kernels() {
             line,
         )
     };
-    let dot = lookout::detect::rewrite::int8_kernels_available();
-    let (precision, why) = run(false);
-    assert_eq!(precision, if dot { "int8" } else { "fp32" }, "{why}");
+    let fast = lookout::detect::rewrite::int8_kernels_available();
+    let (precision, why) = run(None);
+    assert_eq!(precision, if fast { "int8" } else { "fp32" }, "{why}");
     assert!(
-        why.starts_with(&format!(
-            "precision auto: {precision} (tract's int8 kernel here is "
-        )),
+        why.starts_with(&format!("precision auto: {precision} (")),
         "{why}"
     );
-    if cfg!(target_arch = "x86_64") {
-        let (precision, why) = run(true);
+    if cfg!(target_arch = "x86_64") && std::is_x86_feature_detected!("avx2") {
+        let no_dot = "-avx512f,-avx512vnni,-avx512fp16,-avxvnni,-amx-int8,-amx-bf16";
+        let (precision, why) = run(Some(no_dot));
+        assert_eq!(precision, "int8", "{why}");
+        assert!(why.contains("lookout_avx2_u8s8"), "{why}");
+        let (precision, why) = run(Some(&format!("{no_dot},-avx2,-fma,-f16c")));
         assert_eq!(precision, "fp32", "{why}");
-        assert!(why.contains("not a dot-product kernel"), "{why}");
+        assert!(why.contains("no AVX2"), "{why}");
     }
 }

@@ -116,16 +116,27 @@ fn auto_precision(engine: EngineKind) -> (Precision, Option<String>) {
             )),
         );
     }
-    match super::rewrite::int8_kernel() {
-        Some(k) if super::rewrite::is_int8_dot_product_kernel(&k) => (
+    use super::rewrite::Int8Backend;
+    let kernel = super::rewrite::int8_kernel();
+    let kernel = kernel.as_deref().unwrap_or("none");
+    match super::rewrite::int8_backend() {
+        Some(Int8Backend::Tract) => (
             Precision::Int8,
-            Some(format!("precision auto: int8 (tract's int8 kernel here is {k}, a dot-product kernel: INT8 runs faster than FP32)")),
+            Some(format!("precision auto: int8 (tract's int8 kernel here is {kernel}, a dot-product kernel: INT8 runs faster than FP32)")),
         ),
-        k => (
+        Some(Int8Backend::Avx2) => (
+            Precision::Int8,
+            Some(format!(
+                "precision auto: int8 (no int8 dot-product instruction here, tract's int8 kernel is {kernel}; \
+                 lookout's AVX2 int8 convolution {} runs INT8 faster than FP32)",
+                super::rewrite::avx2::KERNEL_NAME
+            )),
+        ),
+        None => (
             Precision::Fp32,
             Some(format!(
-                "precision auto: fp32 (tract's int8 kernel here is {}, not a dot-product kernel: INT8 would be no faster)",
-                k.as_deref().unwrap_or("none")
+                "precision auto: fp32 (tract's int8 kernel here is {kernel}, not a dot-product kernel, \
+                 and no AVX2: INT8 would be no faster)"
             )),
         ),
     }

@@ -134,6 +134,8 @@ pub struct TractEngine {
     device: Device,
     /// Apply lookout's graph rewrites ([`super::rewrite`]) before tract optimises the plan.
     rewrite: bool,
+    /// Where the INT8 rewrite runs its convolutions (default: [`super::rewrite::int8_backend`]).
+    int8_backend: Option<super::rewrite::Int8Backend>,
     /// The network takes uint8 pixels (the prepared floats are whole numbers 0..=255).
     input_u8: bool,
     plans: Vec<([usize; 4], Plan)>,
@@ -207,6 +209,7 @@ impl TractEngine {
             options,
             device,
             rewrite: super::rewrite::enabled(),
+            int8_backend: super::rewrite::int8_backend(),
             input_u8: spec.input.dtype == super::spec::InputType::Uint8,
             plans: Vec::new(),
             outputs: tvec![],
@@ -218,6 +221,15 @@ impl TractEngine {
     pub fn set_rewrite(&mut self, on: bool) {
         if self.rewrite != on {
             self.rewrite = on;
+            self.plans.clear();
+        }
+    }
+
+    /// Runs the INT8 rewrite's convolutions on `backend` instead of this CPU's best one (`None`:
+    /// they stay float), to compare the backends in one process; plans already built are dropped.
+    pub fn set_int8_backend(&mut self, backend: Option<super::rewrite::Int8Backend>) {
+        if self.int8_backend != backend {
+            self.int8_backend = backend;
             self.plans.clear();
         }
     }
@@ -250,7 +262,8 @@ impl TractEngine {
                     .and_then(|m| m.into_decluttered())
                     .map_err(prepare_err)?;
                 if self.rewrite {
-                    let n = super::rewrite::apply(&mut typed).map_err(prepare_err)?;
+                    let n = super::rewrite::apply(&mut typed, self.int8_backend)
+                        .map_err(prepare_err)?;
                     tracing::debug!(
                         resizes = n.resizes,
                         int8_convs = n.convs,

@@ -17,6 +17,9 @@ use tract_onnx::tract_core::internal::*;
 
 use super::output;
 
+/// Bytes after the padded channel-last input ([`Geometry::padded_channel_last`]).
+pub(super) const PADDED_SLACK: usize = 4;
+
 /// One 2-D convolution's geometry on a `[1, channels, h, w]` input.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Geometry {
@@ -55,25 +58,27 @@ impl Geometry {
         (lo.min(hi), hi)
     }
     /// Height and width of the padded input the patches read: enough for every output pixel.
-    fn padded(&self) -> (usize, usize) {
+    pub(super) fn padded(&self) -> (usize, usize) {
         (
             (self.out.0 - 1) * self.stride.0 + self.kh,
             (self.out.1 - 1) * self.stride.1 + self.kw,
         )
     }
-    /// The activations shifted to i8 (as bytes: `x ^ 0x80` is the two's complement of `x − 128`),
-    /// channel-last, inside a border of the shifted zero point: `[hp, wp, C]`.
-    fn padded_channel_last(&self, x: &[u8], zero_point: u8) -> Vec<u8> {
+    /// The activations channel-last, inside a border of the zero point, every byte XORed with
+    /// `flip`: `[hp, wp, C]`. `flip = 0x80` shifts them to i8 (`x ^ 0x80` is the two's
+    /// complement of `x − 128`) for tract's i8 × i8 kernels; 0 keeps them u8. Followed by
+    /// [`PADDED_SLACK`] bytes that a reader of whole 4-byte groups may read past the end.
+    pub(super) fn padded_channel_last(&self, x: &[u8], zero_point: u8, flip: u8) -> Vec<u8> {
         let (hp, wp) = self.padded();
         let c = self.channels;
-        let mut out = vec![zero_point ^ 0x80; hp * wp * c];
+        let mut out = vec![zero_point ^ flip; hp * wp * c + PADDED_SLACK];
         for y in 0..self.h.min(hp.saturating_sub(self.pad.0)) {
             let row = &mut out[(y + self.pad.0) * wp * c..][..wp * c];
             let cols = self.w.min(wp.saturating_sub(self.pad.1));
             for ch in 0..c {
                 let src = &x[(ch * self.h + y) * self.w..][..cols];
                 for (ix, &v) in src.iter().enumerate() {
-                    row[(ix + self.pad.1) * c + ch] = v ^ 0x80;
+                    row[(ix + self.pad.1) * c + ch] = v ^ flip;
                 }
             }
         }
@@ -81,7 +86,7 @@ impl Geometry {
     }
     /// Writes output pixel `m`'s patch (K bytes) from the padded channel-last input.
     #[inline]
-    fn patch(&self, padded: &[u8], m: usize, dst: &mut [u8]) {
+    pub(super) fn patch(&self, padded: &[u8], m: usize, dst: &mut [u8]) {
         let (_, wp) = self.padded();
         let c = self.channels;
         let (oy, ox) = (m / self.out.1, m % self.out.1);
@@ -89,6 +94,35 @@ impl Geometry {
         for (dy, dst) in dst.chunks_exact_mut(run).enumerate() {
             let start = ((oy * self.stride.0 + dy) * wp + ox * self.stride.1) * c;
             dst.copy_from_slice(&padded[start..][..run]);
+        }
+    }
+}
+
+impl Geometry {
+    /// Writes the patches of output pixels `first..first + r` into one K=4-inner panel: the patch
+    /// values in groups of 4 bytes, the `r` pixels' groups side by side (`⌈K/4⌉·r·4` bytes). A
+    /// patch's last group is padded with zeros, and so are the pixels past the last one. `patch`
+    /// is scratch space of `⌈K/4⌉·4` bytes.
+    pub(super) fn fill_panel(
+        &self,
+        padded: &[u8],
+        first: usize,
+        r: usize,
+        panel: &mut [u8],
+        patch: &mut [u8],
+    ) {
+        let (k, n) = (self.k(), self.n());
+        for lm in 0..r {
+            let m = first + lm;
+            if m < n {
+                self.patch(padded, m, &mut patch[..k]);
+                patch[k..].fill(0);
+            } else {
+                patch.fill(0);
+            }
+            for (group, four) in patch.chunks_exact(4).enumerate() {
+                panel[group * r * 4 + lm * 4..][..4].copy_from_slice(four);
+            }
         }
     }
 }
@@ -298,8 +332,11 @@ mod packed {
             let input = args_1!(inputs);
             let g = &self.geo;
             check_input(g, &input)?;
-            let padded =
-                g.padded_channel_last(input.try_as_plain_ram()?.as_slice::<u8>()?, self.zero_point);
+            let padded = g.padded_channel_last(
+                input.try_as_plain_ram()?.as_slice::<u8>()?,
+                self.zero_point,
+                0x80,
+            );
             let (k, n) = (g.k(), g.n());
             let (r, slot, align) = self.layout.shape(k);
             let panels = n.div_ceil(r);
@@ -322,20 +359,9 @@ mod packed {
                     }
                 }
                 PackedLayout::K4(_) => {
-                    // pixel m's patch, in groups of 4 bytes, one group per r·4 bytes of its panel
                     let mut patch = vec![0u8; slot];
                     for (p, panel) in bytes.chunks_exact_mut(panel_bytes).enumerate() {
-                        for lm in 0..r {
-                            let m = p * r + lm;
-                            if m < n {
-                                g.patch(&padded, m, &mut patch[..k]);
-                            } else {
-                                patch[..k].fill(0);
-                            }
-                            for (group, four) in patch.chunks_exact(4).enumerate() {
-                                panel[group * r * 4 + lm * 4..][..4].copy_from_slice(four);
-                            }
-                        }
+                        g.fill_panel(&padded, p * r, r, panel, &mut patch);
                     }
                 }
             }
@@ -457,6 +483,10 @@ mod tests {
             ((2, 2), (1, 1), (8, 11), (3, 3), 3, 8),
             ((1, 1), (0, 0), (5, 4), (1, 1), 70, 16),
             ((1, 1), (1, 1), (3, 3), (3, 3), 2, 8),
+            // runs of whole 4-byte groups (kw·C a multiple of 4)
+            ((1, 1), (1, 1), (6, 7), (3, 3), 4, 16),
+            ((2, 2), (1, 1), (9, 8), (3, 3), 8, 8),
+            ((1, 1), (0, 0), (5, 3), (1, 1), 24, 16),
         ] {
             let geo = Geometry::padded_evenly(c, (h, w), (kh, kw), stride, pad);
             let x: Vec<u8> = (0..c * h * w).map(|i| (i * 37 % 256) as u8).collect();
