@@ -5,7 +5,8 @@
 #   /usr/share/lookout/models/               the bundled models, their manifests, coco80.txt, licences
 #   /etc/lookout/lookout.toml                conffile, generated from config/lookout.toml
 #   /lib/systemd/system/lookout.service      generated from systemd/lookout.service; not enabled
-#   /usr/share/doc/lookout/                  README.md, docs/, copyright
+#   /usr/share/doc/lookout/                  README.md, docs/, copyright,
+#                                            examples/mosquitto-bridge.conf (docs/fleet.md)
 #   /usr/share/man/man1/lookout*.1.gz        manual pages (`lookout manpage`)
 #   /usr/share/bash-completion/completions/lookout, /usr/share/zsh/vendor-completions/_lookout,
 #   /usr/share/fish/vendor_completions.d/lookout.fish   shell completions (`lookout completions`)
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
     --arch) [ $# -ge 2 ] || die "--arch needs a value (amd64, arm64 or amd64,arm64)"; archs=$2; shift 2 ;;
     --binary) [ $# -ge 2 ] || die "--binary needs a path"; binary=$2; shift 2 ;;
     --out) [ $# -ge 2 ] || die "--out needs a directory"; out=$2; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -98,7 +99,8 @@ build_one() {
 
   local tree=$work/$arch
   install -d "$tree/DEBIAN" "$tree/usr/bin" "$tree/usr/share/lookout/models" "$tree/etc/lookout" \
-    "$tree/lib/systemd/system" "$tree/usr/share/doc/lookout/docs/schema"
+    "$tree/lib/systemd/system" "$tree/usr/share/doc/lookout/docs/schema" \
+    "$tree/usr/share/doc/lookout/examples"
 
   # Debug info (line tables) stripped: 270 MB -> 50 MB. The symbol table stays so that a panic's
   # backtrace still names functions. The cross binutils' strip for a foreign binary when installed
@@ -139,6 +141,7 @@ build_one() {
   install -m 644 "$root/README.md" "$doc/"
   install -m 644 "$root"/docs/*.md "$doc/docs/"
   install -m 644 "$root"/docs/schema/* "$doc/docs/schema/"
+  install -m 644 "$root/config/mosquitto/bridge.conf" "$doc/examples/mosquitto-bridge.conf"
   write_copyright "$doc/copyright" "$triple"
 
   # Depends: ffmpeg, because lookout runs the ffmpeg tool for every video file and network stream;

@@ -202,6 +202,8 @@ fn deb_package_installs_runs_and_purges() {
         "/usr/share/doc/lookout/README.md",
         "/usr/share/doc/lookout/copyright",
         "/usr/share/doc/lookout/docs/mqtt.md",
+        "/usr/share/doc/lookout/docs/fleet.md",
+        "/usr/share/doc/lookout/examples/mosquitto-bridge.conf",
     ] {
         assert!(Path::new(file).is_file(), "{file} is not installed");
     }
