@@ -19,6 +19,10 @@ command -v qemu-x86_64 >/dev/null 2>&1 || need+=(qemu-user)
 # systemd/build-deb.sh (tests/deb_package.rs) strips the binary and reads the glibc version it
 # needs with binutils (there wherever Rust links); dpkg-deb is part of dpkg itself.
 { command -v strip && command -v readelf; } >/dev/null 2>&1 || need+=(binutils)
+# tests/cli_docs.rs renders the generated manual pages with groff; tests/deb_package.rs loads the
+# installed bash completion through bash-completion's loader, as an interactive shell would.
+command -v groff >/dev/null 2>&1 || need+=(groff-base)
+[ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion)
 # LOOKOUT_ARM64=1: also cross-compile for arm64 (systemd/cross-arm64.sh: linker, libc and kernel headers
 # for bindgen); tests/golden.rs then runs that binary under qemu-aarch64 (qemu-user, above). Off by
 # default: it is a second full build of tract (14 to 40 min on 2 cores), which CI's time cannot hold.

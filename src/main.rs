@@ -20,6 +20,8 @@ fn main() -> ExitCode {
         Command::Track(args) => cli::track::run(args),
         Command::CheckConfig(args) => cli::check_config::run(args),
         Command::Model(args) => cli::model::run(args),
+        Command::Completions(args) => cli::completions::run(args),
+        Command::Manpage(args) => cli::manpage::run(args),
     };
     result.unwrap_or_else(|e| {
         let line = e.to_string().replace('\n', " ");

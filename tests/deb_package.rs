@@ -1,6 +1,7 @@
 //! The Debian package: `systemd/build-deb.sh` packages the binary under test, `dpkg -i` installs
 //! it on this machine, the installed lookout checks its installed config and detects with its
-//! installed model from a directory outside the repository, `systemd-analyze verify` accepts the
+//! installed model from a directory outside the repository, the manual pages and shell completions
+//! are the binary's own and where man and the shells look, `systemd-analyze verify` accepts the
 //! installed unit, which is not enabled; `dpkg -r` keeps the edited conffile, `dpkg -P` removes it.
 //!
 //! It installs into /usr, /etc and /lib/systemd, so it needs root and dpkg, and it fails (not skips)
@@ -17,6 +18,13 @@ const CONFFILE: &str = "/etc/lookout/lookout.toml";
 const UNIT: &str = "/lib/systemd/system/lookout.service";
 const BIN: &str = "/usr/bin/lookout";
 const MODEL: &str = "/usr/share/lookout/models/nanodet-m-fp32.toml";
+const MAN1: &str = "/usr/share/man/man1";
+/// Where each shell's completion loader looks, and the shell.
+const COMPLETIONS: [(&str, &str); 3] = [
+    ("/usr/share/bash-completion/completions/lookout", "bash"),
+    ("/usr/share/zsh/vendor-completions/_lookout", "zsh"),
+    ("/usr/share/fish/vendor_completions.d/lookout.fish", "fish"),
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -194,9 +202,13 @@ fn deb_package_installs_runs_and_purges() {
         "/usr/share/doc/lookout/README.md",
         "/usr/share/doc/lookout/copyright",
         "/usr/share/doc/lookout/docs/mqtt.md",
+        "/usr/share/doc/lookout/docs/fleet.md",
+        "/usr/share/doc/lookout/examples/mosquitto-bridge.conf",
     ] {
         assert!(Path::new(file).is_file(), "{file} is not installed");
     }
+
+    check_manual_pages_and_completions();
 
     // From a directory outside the repository: only the installed files can be found.
     let elsewhere = tempfile::tempdir().expect("tmp");
@@ -266,6 +278,13 @@ fn deb_package_installs_runs_and_purges() {
     assert_eq!(package_status(), "deinstall ok config-files");
     assert!(!Path::new(BIN).exists(), "dpkg -r left {BIN}");
     assert!(!Path::new(UNIT).exists(), "dpkg -r left {UNIT}");
+    for (file, _) in COMPLETIONS {
+        assert!(!Path::new(file).exists(), "dpkg -r left {file}");
+    }
+    assert!(
+        installed_pages().is_empty(),
+        "dpkg -r left manual pages in {MAN1}"
+    );
     assert_eq!(
         std::fs::read_to_string(CONFFILE).expect("dpkg -r must keep the edited conffile"),
         edited
@@ -280,5 +299,72 @@ fn deb_package_installs_runs_and_purges() {
     assert!(
         !Path::new("/usr/share/lookout").exists(),
         "dpkg -P left /usr/share/lookout"
+    );
+}
+
+/// The lookout pages in /usr/share/man/man1.
+fn installed_pages() -> Vec<String> {
+    let mut pages: Vec<String> = std::fs::read_dir(MAN1)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n == "lookout.1.gz" || n.starts_with("lookout-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    pages.sort();
+    pages
+}
+
+/// The package installed the pages and completions of the binary under test: the same files its
+/// `manpage` and `completions` write, gzipped pages where man looks, each completion where its
+/// shell's loader looks; bash-completion's loader finds and loads the bash one by name.
+fn check_manual_pages_and_completions() {
+    let generated = tempfile::tempdir().expect("tmp");
+    let listed = ok(Command::new(env!("CARGO_BIN_EXE_lookout"))
+        .arg("manpage")
+        .arg(generated.path()));
+    let mut expected: Vec<String> = listed
+        .lines()
+        .map(|p| {
+            let name = Path::new(p).file_name().expect("a page file");
+            format!("{}.gz", name.to_string_lossy())
+        })
+        .collect();
+    expected.sort();
+    assert!(
+        expected.len() > 5 && expected.iter().any(|p| p == "lookout-replay.1.gz"),
+        "lookout manpage wrote {expected:?}"
+    );
+    assert_eq!(installed_pages(), expected, "the pages in {MAN1}");
+    for page in &expected {
+        let installed = format!("{MAN1}/{page}");
+        let text = ok(Command::new("gzip").args(["-dc", &installed]));
+        let fresh = std::fs::read_to_string(generated.path().join(page.trim_end_matches(".gz")))
+            .expect("generated page");
+        assert_eq!(text, fresh, "{installed} is not this binary's page");
+    }
+    for (file, shell) in COMPLETIONS {
+        let installed = std::fs::read_to_string(file)
+            .unwrap_or_else(|e| panic!("{file} is not installed: {e}"));
+        let fresh = ok(Command::new(env!("CARGO_BIN_EXE_lookout")).args(["completions", shell]));
+        assert_eq!(
+            installed, fresh,
+            "{file} is not this binary's {shell} completion"
+        );
+    }
+    let loader = "/usr/share/bash-completion/bash_completion";
+    assert!(
+        Path::new(loader).is_file(),
+        "{loader} is missing: install bash-completion (.ci/setup.sh does)"
+    );
+    let loaded = ok(Command::new("bash").args([
+        "--norc",
+        "-c",
+        &format!("source {loader} && _completion_loader lookout; complete -p lookout"),
+    ]));
+    assert!(
+        loaded.contains("-F _lookout") && loaded.trim_end().ends_with(" lookout"),
+        "bash-completion did not load the installed completion for lookout: {loaded}"
     );
 }

@@ -13,15 +13,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::Value;
 
-/// A folder of frames that alternate between classes, so nearly every frame makes events.
-fn alternating_frames(dir: &Path) -> std::path::PathBuf {
-    let frames = dir.join("frames");
-    std::fs::create_dir(&frames).expect("mkdir");
-    std::fs::copy(data("bus.jpg"), frames.join("a.jpg")).expect("copy");
-    std::fs::copy(data("dog.jpg"), frames.join("b.jpg")).expect("copy");
-    frames
-}
-
 fn write(path: &Path, text: &str) -> std::path::PathBuf {
     std::fs::write(path, text).expect("write");
     path.to_path_buf()
@@ -55,20 +46,6 @@ fn events_of(seen: &[(String, Value)]) -> Vec<&Value> {
         .filter(|(t, _)| t.ends_with("/events"))
         .map(|(_, v)| v)
         .collect()
-}
-
-/// `N <what>` in the replay summary.
-fn count_in(stderr: &str, what: &str) -> u64 {
-    let summary = stderr
-        .lines()
-        .find(|l| l.starts_with("mqtt: "))
-        .unwrap_or_else(|| panic!("no mqtt summary: {stderr}"));
-    summary
-        .split(what)
-        .next()
-        .and_then(|s| s.rsplit(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no '{what}' in the summary: {summary}"))
 }
 
 /// A persistent broker (it keeps sessions across a SIGTERM restart), a `mosquitto_sub` with a
@@ -176,15 +153,15 @@ fn events_survive_a_broker_restart_in_order_without_gaps() {
     std::thread::sleep(Duration::from_secs(2));
     broker.restart();
     let stderr = wait_success(child);
-    let generated = count_in(&stderr, " generated");
-    assert!(count_in(&stderr, " reconnects") >= 1, "{stderr}");
+    let generated = summary_count(&stderr, " generated");
+    assert!(summary_count(&stderr, " reconnects") >= 1, "{stderr}");
     assert!(
-        count_in(&stderr, " dropped while disconnected") > 0,
+        summary_count(&stderr, " dropped while disconnected") > 0,
         "detections during the outage are dropped, not queued: {stderr}"
     );
-    assert_eq!(count_in(&stderr, " unacknowledged"), 0, "{stderr}");
+    assert_eq!(summary_count(&stderr, " unacknowledged"), 0, "{stderr}");
     assert_eq!(
-        count_in(&stderr, " dropped on a full event queue"),
+        summary_count(&stderr, " dropped on a full event queue"),
         0,
         "{stderr}"
     );
@@ -243,8 +220,8 @@ fn a_long_outage_overflows_the_event_queue_by_the_stated_policy() {
     }
     broker.restart();
     let stderr = wait_success(child);
-    let generated = count_in(&stderr, " generated");
-    let dropped = count_in(&stderr, " dropped on a full event queue");
+    let generated = summary_count(&stderr, " generated");
+    let dropped = summary_count(&stderr, " dropped on a full event queue");
     assert!(dropped > 0, "the queue overflowed: {stderr}");
     collect_until(sub, Duration::from_secs(30), &mut seen, |s| {
         events_of(s)
@@ -278,88 +255,6 @@ fn a_long_outage_overflows_the_event_queue_by_the_stated_policy() {
         missing.last().is_some_and(|m| *m < generated - 12),
         "the 12 newest events were kept: {missing:?}"
     );
-}
-
-/// A CA, a broker certificate for `broker.test` signed by it, a client certificate, and a second
-/// CA that signed nothing of ours; made with the openssl tool.
-struct Pki {
-    dir: std::path::PathBuf,
-}
-
-impl Pki {
-    fn new(dir: &Path) -> Pki {
-        let run = |args: &[&str]| {
-            let ok = Command::new("openssl")
-                .args(args)
-                .current_dir(dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .expect("openssl is installed");
-            assert!(ok.success(), "openssl {args:?}");
-        };
-        for ca in ["ca", "other-ca"] {
-            run(&[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                &format!("/CN=lookout test {ca}"),
-                "-keyout",
-                &format!("{ca}.key"),
-                "-out",
-                &format!("{ca}.crt"),
-            ]);
-        }
-        std::fs::write(dir.join("server.ext"), "subjectAltName=DNS:broker.test\n").expect("ext");
-        // Extensions make version 3 certificates, which webpki requires.
-        std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").expect("ext");
-        for (name, ext) in [("server", "server.ext"), ("client", "client.ext")] {
-            run(&[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                &format!("/CN={name}.test"),
-                "-keyout",
-                &format!("{name}.key"),
-                "-out",
-                &format!("{name}.csr"),
-            ]);
-            let mut args = vec![
-                "x509",
-                "-req",
-                "-in",
-                &format!("{name}.csr"),
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-out",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect::<Vec<_>>();
-            args.push(format!("{name}.crt"));
-            args.extend(["-extfile".into(), ext.into()]);
-            run(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        }
-        Pki {
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    fn path(&self, f: &str) -> String {
-        path_str(&self.dir.join(f))
-    }
 }
 
 /// `lookout replay` of two frames with this [mqtt] table; (success, stderr).
@@ -712,8 +607,8 @@ fn a_restart_during_an_outage_loses_no_events_with_a_spool() {
     broker.stop();
     let _ = lines.try_iter().count();
     let stderr = wait_success(first);
-    let generated = count_in(&stderr, " generated");
-    let spooled = count_in(&stderr, " spooled");
+    let generated = summary_count(&stderr, " generated");
+    let spooled = summary_count(&stderr, " spooled");
     assert!(spooled > 0, "events waiting at exit were spooled: {stderr}");
     assert!(spool.exists());
     // The broker is back; the next start sends the spooled events first.

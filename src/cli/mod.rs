@@ -7,9 +7,11 @@ pub mod bench;
 mod bench_plot;
 mod bench_print;
 pub mod check_config;
+pub mod completions;
 pub mod detect;
 mod detector_args;
 pub mod logging;
+pub mod manpage;
 pub mod model;
 mod mqtt_args;
 mod progress;
@@ -54,6 +56,11 @@ pub enum Command {
     CheckConfig(check_config::CheckConfigArgs),
     /// Look at a model file: `lookout model inspect FILE.onnx [--write]`.
     Model(model::ModelArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(completions::CompletionsArgs),
+    /// Write the manual pages (lookout.1 and one per subcommand) into a folder, or lookout.1 to
+    /// stdout.
+    Manpage(manpage::ManpageArgs),
 }
 
 /// A token stopped by SIGINT or SIGTERM: the pipeline finishes the frame in flight and stops.

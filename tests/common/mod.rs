@@ -210,18 +210,22 @@ impl Broker {
     /// `extra(dir)`: listener options and settings after `listener <port> 127.0.0.1`; `dir` is the
     /// broker's own folder (for password files, certificates, persistence).
     pub fn start_with(extra: impl FnOnce(&Path) -> String) -> Broker {
+        Broker::start_conf(|port, dir| format!("listener {port} 127.0.0.1\n{}", extra(dir)))
+    }
+
+    /// `conf(port, dir)`: the whole configuration, whose first listener must be on `port` (free,
+    /// chosen here) on 127.0.0.1; `dir` is the broker's own folder.
+    pub fn start_conf(conf: impl FnOnce(u16, &Path) -> String) -> Broker {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
+        let text = conf(port, dir.path());
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(
             &conf,
             // `user root`: when the tests run as root, mosquitto keeps root instead of switching
             // to the mosquitto user, which could not read this private folder (certificates,
             // password file, persistence). Ignored when not root.
-            format!(
-                "user root\nlistener {port} 127.0.0.1\n{}",
-                extra(dir.path())
-            ),
+            format!("user root\n{text}"),
         )
         .expect("write conf");
         let mut b = Broker {
@@ -448,6 +452,117 @@ pub fn metrics_until(port: u16, within: Duration, ok: impl Fn(&str) -> bool) -> 
             return body;
         }
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A folder of frames that alternate between classes, so nearly every frame makes events.
+pub fn alternating_frames(dir: &Path) -> PathBuf {
+    let frames = dir.join("frames");
+    std::fs::create_dir(&frames).expect("mkdir");
+    std::fs::copy(data("bus.jpg"), frames.join("a.jpg")).expect("copy");
+    std::fs::copy(data("dog.jpg"), frames.join("b.jpg")).expect("copy");
+    frames
+}
+
+/// `N <what>` in the `mqtt:` line of replay's summary.
+#[track_caller]
+pub fn summary_count(stderr: &str, what: &str) -> u64 {
+    let summary = stderr
+        .lines()
+        .find(|l| l.starts_with("mqtt: "))
+        .unwrap_or_else(|| panic!("no mqtt summary: {stderr}"));
+    summary
+        .split(what)
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no '{what}' in the summary: {summary}"))
+}
+
+/// A CA, a broker certificate for `broker.test` and `localhost` (not for an IP address) signed by
+/// it, a client certificate, and a second CA that signed nothing of ours; made with the openssl
+/// tool.
+pub struct Pki {
+    dir: PathBuf,
+}
+
+impl Pki {
+    pub fn new(dir: &Path) -> Pki {
+        let run = |args: &[&str]| {
+            let ok = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("openssl is installed");
+            assert!(ok.success(), "openssl {args:?}");
+        };
+        for ca in ["ca", "other-ca"] {
+            run(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN=lookout test {ca}"),
+                "-keyout",
+                &format!("{ca}.key"),
+                "-out",
+                &format!("{ca}.crt"),
+            ]);
+        }
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=DNS:broker.test,DNS:localhost\n",
+        )
+        .expect("ext");
+        // Extensions make version 3 certificates, which webpki requires.
+        std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").expect("ext");
+        for (name, ext) in [("server", "server.ext"), ("client", "client.ext")] {
+            run(&[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN={name}.test"),
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+            ]);
+            let mut args = vec![
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+            args.push(format!("{name}.crt"));
+            args.extend(["-extfile".into(), ext.into()]);
+            run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        Pki {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    pub fn path(&self, f: &str) -> String {
+        path_str(&self.dir.join(f))
     }
 }
 
