@@ -35,6 +35,7 @@ use tract_onnx::tract_core::internal::*;
 use super::im2col::Geometry;
 use super::output;
 use super::qconv::Rescale;
+use super::SendPtr;
 
 /// Output channels per micro-kernel call.
 pub const MR: usize = 4;
@@ -202,6 +203,7 @@ impl EvalOp for ConvU8Avx2 {
             Some(_) => self.run::<u8>(&padded)?,
             None => self.run::<f32>(&padded)?,
         };
+
         Ok(tvec!(out.into_tvalue()))
     }
 }
@@ -275,7 +277,7 @@ impl ConvU8Avx2 {
                         self,
                         oc,
                         [acc[2 * c], acc[2 * c + 1]],
-                        dst.0.add(oc * n + first),
+                        dst.get().add(oc * n + first),
                         valid,
                     );
                 }
@@ -283,13 +285,6 @@ impl ConvU8Avx2 {
         }
     }
 }
-
-/// The output pointer, shared by the threads that write disjoint columns of it.
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-// SAFETY: the threads write disjoint elements (ConvU8Avx2::run).
-unsafe impl<T> Send for SendPtr<T> {}
-unsafe impl<T> Sync for SendPtr<T> {}
 
 impl Store for u8 {
     #[cfg(target_arch = "x86_64")]

@@ -68,21 +68,62 @@ impl Geometry {
     /// `flip`: `[hp, wp, C]`. `flip = 0x80` shifts them to i8 (`x ^ 0x80` is the two's
     /// complement of `x − 128`) for tract's i8 × i8 kernels; 0 keeps them u8. Followed by
     /// [`PADDED_SLACK`] bytes that a reader of whole 4-byte groups may read past the end.
+    /// The rows are split over tract's executor threads ([`super::parallel`]).
     pub(super) fn padded_channel_last(&self, x: &[u8], zero_point: u8, flip: u8) -> Vec<u8> {
         let (hp, wp) = self.padded();
-        let c = self.channels;
-        let mut out = vec![zero_point ^ flip; hp * wp * c + PADDED_SLACK];
-        for y in 0..self.h.min(hp.saturating_sub(self.pad.0)) {
-            let row = &mut out[(y + self.pad.0) * wp * c..][..wp * c];
-            let cols = self.w.min(wp.saturating_sub(self.pad.1));
-            for ch in 0..c {
-                let src = &x[(ch * self.h + y) * self.w..][..cols];
-                for (ix, &v) in src.iter().enumerate() {
-                    row[(ix + self.pad.1) * c + ch] = v ^ flip;
+        let row_bytes = wp * self.channels;
+        let mut out = vec![zero_point ^ flip; hp * row_bytes + PADDED_SLACK];
+        let rows = self.h.min(hp.saturating_sub(self.pad.0));
+        // at least 8 rows a thread: below that, waking a thread costs more than it saves
+        let threads = super::threads().min(rows / 8).max(1);
+        let per = rows.div_ceil(threads);
+        let base = super::SendPtr(out.as_mut_ptr());
+        super::parallel(threads, &|t| {
+            for y in (t * per).min(rows)..((t + 1) * per).min(rows) {
+                // SAFETY: row y + pad.0 lies inside `out` (y < rows ≤ hp − pad.0) and only this
+                // thread writes it.
+                let row = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        base.get().add((y + self.pad.0) * row_bytes),
+                        row_bytes,
+                    )
+                };
+                self.channel_last_row(x, y, row, flip);
+            }
+        });
+        out
+    }
+
+    /// Input row `y`, every channel, into one row of the padded channel-last input: blocks of 16
+    /// channels × 16 pixels transposed in SSE2 registers, the rest byte by byte.
+    fn channel_last_row(&self, x: &[u8], y: usize, row: &mut [u8], flip: u8) {
+        let (c, h, w, pl) = (self.channels, self.h, self.w, self.pad.1);
+        let cols = w.min((row.len() / c).saturating_sub(pl));
+        let plane = h * w;
+        let scalar = |row: &mut [u8], chs: std::ops::Range<usize>, ixs: std::ops::Range<usize>| {
+            for ch in chs {
+                let src = &x[ch * plane + y * w..][..cols];
+                for ix in ixs.clone() {
+                    row[(ix + pl) * c + ch] = src[ix] ^ flip;
                 }
             }
+        };
+        let mut ch0 = 0;
+        #[cfg(target_arch = "x86_64")]
+        while ch0 + 16 <= c {
+            let mut ix0 = 0;
+            while ix0 + 16 <= cols {
+                let src = &x[ch0 * plane + y * w + ix0..][..15 * plane + 16];
+                let dst = &mut row[(ix0 + pl) * c + ch0..][..15 * c + 16];
+                // SAFETY: the 16 source rows (stride `plane`) and 16 destination runs (stride
+                // `c`) of 16 bytes lie inside the slices just taken.
+                unsafe { transpose16(src.as_ptr(), plane, dst.as_mut_ptr(), c, flip) };
+                ix0 += 16;
+            }
+            scalar(row, ch0..ch0 + 16, ix0..cols);
+            ch0 += 16;
         }
-        out
+        scalar(row, ch0..c, 0..cols);
     }
     /// Writes output pixel `m`'s patch (K bytes) from the padded channel-last input.
     #[inline]
@@ -123,6 +164,66 @@ impl Geometry {
             for (group, four) in patch.chunks_exact(4).enumerate() {
                 panel[group * r * 4 + lm * 4..][..4].copy_from_slice(four);
             }
+        }
+    }
+}
+
+/// Transposes 16 rows of 16 bytes (`src`, rows `src_stride` apart) into 16 rows of 16 bytes
+/// (`dst`, rows `dst_stride` apart): `dst[j][i] = src[i][j] ^ flip`. SSE2 (every x86-64).
+///
+/// # Safety
+/// Both blocks must be valid for the 16 rows of 16 bytes they are given.
+#[cfg(target_arch = "x86_64")]
+unsafe fn transpose16(
+    src: *const u8,
+    src_stride: usize,
+    dst: *mut u8,
+    dst_stride: usize,
+    flip: u8,
+) {
+    use std::arch::x86_64::*;
+    let f = _mm_set1_epi8(flip as i8);
+    let r: [__m128i; 16] = std::array::from_fn(|i| {
+        _mm_xor_si128(
+            _mm_loadu_si128(src.add(i * src_stride) as *const __m128i),
+            f,
+        )
+    });
+    // bytes of row pairs: a[i] rows 2i, 2i+1 × columns 0..8; a[8 + i] × columns 8..16
+    let mut a = [_mm_setzero_si128(); 16];
+    for i in 0..8 {
+        a[i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
+        a[8 + i] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
+    }
+    // row quads: b[h·8 + q·4 + i] rows 4i..4i+4 × columns h·8 + q·4 .. +4
+    let mut b = [_mm_setzero_si128(); 16];
+    for h in 0..2 {
+        for i in 0..4 {
+            b[h * 8 + i] = _mm_unpacklo_epi16(a[h * 8 + 2 * i], a[h * 8 + 2 * i + 1]);
+            b[h * 8 + 4 + i] = _mm_unpackhi_epi16(a[h * 8 + 2 * i], a[h * 8 + 2 * i + 1]);
+        }
+    }
+    // row octets: c[base + 2p + s] rows 8p..8p+8 × columns base + 2s .. +2
+    let mut c = [_mm_setzero_si128(); 16];
+    for base in [0, 4, 8, 12] {
+        for p in 0..2 {
+            c[base + 2 * p] = _mm_unpacklo_epi32(b[base + 2 * p], b[base + 2 * p + 1]);
+            c[base + 2 * p + 1] = _mm_unpackhi_epi32(b[base + 2 * p], b[base + 2 * p + 1]);
+        }
+    }
+    // whole columns: column base + 2s (+1) from p = 0 and p = 1
+    for base in [0, 4, 8, 12] {
+        for s in 0..2 {
+            let (lo, hi) = (c[base + s], c[base + 2 + s]);
+            let col = base + 2 * s;
+            _mm_storeu_si128(
+                dst.add(col * dst_stride) as *mut __m128i,
+                _mm_unpacklo_epi64(lo, hi),
+            );
+            _mm_storeu_si128(
+                dst.add((col + 1) * dst_stride) as *mut __m128i,
+                _mm_unpackhi_epi64(lo, hi),
+            );
         }
     }
 }
@@ -474,6 +575,40 @@ mod tests {
             ));
         }
         v
+    }
+
+    #[test]
+    fn padded_channel_last_is_the_plain_transpose() {
+        for (c, (h, w), pad, flip) in [
+            (3, (5, 7), (1, 1), 0x80),
+            (16, (4, 16), (0, 0), 0),
+            (37, (6, 35), (1, 2), 0x80),
+            (64, (3, 33), (1, 1), 0),
+        ] {
+            let g = Geometry::padded_evenly(c, (h, w), (3, 3), (1, 1), pad);
+            let x: Vec<u8> = (0..c * h * w).map(|i| (i * 131 % 251) as u8).collect();
+            let got = g.padded_channel_last(&x, 9, flip);
+            let (hp, wp) = g.padded();
+            assert_eq!(got.len(), hp * wp * c + PADDED_SLACK);
+            for yp in 0..hp {
+                for xp in 0..wp {
+                    for ch in 0..c {
+                        let (y, x_) = (yp as isize - pad.0 as isize, xp as isize - pad.1 as isize);
+                        let inside = y >= 0 && x_ >= 0 && (y as usize) < h && (x_ as usize) < w;
+                        let want = if inside {
+                            x[(ch * h + y as usize) * w + x_ as usize] ^ flip
+                        } else {
+                            9 ^ flip
+                        };
+                        assert_eq!(
+                            got[(yp * wp + xp) * c + ch],
+                            want,
+                            "c {c} at {yp},{xp},{ch}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

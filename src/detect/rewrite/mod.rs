@@ -97,3 +97,17 @@ pub(crate) fn parallel(threads: usize, work: &(dyn Fn(usize) + Sync)) {
         _ => (0..threads).for_each(work),
     }
 }
+
+/// A pointer shared by threads that write disjoint elements behind it ([`parallel`]'s callers).
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr<T>(pub(crate) *mut T);
+// SAFETY: each user writes disjoint elements from each thread, and reads none another writes.
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Sync for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    /// The pointer (a method, so that closures capture the whole `SendPtr`, not its field).
+    pub(crate) fn get(self) -> *mut T {
+        self.0
+    }
+}
