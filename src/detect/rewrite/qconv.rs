@@ -21,11 +21,14 @@
 //!   output channel.
 //! - tract's matrix product picks its best int8 kernel for the machine and packs the patches;
 //!   [`super::im2col::Im2ColPacked`] writes the packed form of AMX and VNNI-style kernels directly.
-//! - One pass scales the i32 sums per channel, adds the bias and quantises with tract's own
-//!   QuantizeLinear arithmetic (round half to even, clamp).
+//! - One pass requantises the i32 sums per channel as onnxruntime does ([`Rescale`]: the zero-point
+//!   correction and the bias as exact integers, one float multiply, round half to even, clamp).
 //!
-//! The float graph sums the same products in another order, so a requantised value may differ by
-//! one step where it lies on a rounding boundary; `tests/rewrite.rs` states the tolerance.
+//! On x86-64 CPUs with AVX2 and no int8 dot product ([`int8_backend`]) the whole chain is one
+//! [`ConvU8Avx2`] instead (its own im2col, kernel and the same [`Rescale`]): bitwise the same output.
+//!
+//! The float graph rounds differently, so a requantised value may differ by one step where it lies
+//! on a rounding boundary; `tests/rewrite.rs` states the tolerance.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
