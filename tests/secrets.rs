@@ -78,7 +78,7 @@ fn passwords_never_reach_logs_messages_or_pages() {
         messages.push((topic, payload));
     }
     let state = ipcam_state.expect("the IP camera's state reports its error within 60 s");
-    let shown = format!("rtsp://admin:***@127.0.0.1:");
+    let shown = "rtsp://admin:***@127.0.0.1:".to_string();
     assert!(
         state["source"].as_str().unwrap_or("").starts_with(&shown),
         "{state}"

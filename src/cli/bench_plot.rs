@@ -157,10 +157,13 @@ fn age_timeline(
     draw_lines(&mut chart, lines, SeriesLabelPosition::UpperRight)
 }
 
+/// A labelled line: its label, colour and points.
+type Line<'l> = (&'l str, RGBColor, Vec<(f64, f64)>);
+
 /// Lines with their labels, and the legend that names them.
 fn draw_lines<'a, 'b: 'a, X: Ranged<ValueType = f64>>(
     chart: &mut ChartContext<'a, SVGBackend<'b>, Cartesian2d<X, RangedCoordf64>>,
-    lines: Vec<(&str, RGBColor, Vec<(f64, f64)>)>,
+    lines: Vec<Line<'_>>,
     legend_at: SeriesLabelPosition,
 ) -> Plotted<()> {
     for (label, colour, points) in lines {

@@ -239,6 +239,15 @@ impl DetectorOverrides {
     }
 }
 
+/// The class names of a class list, or none when it reports every class (empty, or `"all"`).
+pub fn named_classes(classes: &[String]) -> &[String] {
+    if classes.iter().any(|c| c == "all") {
+        &[]
+    } else {
+        classes
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,14 +352,5 @@ mod tests {
         );
         assert_eq!(bad(DetectorConfig { threads: 0, ..d() }), "threads");
         assert!(d().validate().is_ok());
-    }
-}
-
-/// The class names of a class list, or none when it reports every class (empty, or `"all"`).
-pub fn named_classes(classes: &[String]) -> &[String] {
-    if classes.iter().any(|c| c == "all") {
-        &[]
-    } else {
-        classes
     }
 }

@@ -1,6 +1,8 @@
 //! The YOLO families' single-output heads, each as its exporter writes it: YOLOv5/v7 (anchor rows
 //! with objectness), YOLOv8/9/11/12 (channels first, no objectness), end-to-end YOLOv10/YOLO26
 //! (final boxes) and YOLOX's raw grid heads.
+// `!(score > threshold)` on purpose: a NaN score is skipped too.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 use super::{argmax, from_centre, keep, shape_error, Decoder, OutputView};
 use crate::detect::Detection;
