@@ -16,8 +16,9 @@ use crate::annotate::{self, Annotation, Format};
 pub struct SnapshotsConfig {
     /// Seconds between two annotated JPEGs on `<camera>/snapshot` (retained); 0 = none.
     pub mqtt_interval_s: f64,
-    /// JPEG quality of snapshots, 1..=100.
-    pub jpeg_quality: u8,
+    /// JPEG quality of snapshots, 1..=100 (read wider, so that 500 gets this range in its error
+    /// rather than "expected u8"; [`SnapshotsConfig::quality`] is the checked value).
+    pub jpeg_quality: i64,
 }
 
 impl Default for SnapshotsConfig {
@@ -30,6 +31,11 @@ impl Default for SnapshotsConfig {
 }
 
 impl SnapshotsConfig {
+    /// The JPEG quality, within 1..=100 (what `validate` accepts).
+    pub fn quality(&self) -> u8 {
+        self.jpeg_quality.clamp(1, 100) as u8
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if !(self.mqtt_interval_s.is_finite() && self.mqtt_interval_s >= 0.0) {
             return Err(format!(
@@ -87,7 +93,7 @@ impl Default for LatestFrame {
     fn default() -> Self {
         LatestFrame {
             latest: Mutex::default(),
-            jpeg_quality: AtomicU8::new(SnapshotsConfig::default().jpeg_quality),
+            jpeg_quality: AtomicU8::new(SnapshotsConfig::default().quality()),
         }
     }
 }

@@ -306,6 +306,14 @@ jpeg_quality = 0
             e.starts_with("x.toml:3:") && e.contains("[snapshots] jpeg_quality = 0"),
             "{e}"
         );
+        // beyond a byte: the same message with the range, not serde's "expected u8"
+        let e = err("[snapshots]
+jpeg_quality = 500
+");
+        assert!(
+            e.starts_with("x.toml:2:") && e.contains("use 1 (smallest) to 100"),
+            "{e}"
+        );
         let e = err("[snapshots]
 mqtt_interval_s = -2.5
 ");

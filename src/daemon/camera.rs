@@ -127,7 +127,7 @@ impl Camera {
         let restart_at = RestartAt::default();
         let effective = detector.config().clone();
         let latest = kept.metrics.latest_frame.clone();
-        latest.set_jpeg_quality(shared.snapshots.jpeg_quality);
+        latest.set_jpeg_quality(shared.snapshots.quality());
         let snapshots = super::snapshots::start(
             &cfg.name,
             format!("{}/{}/snapshot", shared.root(), cfg.name),

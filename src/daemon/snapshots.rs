@@ -26,7 +26,7 @@ pub(super) fn start(
         return None;
     }
     let every = Duration::from_secs_f64(cfg.mqtt_interval_s);
-    let (quality, stop, name) = (cfg.jpeg_quality, stop.clone(), camera.to_string());
+    let (quality, stop, name) = (cfg.quality(), stop.clone(), camera.to_string());
     let spawned = std::thread::Builder::new()
         .name(format!("snapshot-{camera}"))
         .spawn(move || {
