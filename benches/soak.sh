@@ -95,7 +95,7 @@ cleanup() { kill "$pid" "$sub_pid" 2>/dev/null || true; stop_broker; }
 trap cleanup EXIT
 
 echo "soak: pid $pid, broker 127.0.0.1:$port, admin 127.0.0.1:$admin, $duration s, broker restart every $restart s; out $out" >&2
-echo "t_s,rss_kb,fds,threads,frames_a,frames_b" >"$out/samples.csv"
+echo "t_s,rss_kb,fds,threads,frames_a,frames_b,rss_anon_kb,rss_file_kb" >"$out/samples.csv"
 start=$(date +%s)
 next_restart=$((start + restart))
 next_sample=$start
@@ -109,12 +109,15 @@ while :; do
   fi
   if [ "$now" -ge "$next_sample" ]; then
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+    # which memory grows, if any: anonymous (heap, stacks) or file-backed (the binary, libraries)
+    anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status")
+    file=$(awk '/^RssFile:/ {print $2}' "/proc/$pid/status")
     thr=$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")
     fds=$(ls "/proc/$pid/fd" | wc -l)
     m=$(curl -s --max-time 2 "http://127.0.0.1:$admin/metrics" || true)
     fa=$(printf '%s\n' "$m" | awk '/^lookout_frames_processed_total\{.*camera="a"/ {print $2}')
     fb=$(printf '%s\n' "$m" | awk '/^lookout_frames_processed_total\{.*camera="b"/ {print $2}')
-    echo "$((now - start)),$rss,$fds,$thr,${fa:-},${fb:-}" >>"$out/samples.csv"
+    echo "$((now - start)),$rss,$fds,$thr,${fa:-},${fb:-},${anon:-},${file:-}" >>"$out/samples.csv"
     next_sample=$((next_sample + sample))
   fi
   sleep 1
@@ -146,6 +149,9 @@ last = [i for i, x in enumerate(t) if x >= end - win]
 warm = [i for i, x in enumerate(t) if x < warmup + win]
 post = [i for i, x in enumerate(t) if x >= warmup]
 rss_growth_kb = statistics.median(rss[i] for i in last) - statistics.median(rss[i] for i in after)
+def growth(col):
+    v = [int(r[col]) if r.get(col) else 0 for r in rows]
+    return statistics.median(v[i] for i in last) - statistics.median(v[i] for i in after)
 fd_range = (min(fds[i] for i in warm), max(fds[i] for i in warm))
 thr_range = (min(thr[i] for i in warm), max(thr[i] for i in warm))
 fd_post_max, thr_post_max = max(fds[i] for i in post), max(thr[i] for i in post)
@@ -181,6 +187,7 @@ summary = {
     "duration_s": end, "samples": len(rows), "broker_starts": restarts,
     "rss_kb": {"after_warmup_median": statistics.median(rss[i] for i in after),
                "last_5min_median": statistics.median(rss[i] for i in last), "growth_kb": rss_growth_kb,
+               "anon_growth_kb": growth("rss_anon_kb"), "file_growth_kb": growth("rss_file_kb"),
                "max": max(rss)},
     "fds": {"warmup_range": fd_range, "max_after_warmup": fd_post_max, "final": fds[-1]},
     "threads": {"warmup_range": thr_range, "max_after_warmup": thr_post_max, "final": thr[-1]},
@@ -191,12 +198,13 @@ json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=1)
 print(json.dumps(summary, indent=1))
 # A table every 5 minutes for docs/reliability.md.
 with open(os.path.join(out, "table.md"), "w") as f:
-    f.write("| t (min) | RSS (MiB) | fds | threads | frames a | frames b |\n|---|---|---|---|---|---|\n")
+    f.write("| t (min) | RSS (MiB) | anon (MiB) | fds | threads | frames a | frames b |\n|---|---|---|---|---|---|---|\n")
     step = 300.0
     nxt = 0.0
     for r in rows:
         if float(r["t_s"]) >= nxt:
-            f.write(f"| {float(r['t_s'])/60:.0f} | {int(r['rss_kb'])/1024:.1f} | {r['fds']} | {r['threads']} | {r['frames_a']} | {r['frames_b']} |\n")
+            anon = int(r['rss_anon_kb']) / 1024 if r.get('rss_anon_kb') else float('nan')
+            f.write(f"| {float(r['t_s'])/60:.0f} | {int(r['rss_kb'])/1024:.1f} | {anon:.1f} | {r['fds']} | {r['threads']} | {r['frames_a']} | {r['frames_b']} |\n")
             nxt += step
 sys.exit(0 if ok else 1)
 PY
