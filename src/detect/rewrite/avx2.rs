@@ -10,8 +10,8 @@
 //! ## The product, and why it is exact
 //! The micro-kernel computes 4 output channels × 16 pixels. Per group of 4 consecutive patch
 //! values (K = 4 inner; each kernel row's run of `kw·C` values padded to whole groups with zero
-//! weights, so that a panel is filled by copying 4 bytes at a time) it broadcasts one channel's 4 weights and multiplies them with the 16
-//! pixels' 4 activations: `vpmaddubsw` (u8 activations × s8 weights, each adjacent pair of
+//! weights, so that a panel is filled by copying 4 bytes at a time) it broadcasts one channel's 4
+//! weights and multiplies them with the 16 pixels' 4 activations: `vpmaddubsw` (u8 activations × s8 weights, each adjacent pair of
 //! products added into a **saturating** s16), then `vpmaddwd` by 1 (the two pairs added into an
 //! i32), then `vpaddd` into the accumulator.
 //!
@@ -22,12 +22,14 @@
 //! (`|w| ≤ 63`, models/README.md), and another model's convolutions with wider weights stay float.
 //!
 //! The activations enter as they are (u8, padding = their zero point `x₀`), so the accumulator is
-//! `Σ w·x` and the convolution is `(Σ w·x − x₀·Σ w)·s_x·s_w[o] + bias[o]`: the correction is one
-//! exact integer per channel, subtracted before the float scale.
+//! `Σ w·x` and the convolution is `(Σ w·x − x₀·Σ w)·s_x·s_w[o] + bias[o]`: the correction (and the
+//! bias, in whole steps) is one exact integer per channel, added before the one float multiply
+//! ([`Rescale`], shared with the rewrite on tract's kernels: both give bitwise the same output).
 //!
 //! ## Threads
-//! The output's pixel panels are split into one contiguous range per thread of tract's executor
-//! (the `threads` of `[detector]`); each thread builds its own panels and writes its own columns.
+//! The padded copy's rows and the output's pixel panels are split into one contiguous range per
+//! thread of tract's executor (the `threads` of `[detector]`); each thread builds its own panels
+//! and writes its own columns.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
