@@ -247,7 +247,8 @@ fn precision_auto_picks_int8_where_an_int8_kernel_pays() {
         why.starts_with(&format!("precision auto: {precision} (")),
         "{why}"
     );
-    if cfg!(target_arch = "x86_64") && std::is_x86_feature_detected!("avx2") {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
         let no_dot = "-avx512f,-avx512vnni,-avx512fp16,-avxvnni,-amx-int8,-amx-bf16";
         let (precision, why) = run(Some(no_dot));
         assert_eq!(precision, "int8", "{why}");

@@ -108,6 +108,7 @@ impl Geometry {
                 }
             }
         };
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
         let mut ch0 = 0;
         #[cfg(target_arch = "x86_64")]
         while ch0 + 16 <= c {
