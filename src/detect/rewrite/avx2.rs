@@ -142,8 +142,6 @@ pub struct ConvU8Avx2 {
     pub geo: Geometry,
     /// The activations' zero point: the padding's value.
     pub zero_point: u8,
-    /// Output channels.
-    pub o: usize,
     /// [`pack_weights`] of the `[O, K]` weights in patch order.
     pub packed: Arc<Vec<i8>>,
     /// The sums `Σ w·x` to the output (its offsets fold in `−x₀·Σ w`).
@@ -155,24 +153,22 @@ impl Eq for ConvU8Avx2 {}
 impl ConvU8Avx2 {
     /// The op for weights `[O, K]` in patch order ([`fits`] must hold), `rescale` made for sums of
     /// `w·x` (no shift).
-    pub fn new(
-        geo: Geometry,
-        zero_point: u8,
-        weights: &[i8],
-        o: usize,
-        rescale: Rescale,
-    ) -> ConvU8Avx2 {
+    pub fn new(geo: Geometry, zero_point: u8, weights: &[i8], rescale: Rescale) -> ConvU8Avx2 {
         ConvU8Avx2 {
-            packed: Arc::new(pack_weights(weights, o, &geo)),
+            packed: Arc::new(pack_weights(weights, rescale.channels(), &geo)),
             geo,
             zero_point,
-            o,
             rescale,
         }
     }
 
+    /// Output channels.
+    pub fn o(&self) -> usize {
+        self.rescale.channels()
+    }
+
     fn shape(&self) -> [usize; 4] {
-        [1, self.o, self.geo.out.0, self.geo.out.1]
+        [1, self.o(), self.geo.out.0, self.geo.out.1]
     }
 }
 
@@ -270,10 +266,10 @@ impl ConvU8Avx2 {
             let valid = NR.min(n - first);
             fill_panel(g, padded, first, &mut panel);
             #[cfg(target_arch = "x86_64")]
-            for b in 0..self.o.div_ceil(MR) {
+            for b in 0..self.o().div_ceil(MR) {
                 let w = self.packed.as_ptr().add(b * k4 * MR * 4);
                 let acc = kernel::block(w, panel.as_ptr(), k4);
-                for c in 0..MR.min(self.o - b * MR) {
+                for c in 0..MR.min(self.o() - b * MR) {
                     let oc = b * MR + c;
                     T::store(
                         self,
@@ -327,11 +323,7 @@ impl TypedOp for ConvU8Avx2 {
     as_op!();
 
     fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let shape = self.shape();
-        Ok(tvec!(match self.rescale.zero_point {
-            Some(_) => u8::fact(shape),
-            None => f32::fact(shape),
-        }))
+        Ok(tvec!(self.rescale.output_fact(self.shape())))
     }
 }
 
@@ -451,9 +443,9 @@ mod tests {
     fn reference(op: &ConvU8Avx2, x: &[u8], w: &[i8]) -> (Vec<i32>, Vec<f32>) {
         let g = &op.geo;
         let (k, n) = (g.k(), g.n());
-        let mut acc = vec![0i32; op.o * n];
-        let mut y = vec![0f32; op.o * n];
-        for oc in 0..op.o {
+        let mut acc = vec![0i32; op.o() * n];
+        let mut y = vec![0f32; op.o() * n];
+        for oc in 0..op.o() {
             for m in 0..n {
                 let (oy, ox) = (m / g.out.1, m % g.out.1);
                 let mut s = 0i32;
@@ -533,7 +525,7 @@ mod tests {
             // a bias of whole steps folds into the integer offset; another stays a float
             assert_eq!(rescale.residual.iter().all(|&v| v == 0.0), whole_bias);
         }
-        let op = ConvU8Avx2::new(geo.clone(), zp, &w, o, rescale);
+        let op = ConvU8Avx2::new(geo.clone(), zp, &w, rescale);
         let xt = Tensor::from_shape(&[1, c, geo.h, geo.w], &x)
             .unwrap()
             .into_tvalue();
@@ -606,7 +598,7 @@ mod tests {
                 residual: vec![0.0; 2],
                 zero_point: None,
             };
-            let op = ConvU8Avx2::new(geo.clone(), 0, &w, 2, identity);
+            let op = ConvU8Avx2::new(geo.clone(), 0, &w, identity);
             let x = vec![255u8; 64 * 16];
             let xt = Tensor::from_shape(&[1, 64, 4, 4], &x)
                 .unwrap()

@@ -101,6 +101,19 @@ impl Rescale {
         r
     }
 
+    /// Output channels.
+    pub fn channels(&self) -> usize {
+        self.scale.len()
+    }
+
+    /// The output's fact for `shape`: u8 where a QuantizeLinear follows, else f32.
+    pub fn output_fact(&self, shape: [usize; 4]) -> TypedFact {
+        match self.zero_point {
+            Some(_) => u8::fact(shape),
+            None => f32::fact(shape),
+        }
+    }
+
     /// Channel `o`'s output value for the kernel's sum `acc`, before quantisation.
     #[inline(always)]
     pub fn value(&self, o: usize, acc: i32) -> f32 {
@@ -153,7 +166,7 @@ impl EvalOp for Requantize {
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let acc = args_1!(inputs);
-        let (o, n) = (self.rescale.scale.len(), self.out.0 * self.out.1);
+        let (o, n) = (self.rescale.channels(), self.out.0 * self.out.1);
         ensure!(acc.shape() == [o, n], "Requantize planned for {:?}", [o, n]);
         let acc = acc.try_as_plain_ram()?.as_slice::<i32>()?;
         let shape = [1, o, self.out.0, self.out.1];
@@ -169,11 +182,8 @@ impl TypedOp for Requantize {
     as_op!();
 
     fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let shape = [1, self.rescale.scale.len(), self.out.0, self.out.1];
-        Ok(tvec!(match self.rescale.zero_point {
-            Some(_) => u8::fact(shape),
-            None => f32::fact(shape),
-        }))
+        let shape = [1, self.rescale.channels(), self.out.0, self.out.1];
+        Ok(tvec!(self.rescale.output_fact(shape)))
     }
 }
 
@@ -453,7 +463,7 @@ fn int8_conv_patch(
         if !avx2::fits(&c.weights, k) {
             return Ok(None);
         }
-        let op = ConvU8Avx2::new(c.geo, c.x0, &c.weights, o, rescale);
+        let op = ConvU8Avx2::new(c.geo, c.x0, &c.weights, rescale);
         let mut patch = TypedModelPatch::new(format!("int8 convolution {}", c.name));
         let x = patch.tap_model(model, c.x)?;
         let y = patch.wire_node(format!("{}.conv_u8_avx2", c.name), op, &[x])?[0];
