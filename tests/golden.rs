@@ -19,7 +19,7 @@
 //! scores by up to 0.33 there, which failed this test on AVX2-only CPUs: issue #16). tract's path
 //! depends on the CPU: with VNNI or AMX lookout's int8 rewrite on tract's kernels, with AVX2 alone
 //! the same rewrite on lookout's AVX2 convolution; both compute exact integer sums and requantise
-//! them as onnxruntime does (one rounding, `detect::rewrite::qconv::Rescale`), bitwise alike
+//! them as onnxruntime does (one rounding, `detect::rewrite::rescale::Rescale`), bitwise alike
 //! (tests/rewrite.rs). Without the rewrite (rewrites off, or a model with weights beyond ±64 on
 //! AVX2) tract runs its float QDQ graph. All are held to the INT8 tolerance above. (A rewrite that
 //! rounded twice, bias in float, put frame 100's truck one quantisation step of its logit away:

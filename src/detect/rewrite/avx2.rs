@@ -36,7 +36,7 @@ use tract_onnx::tract_core::internal::*;
 
 use super::im2col::Geometry;
 use super::output;
-use super::qconv::Rescale;
+use super::rescale::Rescale;
 use super::SendPtr;
 
 /// Output channels per micro-kernel call.
@@ -389,7 +389,7 @@ mod kernel {
         out
     }
 
-    /// [`scaled`] quantised exactly as `qconv::quantize_u8(y, 1.0, zero_point)` does it: clamped
+    /// [`scaled`] quantised exactly as `rescale::quantize_u8(y, 1.0, zero_point)` does it: clamped
     /// to ±4·10⁶, rounded half to even (`vcvtps2dq` in the default rounding mode), plus the zero
     /// point, clamped to 0..=255.
     ///
@@ -424,7 +424,7 @@ mod kernel {
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
-    use super::super::qconv::quantize_u8;
+    use super::super::rescale::quantize_u8;
     use super::*;
 
     /// A deterministic pseudo-random sequence (xorshift).

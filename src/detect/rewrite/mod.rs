@@ -20,6 +20,7 @@
 pub mod avx2;
 pub mod im2col;
 pub mod qconv;
+pub mod rescale;
 pub mod resize;
 pub mod softmax;
 
