@@ -78,8 +78,10 @@ pub struct Event {
     pub captured_at: String,
 }
 
+/// A camera's event log: which classes are in view, and the camera's event numbering, which the
+/// tracker's object events share.
 #[derive(Debug)]
-pub struct Tracker {
+pub struct EventLog {
     device: String,
     camera: String,
     run: String,
@@ -89,9 +91,9 @@ pub struct Tracker {
     next_seq: u64,
 }
 
-impl Tracker {
-    pub fn new(device: &str, camera: &str, left_after: Duration) -> Tracker {
-        Tracker {
+impl EventLog {
+    pub fn new(device: &str, camera: &str, left_after: Duration) -> EventLog {
+        EventLog {
             device: device.into(),
             camera: camera.into(),
             run: crate::publish::message::rfc3339_ms(*process_start()),
@@ -180,7 +182,7 @@ mod tests {
 
     #[test]
     fn appear_and_leave_with_hysteresis() {
-        let mut t = Tracker::new("d", "c", Duration::from_millis(500));
+        let mut t = EventLog::new("d", "c", Duration::from_millis(500));
         let t0 = Instant::now();
         let at = |ms| t0 + Duration::from_millis(ms);
         let person: BTreeMap<&str, usize> = [("person", 2)].into();

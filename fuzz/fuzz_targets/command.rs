@@ -1,7 +1,7 @@
 //! Commands on `<camera>/set`: any payload is a command or a rejection with a reason.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use lookout::control::{command_id, Command};
+use lookout::daemon::control::{command_id, Command};
 
 fuzz_target!(|data: &[u8]| {
     match Command::parse(data) {

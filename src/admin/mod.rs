@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::metrics::prometheus::{Kind, PromText};
 use crate::metrics::{CameraMetrics, DropReason, RestartReason};
 use crate::publish::mqtt::MqttPublisher;
+use crate::snapshot::LatestFrame;
 
 /// `[admin]` in the config.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -51,8 +52,16 @@ impl Default for AdminConfig {
     }
 }
 
+/// A camera as the pages see it: its counters, and its latest frame for the snapshot page.
+#[derive(Debug, Clone)]
+pub struct AdminCamera {
+    pub name: String,
+    pub metrics: Arc<CameraMetrics>,
+    pub latest_frame: Arc<LatestFrame>,
+}
+
 /// The cameras the pages report on; the daemon replaces the list when a reload adds or removes one.
-pub type CameraList = Arc<RwLock<Vec<(String, Arc<CameraMetrics>)>>>;
+pub type CameraList = Arc<RwLock<Vec<AdminCamera>>>;
 
 /// What the pages report.
 pub struct AdminState {
@@ -66,9 +75,13 @@ impl AdminState {
         let cameras = self.cameras.read().unwrap_or_else(|p| p.into_inner());
         let mut missing: Vec<String> = cameras
             .iter()
-            .filter(|(_, m)| !m.has_produced())
+            .filter(|c| !c.metrics.has_produced())
             .map(
-                |(n, m)| match m.last_error.lock().ok().and_then(|e| e.clone()) {
+                |AdminCamera {
+                     name: n,
+                     metrics: m,
+                     ..
+                 }| match m.last_error.lock().ok().and_then(|e| e.clone()) {
                     Some(e) => format!("camera {n} ({e})"),
                     None => format!("camera {n}"),
                 },
@@ -91,10 +104,10 @@ impl AdminState {
     }
 
     /// A camera's latest processed frame, for `/cameras/<name>/snapshot.jpg`.
-    pub(crate) fn latest_frame(&self, name: &str) -> Option<Arc<crate::snapshot::LatestFrame>> {
+    pub(crate) fn latest_frame(&self, name: &str) -> Option<Arc<LatestFrame>> {
         let cameras = self.cameras.read().unwrap_or_else(|p| p.into_inner());
-        let (_, m) = cameras.iter().find(|(n, _)| n == name)?;
-        Some(m.latest_frame.clone())
+        let camera = cameras.iter().find(|c| c.name == name)?;
+        Some(camera.latest_frame.clone())
     }
 
     pub fn metrics(&self) -> String {
@@ -125,7 +138,12 @@ impl AdminState {
         ];
         for (name, help, read) in per_camera {
             p.family(name, Kind::Counter, help);
-            for (cam, m) in cameras.iter() {
+            for AdminCamera {
+                name: cam,
+                metrics: m,
+                ..
+            } in cameras.iter()
+            {
                 p.sample(name, &[("camera", cam)], read(m));
             }
         }
@@ -135,7 +153,12 @@ impl AdminState {
             Kind::Counter,
             "Captured frames that never reached the detector, by reason.",
         );
-        for (cam, m) in cameras.iter() {
+        for AdminCamera {
+            name: cam,
+            metrics: m,
+            ..
+        } in cameras.iter()
+        {
             for reason in DropReason::ALL {
                 let labels = [("camera", cam.as_str()), ("reason", reason.as_str())];
                 p.sample(name, &labels, m.dropped(reason));
@@ -147,7 +170,12 @@ impl AdminState {
             Kind::Counter,
             "Times a camera's source was restarted, by reason (open_failed, stalled, failed, ended).",
         );
-        for (cam, m) in cameras.iter() {
+        for AdminCamera {
+            name: cam,
+            metrics: m,
+            ..
+        } in cameras.iter()
+        {
             let restarts = m
                 .source_restarts
                 .lock()
@@ -167,14 +195,19 @@ impl AdminState {
 }
 
 /// Per-camera, per-stage latency summaries.
-fn write_stage_latency(p: &mut PromText, cameras: &[(String, Arc<CameraMetrics>)]) {
+fn write_stage_latency(p: &mut PromText, cameras: &[AdminCamera]) {
     let name = "lookout_stage_latency_ms";
     p.family(
         name,
         Kind::Summary,
         "Per-frame stage latency in ms; stage=\"total\" is end to end, capture to publish.",
     );
-    for (cam, m) in cameras.iter() {
+    for AdminCamera {
+        name: cam,
+        metrics: m,
+        ..
+    } in cameras.iter()
+    {
         let Ok(h) = m.stages.lock() else { continue };
         for (stage, hist) in h.iter() {
             let labels = [("camera", cam.as_str()), ("stage", stage.as_str())];

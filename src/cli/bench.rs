@@ -4,13 +4,17 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use lookout::bench::{BenchContext, BenchReport, ModelReport, MqttReport};
+use lookout::camera::{Bus, CameraPlan, Drive, Kept};
+use lookout::config::CameraConfig;
 use lookout::detect::{Detector, DetectorConfig, Precision};
-use lookout::pipeline::{self, ReplayOptions, ReplaySummary};
+use lookout::pipeline::ReplaySummary;
 use lookout::publish::mqtt::MqttPublisher;
+use lookout::publish::topics::DeviceTopics;
 use lookout::source::{self, Source, SourceOptions};
 use lookout::stop::StopToken;
 use lookout::Error;
@@ -18,6 +22,9 @@ use lookout::Error;
 use super::bench_print::{self, Extras};
 use super::detector_args::{build_detector, DetectorArgs};
 use super::mqtt_args::{connect_mqtt, mqtt_settings};
+
+/// The camera name in what `bench --mqtt` publishes.
+const BENCH_CAMERA: &str = "bench";
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -143,26 +150,37 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, Error> {
     let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
     let stop = super::stop_on_signals()?;
     let source = args.open_source(&stop, Some(Duration::from_secs(10)))?;
-    let mqtt = connect_mqtt(&mqtt_cfg, &device)?;
-    let opts = ReplayOptions {
-        latest_wins: args.realtime.is_some(),
-        pace_fps: args.realtime,
-        max_frames: Some(args.warmup + args.frames),
-        json_lines: false,
-        warmup: args.warmup,
-        record_frames: args.plot.is_some(),
-        ..ReplayOptions::new(&device, "bench", &mqtt_cfg.topic_prefix)
+    let topics = DeviceTopics::new(&mqtt_cfg.topic_prefix, &device);
+    let mqtt = connect_mqtt(&mqtt_cfg, &topics)?.map(Arc::new);
+    let plan = |mqtt: Option<&Arc<MqttPublisher>>| {
+        let bus = Bus {
+            device: &device,
+            topics: &topics,
+            mqtt,
+            counts: None,
+        };
+        let drive = Drive::Bench {
+            pace_fps: args.realtime,
+            frames: args.frames,
+            warmup: args.warmup,
+            record_frames: args.plot.is_some(),
+        };
+        let cam = CameraConfig::without_source(BENCH_CAMERA);
+        CameraPlan::build(&cam, &Kept::bare(), &bus, drive, &stop)
     };
+    // The main stream publishes (with --mqtt); the extra streams and the baseline do not.
+    let mut main = plan(mqtt.as_ref());
     let measured = measure(
         args,
         &cfg,
         &mut detector,
         source,
-        mqtt.as_ref(),
-        &opts,
+        &mut main,
+        &|| plan(None),
         &stop,
     )?;
-    let mqtt_report = mqtt.as_ref().map(|m| MqttReport::from(m.snapshot()));
+    drop(main);
+    let mqtt_report = mqtt.as_deref().map(|m| MqttReport::from(m.snapshot()));
     if let Some(m) = mqtt {
         m.close(Duration::from_secs(3));
     }
@@ -221,14 +239,15 @@ fn report(
     )
 }
 
-/// Runs the main pipeline together with the extra streams, then the baseline.
+/// Runs the main pipeline together with the extra streams (each built by `side_plan`), then the
+/// baseline.
 fn measure(
     args: &BenchArgs,
     cfg: &DetectorConfig,
     detector: &mut Detector,
     source: Box<dyn Source>,
-    mqtt: Option<&MqttPublisher>,
-    opts: &ReplayOptions,
+    main_plan: &mut CameraPlan,
+    side_plan: &(dyn Fn() -> CameraPlan + Sync),
     stop: &StopToken,
 ) -> Result<Measured, Error> {
     let threads = detector.config().threads;
@@ -240,12 +259,11 @@ fn measure(
         let handles: Vec<_> = extra
             .into_iter()
             .map(|(mut d, src)| {
-                scope.spawn(move || {
-                    pipeline::replay(&mut d, src, None, &mut std::io::sink(), opts, stop)
-                })
+                let mut plan = side_plan();
+                scope.spawn(move || plan.run_on(std::slice::from_mut(&mut d), src, stop))
             })
             .collect();
-        let main = pipeline::replay(detector, source, mqtt, &mut std::io::sink(), opts, stop);
+        let main = main_plan.run_on(std::slice::from_mut(detector), source, stop);
         let others: Vec<_> = handles
             .into_iter()
             .map(|h| {
@@ -260,7 +278,7 @@ fn measure(
     // to have several frames in flight, or one frame on more threads?
     let baseline = if args.streams > 1 && args.realtime.is_none() {
         let (mut d, src) = side_pipeline(args, cfg, threads * args.streams, stop)?;
-        let s = pipeline::replay(&mut d, src, None, &mut std::io::sink(), opts, stop)?;
+        let s = side_plan().run_on(std::slice::from_mut(&mut d), src, stop)?;
         Some((d.config().threads, s.fps()))
     } else {
         None

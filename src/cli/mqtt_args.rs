@@ -4,6 +4,7 @@
 use lookout::config::Config;
 use lookout::publish::hostname;
 use lookout::publish::mqtt::{MqttConfig, MqttPublisher};
+use lookout::publish::topics::DeviceTopics;
 use lookout::Error;
 
 /// The `[mqtt]` settings with the flags applied, and the device name (default: the hostname).
@@ -25,12 +26,12 @@ pub fn mqtt_settings(
 }
 
 /// Connects when a broker URL is set; fails when the broker cannot be reached at start.
-pub fn connect_mqtt(cfg: &MqttConfig, device: &str) -> Result<Option<MqttPublisher>, Error> {
+pub fn connect_mqtt(
+    cfg: &MqttConfig,
+    topics: &DeviceTopics,
+) -> Result<Option<MqttPublisher>, Error> {
     match &cfg.url {
-        Some(_) => Ok(Some(MqttPublisher::connect(
-            cfg,
-            &format!("{}/{device}", cfg.topic_prefix),
-        )?)),
+        Some(_) => Ok(Some(MqttPublisher::connect(cfg, topics)?)),
         None => Ok(None),
     }
 }

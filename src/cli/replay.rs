@@ -3,17 +3,17 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use lookout::camera::{track_stage, Bus, CameraPlan, Drive, Kept};
 use lookout::config::{CameraConfig, Config};
-use lookout::detect::{named_classes, Detector};
+use lookout::detect::Detector;
 use lookout::homeassistant::{camera_entities, entity_classes, Discovery};
-use lookout::metrics::FrameObserver;
-use lookout::pipeline::{self, ReplayOptions};
+use lookout::metrics::{FrameObserver, SourceFaults};
+use lookout::publish::topics::DeviceTopics;
 use lookout::publish::{sanitize_segment, valid_topic_segment};
-use lookout::source::{self, SourceOptions};
 use lookout::track::TrackStage;
 use lookout::Error;
 
@@ -21,6 +21,9 @@ use super::detector_args::{build_detector, DetectorArgs};
 use super::mqtt_args::{connect_mqtt, mqtt_settings, mqtt_summary};
 use super::progress::Progress;
 use super::replay_summary::print_summary;
+
+/// No frame from the source for this long ends the replay with an error.
+const REPLAY_STALL_TIMEOUT_S: f64 = 10.0;
 
 #[derive(Args)]
 pub struct ReplayArgs {
@@ -96,6 +99,23 @@ impl ReplayArgs {
         Ok(())
     }
 
+    /// The config's camera of that name (its tracker settings, zones and lines), or one with only
+    /// the name, with the video and the pacing of the flags.
+    fn camera_config(&self, config: &Config, camera: &str) -> CameraConfig {
+        let entry = config.cameras.iter().find(|c| c.name == camera);
+        CameraConfig {
+            source: self.video.clone(),
+            realtime: self.realtime,
+            looping: self.looping,
+            fps: None,
+            stall_timeout_s: REPLAY_STALL_TIMEOUT_S,
+            capture: Default::default(),
+            ..entry
+                .cloned()
+                .unwrap_or_else(|| CameraConfig::without_source(camera))
+        }
+    }
+
     /// One detector per inference worker.
     fn detectors(&self, config: &Config) -> Result<Vec<Detector>, Error> {
         let cfg = self.detector.overrides().over(&config.detector);
@@ -103,26 +123,6 @@ impl ReplayArgs {
             .map(|_| build_detector(cfg.clone()))
             .collect()
     }
-}
-
-/// The tracking stage for `camera`: the config's camera of that name (its tracker settings, zones
-/// and lines), else `[tracker]` alone. `None` when tracking is off.
-/// `class_names`: the model's; `listed`: the classes shown at zero in zones and lines.
-pub(super) fn tracking_for(
-    config: &Config,
-    camera: &str,
-    class_names: &[String],
-    listed: &[String],
-) -> Option<Arc<Mutex<TrackStage>>> {
-    let cfg = match config.cameras.iter().find(|c| c.name == camera) {
-        Some(cam) => cam.tracking(&config.tracker)?,
-        None => CameraConfig::without_source(camera).tracking(&config.tracker)?,
-    };
-    Some(Arc::new(Mutex::new(TrackStage::new(
-        &cfg,
-        class_names,
-        listed,
-    ))))
 }
 
 /// Objects tracked, and each line's totals and zone's counts at the end.
@@ -169,84 +169,61 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
     args.check()?;
     let mut detectors = args.detectors(&config)?;
     let stop = super::stop_on_signals()?;
-    let faults = Arc::new(source::SourceFaults::default());
-    let source = source::open(
-        &args.video,
-        SourceOptions {
-            realtime: args.realtime,
-            speed: args.speed,
-            looping: args.looping,
-            stall_timeout: Some(Duration::from_secs(10)),
-            stop: Some(stop.clone()),
-            faults: faults.clone(),
-            ..SourceOptions::default()
-        },
-    )?;
-    let mqtt = connect_mqtt(&mqtt_cfg, &device)?;
-    let events = config.events.enabled.then(|| {
-        Arc::new(Mutex::new(lookout::events::Tracker::new(
-            &device,
-            &camera,
-            Duration::from_secs_f64(config.events.left_after_s),
-        )))
-    });
-    let tracking = (!args.no_track)
-        .then(|| {
-            let d = &detectors[0];
-            let listed = named_classes(&d.config().classes);
-            tracking_for(&config, &camera, &d.spec().classes, listed)
-        })
-        .flatten();
+    let cam = args.camera_config(&config, &camera);
+    let tracking = match args.no_track {
+        true => None,
+        false => track_stage(cam.tracking(&config.tracker).as_ref(), &detectors[0]),
+    };
+    let who = (device.as_str(), camera.as_str());
+    let kept = Kept::new(who, &config.events, mqtt_cfg.url.is_some(), tracking);
+    // The source opens before the broker is asked: a missing file fails at once.
+    let source_opts = CameraPlan::source_options(&cam, &kept, args.speed, &stop);
+    let source = lookout::source::open(&cam.source, source_opts)?;
+    let topics = DeviceTopics::new(&mqtt_cfg.topic_prefix, &device);
+    let mqtt = connect_mqtt(&mqtt_cfg, &topics)?.map(Arc::new);
     let classes = detectors[0].config().classes.clone();
     let home_assistant = match &mqtt {
         Some(m) if config.homeassistant.enabled => {
-            let root = format!("{}/{device}", mqtt_cfg.topic_prefix);
             let ha = Discovery {
                 config: &config.homeassistant,
-                device: config.homeassistant.device_info(&device, &root, ""),
+                device: config.homeassistant.device_info(&device, &topics, ""),
             };
             // No `state` in replay, so no status, fps or latency entities; replay publishes no
             // snapshots (they are `lookout run`'s), so no image entity.
-            ha.announce(
-                m,
-                &camera_entities(&camera, &classes, tracking.as_deref(), None, false),
-            );
+            let stage = kept.tracking.as_deref();
+            ha.announce(m, &camera_entities(&camera, &classes, stage, None, false));
             ha.watch(m, false);
             true
         }
         _ => false,
     };
     let progress = Progress::for_replay(&args.video, args.looping, args.max_frames);
-    let opts = ReplayOptions {
-        latest_wins: args.realtime,
+    let bus = Bus {
+        device: &device,
+        topics: &topics,
+        mqtt: mqtt.as_ref(),
+        counts: home_assistant.then(|| entity_classes(&classes)),
+    };
+    let drive = Drive::Replay {
+        speed: args.speed,
         max_frames: args.max_frames,
         json_lines: !args.quiet,
-        events,
-        tracking: tracking.clone(),
-        counts: home_assistant.then(|| entity_classes(&classes)),
         observer: progress.clone().map(|p| p as Arc<dyn FrameObserver>),
-        ..ReplayOptions::new(&device, &camera, &mqtt_cfg.topic_prefix)
     };
-    let result = pipeline::replay_on(
-        &mut detectors,
-        source,
-        mqtt.as_ref(),
-        &mut std::io::stdout().lock(),
-        &opts,
-        &stop,
-    );
+    let mut plan = CameraPlan::build(&cam, &kept, &bus, drive, &stop);
+    let result = plan.run_on(&mut detectors, source, &stop);
     if let Some(p) = &progress {
         p.finish();
     }
-    if let Some(t) = &tracking {
+    if let Some(t) = &kept.tracking {
         t.lock().unwrap_or_else(|p| p.into_inner()).close();
     }
     if let Some(m) = &mqtt {
         // Flushes queued events while the broker is there.
         m.close(Duration::from_secs(3));
     }
-    let mut mqtt_line = mqtt.as_ref().map(mqtt_summary);
-    if let (Some(line), Some(t)) = (mqtt_line.as_mut(), &opts.events) {
+    let mut mqtt_line = mqtt.as_deref().map(mqtt_summary);
+    if let (Some(line), Some(t)) = (mqtt_line.as_mut(), &kept.events) {
         let generated = t.lock().map(|t| t.generated()).unwrap_or(0);
         *line = line.replacen(
             "; events: ",
@@ -256,19 +233,19 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
     }
     let summary = result?;
     print_summary(&summary, &detectors[0], mqtt_line.as_deref());
-    if let Some(t) = &tracking {
+    if let Some(t) = &kept.tracking {
         eprint!(
             "{}",
             tracking_summary(&t.lock().unwrap_or_else(|p| p.into_inner()))
         );
     }
-    Ok(damaged_input_exit(&faults))
+    Ok(damaged_input_exit(&kept.metrics.source_faults))
 }
 
 /// Exit 3 when the input was damaged, so a script notices that the output is partial: images in a
 /// folder that could not be decoded (skipped), or decoder errors from ffmpeg (damaged or truncated
 /// video). What could be read was processed and printed as usual.
-fn damaged_input_exit(faults: &source::SourceFaults) -> ExitCode {
+fn damaged_input_exit(faults: &SourceFaults) -> ExitCode {
     let (skipped, damaged) = (faults.skipped(), faults.damaged());
     if skipped == 0 && damaged == 0 {
         return ExitCode::SUCCESS;

@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
+use lookout::config::{CameraConfig, Config};
 use lookout::detect::{self, named_classes, ModelSpec};
-use lookout::events::Tracker as EventLog;
+use lookout::events::EventLog;
 use lookout::pipeline::tracked_object;
 use lookout::publish::message::rfc3339_ms;
 use lookout::track::jsonl::{parse_line, RecordedFrame};
@@ -101,10 +102,9 @@ impl Session {
         let field = |k: &str| first[k].as_str().unwrap_or("camera").to_string();
         let camera = args.camera.clone().unwrap_or_else(|| field("camera"));
         let listed = named_classes(&config.detector.classes);
-        let stage = super::replay::tracking_for(config, &camera, &spec.classes, listed)
-            .ok_or_else(|| {
-                Error::Usage("tracking is off in this config ([tracker] enabled = false)".into())
-            })?;
+        let stage = tracking_for(config, &camera, &spec.classes, listed).ok_or_else(|| {
+            Error::Usage("tracking is off in this config ([tracker] enabled = false)".into())
+        })?;
         Ok(Session {
             events: EventLog::new(&field("device"), &camera, Duration::from_secs(1)),
             stage,
@@ -166,4 +166,24 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// The tracking stage for `camera`: the config's camera of that name (its tracker settings, zones
+/// and lines), else `[tracker]` alone. `None` when tracking is off.
+/// `class_names`: the model's; `listed`: the classes shown at zero in zones and lines.
+fn tracking_for(
+    config: &Config,
+    camera: &str,
+    class_names: &[String],
+    listed: &[String],
+) -> Option<Arc<Mutex<TrackStage>>> {
+    let cfg = match config.cameras.iter().find(|c| c.name == camera) {
+        Some(cam) => cam.tracking(&config.tracker)?,
+        None => CameraConfig::without_source(camera).tracking(&config.tracker)?,
+    };
+    Some(Arc::new(Mutex::new(TrackStage::new(
+        &cfg,
+        class_names,
+        listed,
+    ))))
 }

@@ -6,90 +6,24 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::control::{CameraStatus, CommandAck};
+use super::Shared;
 use crate::backoff::Backoff;
+use crate::camera::{Bus, CameraPlan, Drive, Kept};
 use crate::config::CameraConfig;
-use crate::control::{CameraStatus, CommandAck};
-use crate::detect::{named_classes, Detector, DetectorConfig};
+use crate::detect::{Detector, DetectorConfig};
 use crate::error::{Error, Result};
-use crate::events::{EventsConfig, Tracker};
-use crate::metrics::{CameraMetrics, FrameObserver, RestartReason};
-use crate::pipeline::{self, Controls, ReplayOptions, ReplaySummary};
-use crate::publish::mqtt::MqttPublisher;
-use crate::source::{self, SourceOptions};
+use crate::metrics::{CameraMetrics, RestartReason};
+use crate::pipeline::{Controls, ReplaySummary};
+use crate::source;
 use crate::stop::StopToken;
-use crate::track::{TrackStage, TrackingConfig};
+use crate::track::TrackingConfig;
 
 /// The first wait before a failed source is opened again; it doubles up to [`RESTART_MAX`].
 const RESTART_FIRST: Duration = Duration::from_millis(500);
 const RESTART_MAX: Duration = Duration::from_secs(30);
 /// A source that ran this long before failing starts again after the first, short wait.
 const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(30);
-
-/// What every camera thread shares with the daemon.
-#[derive(Clone)]
-pub(super) struct Shared {
-    pub mqtt: Option<Arc<MqttPublisher>>,
-    pub device: String,
-    pub topic_prefix: String,
-    pub events: EventsConfig,
-    /// Publish each camera's retained `<camera>/counts` (Home Assistant's count entities).
-    pub counts: bool,
-    /// `[snapshots]`: the JPEG quality of snapshots and how often they go to MQTT.
-    pub snapshots: crate::snapshot::SnapshotsConfig,
-    /// The parent of every camera's token: stopping it stops them all.
-    pub stop: StopToken,
-}
-
-impl Shared {
-    /// `<prefix>/<device>`, the root of every topic of this machine.
-    pub fn root(&self) -> String {
-        format!("{}/{}", self.topic_prefix, self.device)
-    }
-}
-
-/// What a camera keeps when its thread is restarted with new settings (a reload) or its source
-/// restarts: counters stay monotonic, event numbers contiguous, track ids and line totals go on.
-#[derive(Clone)]
-pub(super) struct Kept {
-    pub metrics: Arc<CameraMetrics>,
-    /// Object appeared/left events, when `[events]` is on and MQTT is configured.
-    pub events: Option<Arc<Mutex<Tracker>>>,
-    /// The tracker, zones and lines, when tracking is on for this camera.
-    pub tracking: Option<Arc<Mutex<TrackStage>>>,
-}
-
-/// The tracking stage of a camera with this detector; `None` when its tracking is off.
-pub(super) fn track_stage(
-    tracking: Option<&TrackingConfig>,
-    detector: &Detector,
-) -> Option<Arc<Mutex<TrackStage>>> {
-    let listed = named_classes(&detector.config().classes);
-    tracking.map(|cfg| {
-        Arc::new(Mutex::new(TrackStage::new(
-            cfg,
-            &detector.spec().classes,
-            listed,
-        )))
-    })
-}
-
-impl Kept {
-    /// A new camera's state: fresh counters and, when events are on, a fresh events tracker.
-    pub fn new(camera: &str, shared: &Shared, tracking: Option<Arc<Mutex<TrackStage>>>) -> Kept {
-        let events = (shared.events.enabled && shared.mqtt.is_some()).then(|| {
-            Arc::new(Mutex::new(Tracker::new(
-                &shared.device,
-                camera,
-                Duration::from_secs_f64(shared.events.left_after_s),
-            )))
-        });
-        Kept {
-            metrics: Arc::default(),
-            events,
-            tracking,
-        }
-    }
-}
 
 /// While the restart loop waits: when it will open the source again. The watchdog counts a camera
 /// waiting here as alive: the backoff working is progress, not a hang.
@@ -126,27 +60,31 @@ impl Camera {
         let controls = Arc::new(Controls::default());
         let restart_at = RestartAt::default();
         let effective = detector.config().clone();
-        let latest = kept.metrics.latest_frame.clone();
+        let latest = kept.latest_frame.clone();
         latest.set_jpeg_quality(shared.snapshots.quality());
         let snapshots = super::snapshots::start(
             &cfg.name,
-            format!("{}/{}/snapshot", shared.root(), cfg.name),
+            shared.topics.camera(&cfg.name).snapshot(),
             latest,
             shared.mqtt.clone(),
             &shared.snapshots,
             &stop,
         );
+        let bus = Bus {
+            device: &shared.device,
+            topics: &shared.topics,
+            mqtt: shared.mqtt.as_ref(),
+            counts: shared
+                .counts
+                .then(|| crate::homeassistant::entity_classes(&effective.classes)),
+        };
+        let drive = Drive::Daemon {
+            controls: controls.clone(),
+        };
         let runner = Runner {
-            opts: ReplayOptions {
-                counts: shared
-                    .counts
-                    .then(|| crate::homeassistant::entity_classes(&effective.classes)),
-                ..replay_options(cfg, shared, &kept, &controls)
-            },
-            source_opts: source_options(cfg, &stop, &kept.metrics.source_faults),
+            plan: CameraPlan::build(cfg, &kept, &bus, drive, &stop),
             cam: cfg.clone(),
             detector,
-            mqtt: shared.mqtt.clone(),
             metrics: kept.metrics.clone(),
             restart_at: restart_at.clone(),
             stop: stop.clone(),
@@ -235,52 +173,12 @@ impl Camera {
     }
 }
 
-fn replay_options(
-    cam: &CameraConfig,
-    shared: &Shared,
-    kept: &Kept,
-    controls: &Arc<Controls>,
-) -> ReplayOptions {
-    let observer: Arc<dyn FrameObserver> = kept.metrics.clone();
-    // A live source (camera, network stream) never waits for the detector: latest wins.
-    let live = source::is_stream(&cam.source) || source::is_device(&cam.source);
-    ReplayOptions {
-        latest_wins: cam.realtime || live,
-        json_lines: false,
-        max_fps: cam.fps,
-        observer: Some(observer),
-        controls: Some(controls.clone()),
-        events: kept.events.clone(),
-        tracking: kept.tracking.clone(),
-        snapshot: Some(kept.metrics.latest_frame.clone()),
-        ..ReplayOptions::new(&shared.device, &cam.name, &shared.topic_prefix)
-    }
-}
-
-fn source_options(
-    cam: &CameraConfig,
-    stop: &StopToken,
-    faults: &Arc<source::SourceFaults>,
-) -> SourceOptions {
-    SourceOptions {
-        faults: faults.clone(),
-        realtime: cam.realtime,
-        looping: cam.looping,
-        stall_timeout: Some(Duration::from_secs_f64(cam.stall_timeout_s)),
-        stop: Some(stop.clone()),
-        capture: cam.capture.clone(),
-        ..SourceOptions::default()
-    }
-}
-
 /// The camera's thread: open, process until the source ends or fails, restart with backoff.
 struct Runner {
     cam: CameraConfig,
+    plan: CameraPlan,
     detector: Detector,
-    mqtt: Option<Arc<MqttPublisher>>,
     metrics: Arc<CameraMetrics>,
-    opts: ReplayOptions,
-    source_opts: SourceOptions,
     restart_at: RestartAt,
     stop: StopToken,
 }
@@ -289,7 +187,7 @@ impl Runner {
     fn run(mut self) {
         self.run_until_done();
         // The lines' totals, written now rather than at their next interval.
-        if let Some(t) = &self.opts.tracking {
+        if let Some(t) = &self.plan.run.tracking {
             t.lock().unwrap_or_else(|p| p.into_inner()).close();
         }
     }
@@ -325,15 +223,8 @@ impl Runner {
 
     /// Opens the source and runs the pipeline on it until it ends, fails or is stopped.
     fn run_once(&mut self) -> Result<ReplaySummary> {
-        let src = source::open(&self.cam.source, self.source_opts.clone())?;
-        pipeline::replay(
-            &mut self.detector,
-            src,
-            self.mqtt.as_deref(),
-            &mut std::io::sink(),
-            &self.opts,
-            &self.stop,
-        )
+        self.plan
+            .run_once(std::slice::from_mut(&mut self.detector), &self.stop)
     }
 
     /// Why the source must be opened again, with the error in words; None when it is done.

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::camera::{Camera, Shared};
+use super::camera::Camera;
+use super::Shared;
 use crate::config::Config;
 use crate::homeassistant::{camera_entities, Discovery};
 
@@ -13,7 +14,7 @@ pub(super) fn of<'a>(shared: &Shared, config: &'a Config) -> Discovery<'a> {
         config: &config.homeassistant,
         device: config.homeassistant.device_info(
             &shared.device,
-            &shared.root(),
+            &shared.topics,
             &config.admin.listen,
         ),
     }
@@ -28,8 +29,8 @@ pub(super) fn announce(shared: &Shared, config: &Config, cameras: &BTreeMap<Stri
     for (name, cam) in cameras {
         // With snapshots on MQTT (`[snapshots] mqtt_interval_s` > 0) an image entity shows the
         // retained `<root>/<camera>/snapshot`.
-        let snapshot = (config.snapshots.mqtt_interval_s > 0.0)
-            .then(|| format!("{}/{name}/snapshot", shared.root()));
+        let snapshot =
+            (config.snapshots.mqtt_interval_s > 0.0).then(|| shared.topics.camera(name).snapshot());
         let entities = camera_entities(
             name,
             &cam.detector.classes,

@@ -3,16 +3,19 @@
 //! clean stop on SIGTERM/SIGINT. A camera whose source fails or stalls is restarted with
 //! exponential backoff and a logged reason; it never takes the others down.
 //!
-//! Where things are: [`Daemon::run`] here (start-up and the shutdown order); `supervisor` (the
-//! loop that waits on stops, reloads, commands and a tick); `camera` (one camera's thread: start,
-//! run, restart with backoff); `reload` (SIGHUP); `state` (retained state, stats, commands);
-//! `systemd` (sd_notify and the watchdog).
+//! Where things are: [`Daemon::run`] here (start-up and the shutdown order) with [`Shared`], what
+//! every camera thread shares; `supervisor` (the loop that waits on stops, reloads, commands and
+//! a tick); `reload` (the one way cameras are started, changed and stopped: at start from an
+//! empty set, and on SIGHUP); `camera` (one camera's thread: built by `crate::camera`, run,
+//! restarted with backoff); `state` and `control` (the bus besides detections: retained state,
+//! stats, commands and their answers); `systemd` (sd_notify and the watchdog).
 //!
 //! Stopping: SIGTERM/SIGINT stop [`Daemon::stop`]; the cameras run under a child of it (each with
 //! its own child, so a reload can stop one). The admin endpoint has a token of its own: it keeps
 //! answering until the cameras' final states are out.
 
 mod camera;
+pub mod control;
 mod discovery;
 mod reload;
 mod snapshots;
@@ -31,15 +34,33 @@ use crossbeam_channel::Receiver;
 
 use crate::admin::{AdminState, CameraList};
 use crate::config::Config;
-use crate::detect::{Detector, DetectorConfig, ModelSpec};
+use crate::detect::{Detector, DetectorConfig};
 use crate::error::{Error, Result};
+use crate::events::EventsConfig;
 use crate::publish::mqtt::MqttPublisher;
+use crate::publish::topics::DeviceTopics;
+use crate::snapshot::SnapshotsConfig;
 use crate::stop::StopToken;
-use camera::{Camera, Kept, Shared};
 use supervisor::Supervisor;
 
 pub use reload::on_sighup;
 pub use systemd::sd_notify;
+
+/// What every camera thread shares with the daemon.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub mqtt: Option<Arc<MqttPublisher>>,
+    pub device: String,
+    /// `<prefix>/<device>` and every topic under it.
+    pub topics: DeviceTopics,
+    pub events: EventsConfig,
+    /// Publish each camera's retained `<camera>/counts` (Home Assistant's count entities).
+    pub counts: bool,
+    /// `[snapshots]`: the JPEG quality of snapshots and how often they go to MQTT.
+    pub snapshots: SnapshotsConfig,
+    /// The parent of every camera's token: stopping it stops them all.
+    pub stop: StopToken,
+}
 
 /// How long the MQTT connection may take to hand over what is queued when lookout stops.
 const MQTT_CLOSE_WITHIN: Duration = Duration::from_secs(3);
@@ -67,6 +88,7 @@ impl Daemon<'_> {
                 "the config has no [[cameras]]; add one (see config/lookout.toml)".into(),
             ));
         }
+        // Every model loads (and warms up) before anything connects: a bad one fails the start.
         let detectors = config
             .cameras
             .iter()
@@ -74,18 +96,16 @@ impl Daemon<'_> {
                 let detector = self.load_detector(&cam.name, cam.detector(&config.detector))?;
                 cam.check_counted_classes(&detector.spec().classes)
                     .map_err(|m| Error::Config(format!("{}: {m}", self.config_path.display())))?;
-                Ok(detector)
+                Ok((cam.name.clone(), detector))
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<BTreeMap<_, _>>>()?;
         let listener = match config.admin.listen.as_str() {
             "" => None,
             addr => Some(crate::admin::bind(addr)?),
         };
+        let topics = DeviceTopics::new(&config.mqtt.topic_prefix, &self.device);
         let mqtt = match &config.mqtt.url {
-            Some(_) => Some(Arc::new(MqttPublisher::start(
-                &config.mqtt,
-                &format!("{}/{}", config.mqtt.topic_prefix, self.device),
-            )?)),
+            Some(_) => Some(Arc::new(MqttPublisher::start(&config.mqtt, &topics)?)),
             None => None,
         };
         let cameras_stop = self.stop.child();
@@ -95,37 +115,29 @@ impl Daemon<'_> {
         let shared = Shared {
             mqtt: mqtt.clone(),
             device: self.device.clone(),
-            topic_prefix: config.mqtt.topic_prefix.clone(),
+            topics,
             events: config.events.clone(),
             counts: config.homeassistant.enabled,
             snapshots: config.snapshots.clone(),
             stop: cameras_stop,
         };
-        let mut cameras = BTreeMap::new();
-        for (cam, detector) in config.cameras.iter().zip(detectors) {
-            let tracking = cam.tracking(&config.tracker);
-            let stage = camera::track_stage(tracking.as_ref(), &detector);
-            let kept = Kept::new(&cam.name, &shared, stage);
-            cameras.insert(
-                cam.name.clone(),
-                Camera::start(cam, detector, kept, tracking, &shared),
-            );
-        }
-        discovery::announce(&shared, &config, &cameras);
-        if let (Some(m), true) = (&mqtt, config.homeassistant.enabled) {
-            // Every camera is declared: what else this lookout declared before goes.
-            discovery::of(&shared, &config).watch(m, true);
-        }
+        // The cameras start as a reload starts them, from an empty set.
         let list = CameraList::default();
-        state::publish_list(&list, &cameras);
+        let mut supervisor =
+            Supervisor::new(self, config.clone(), BTreeMap::new(), shared, list.clone());
+        supervisor.reconcile(config, detectors);
+        if let (Some(m), true) = (&mqtt, supervisor.config.homeassistant.enabled) {
+            // Every camera is declared: what else this lookout declared before goes.
+            discovery::of(&supervisor.shared, &supervisor.config).watch(m, true);
+        }
+        state::publish_list(&list, &supervisor.cameras);
         let admin = AdminThread::start(listener, &list, &mqtt);
         sd_notify(&format!(
             "READY=1\nSTATUS=running {} camera(s)",
-            cameras.len()
+            supervisor.cameras.len()
         ));
-        tracing::info!(cameras = cameras.len(), "lookout running");
+        tracing::info!(cameras = supervisor.cameras.len(), "lookout running");
 
-        let mut supervisor = Supervisor::new(self, config, cameras, shared, list);
         supervisor.run(&stopped);
         // The shutdown order: cameras stopped and joined, their final states published, the
         // admin endpoint stopped, then MQTT closed (flushing those states).
@@ -140,12 +152,7 @@ impl Daemon<'_> {
 
     /// Loads a camera's model and runs it once, so its first frame does not pay for the warm-up.
     fn load_detector(&self, camera: &str, cfg: DetectorConfig) -> Result<Detector> {
-        let (model, why) = cfg.model_to_load();
-        if let Some(why) = why {
-            tracing::info!(camera, "{why}");
-        }
-        let spec = ModelSpec::load_as(&(self.resolve_model)(&model), cfg.family)?;
-        let mut detector = Detector::new(spec, cfg)?;
+        let mut detector = crate::camera::load_detector(Some(camera), cfg, self.resolve_model)?;
         sd_notify(&format!(
             "STATUS=warming up the {} engine for camera {camera}",
             detector.engine_name()

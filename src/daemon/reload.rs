@@ -1,23 +1,32 @@
-//! SIGHUP: read the config file again and apply it without stopping the daemon. A bad file is
-//! rejected and the running config stays. Cameras added or removed start or stop; a changed score
+//! The one way cameras are started, changed and stopped ([`Supervisor::reconcile`]): at start,
+//! from an empty set, and on SIGHUP, after the config file is read again and checked. A bad file
+//! is rejected and the running config stays. Cameras added or removed start or stop; a changed score
 //! threshold, IoU threshold or class list, and changed tracker settings, zones or lines apply live
 //! (tracks and line totals go on); any other change to a camera (and turning tracking on or off)
 //! restarts that camera only. `[mqtt]`, `[admin]` and `[events]` changes need a restart of lookout and are
 //! reported as such, as are `[homeassistant]` changes (a removed camera's Home Assistant entities
 //! go at once).
 
+use std::collections::BTreeMap;
+
 use crossbeam_channel::Receiver;
 
-use super::camera::{self, Camera, Kept};
+use super::camera::Camera;
 use super::discovery;
 use super::state::publish_list;
 use super::supervisor::Supervisor;
 use super::systemd::sd_notify;
+use crate::camera::{track_stage, Kept};
 use crate::config::{CameraConfig, Config};
-use crate::detect::DetectorConfig;
+use crate::detect::{Detector, DetectorConfig};
 use crate::error::Error;
-use crate::pipeline::{self, Filters};
+use crate::pipeline::Filters;
+use crate::sink::mqtt::{clear_regions, publish_regions};
 use crate::track::TrackingConfig;
+
+/// Detectors already loaded (and warmed up) for cameras of the new config, by camera name: at
+/// start, every camera's, so that a bad model fails the start before anything runs.
+pub(super) type Loaded = BTreeMap<String, Detector>;
 
 /// A channel that receives one message per SIGHUP (several before the supervisor looks are one
 /// reload). Install it early: until then SIGHUP's default action ends the process.
@@ -68,9 +77,21 @@ impl Supervisor<'_> {
         };
         tracing::info!(config = %path.display(), "reloading");
         warn_of_sections_needing_a_restart(&self.config, &new);
+        self.reconcile(new, Loaded::new());
+        sd_notify(&format!(
+            "STATUS=reloaded; running {} camera(s)",
+            self.cameras.len()
+        ));
+    }
+
+    /// Makes the running cameras those of `new`: removes the ones it lacks, changes the others
+    /// live where it can, (re)starts the rest, and declares them to Home Assistant. The sections
+    /// that need a restart of lookout keep their running values.
+    pub(super) fn reconcile(&mut self, new: Config, mut loaded: Loaded) {
         let gone = self.remove_cameras_not_in(&new);
         for cfg in &new.cameras {
-            self.apply_camera(cfg, cfg.detector(&new.detector), cfg.tracking(&new.tracker));
+            let (detector, tracking) = (cfg.detector(&new.detector), cfg.tracking(&new.tracker));
+            self.apply_camera(cfg, detector, tracking, &mut loaded);
         }
         let current = &self.config;
         self.config = Config {
@@ -84,10 +105,6 @@ impl Supervisor<'_> {
         // Home Assistant: removed cameras' entities go, the others follow their new settings.
         discovery::withdraw(&self.shared, &self.config, &gone);
         discovery::announce(&self.shared, &self.config, &self.cameras);
-        sd_notify(&format!(
-            "STATUS=reloaded; running {} camera(s)",
-            self.cameras.len()
-        ));
     }
 
     /// Stops the cameras `new` does not have; returns their names.
@@ -108,12 +125,12 @@ impl Supervisor<'_> {
                 // Its retained messages go too: a removed camera leaves no stale state, counts,
                 // snapshot, zones or lines for subscribers to read.
                 if let Some(m) = &self.shared.mqtt {
-                    let root = format!("{}/{name}", self.shared.root());
+                    let topics = self.shared.topics.camera(name);
                     let zones: Vec<String> = zones.into_iter().map(|z| z.zone).collect();
                     let lines: Vec<String> = lines.into_iter().map(|l| l.line).collect();
-                    pipeline::clear_counts(m, &root, &zones, &lines);
-                    for topic in ["state", "counts", "snapshot"] {
-                        m.publish_state(&format!("{root}/{topic}"), Vec::new());
+                    clear_regions(m, &topics, &zones, &lines);
+                    for topic in topics.retained() {
+                        m.publish_state(&topic, Vec::new());
                     }
                 }
                 tracing::info!(camera = %name, "camera removed");
@@ -129,6 +146,7 @@ impl Supervisor<'_> {
         cfg: &CameraConfig,
         detector: DetectorConfig,
         tracking: Option<TrackingConfig>,
+        loaded: &mut Loaded,
     ) {
         match self.cameras.get_mut(&cfg.name) {
             Some(cam)
@@ -150,11 +168,11 @@ impl Supervisor<'_> {
                         if let Some(m) = &self.shared.mqtt {
                             // Removed zones and lines disappear; the others (new ones at zero)
                             // show their counts now.
-                            let root = format!("{}/{}", self.shared.root(), cfg.name);
-                            pipeline::clear_counts(m, &root, &removed.0, &removed.1);
+                            let topics = self.shared.topics.camera(&cfg.name);
+                            clear_regions(m, &topics, &removed.0, &removed.1);
                             let (zones, lines) = stage.current();
                             let who = (self.shared.device.as_str(), cfg.name.as_str());
-                            pipeline::publish_counts(m, &root, who, &zones, &lines);
+                            publish_regions(m, &topics, who, &zones, &lines);
                         }
                     }
                 }
@@ -162,7 +180,7 @@ impl Supervisor<'_> {
                 cam.tracking = tracking;
                 cam.config = cfg.clone();
             }
-            _ => self.restart_camera(cfg, detector, tracking),
+            _ => self.restart_camera(cfg, detector, tracking, loaded),
         }
     }
 
@@ -173,8 +191,12 @@ impl Supervisor<'_> {
         cfg: &CameraConfig,
         detector: DetectorConfig,
         tracking: Option<TrackingConfig>,
+        loaded: &mut Loaded,
     ) {
-        let loaded = match self.daemon.load_detector(&cfg.name, detector) {
+        let already = loaded.remove(&cfg.name);
+        let loaded = match already
+            .map_or_else(|| self.daemon.load_detector(&cfg.name, detector), Ok)
+        {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(camera = %cfg.name, "reload: cannot load its detector ({e}); keeping it as it was");
@@ -193,13 +215,16 @@ impl Supervisor<'_> {
                             .unwrap_or_else(|p| p.into_inner())
                             .reconfigure(new);
                     }
-                    _ => kept.tracking = camera::track_stage(tracking.as_ref(), &loaded),
+                    _ => kept.tracking = track_stage(tracking.as_ref(), &loaded),
                 }
                 (kept, "restarted with its new settings")
             }
             None => {
-                let stage = camera::track_stage(tracking.as_ref(), &loaded);
-                (Kept::new(&cfg.name, &self.shared, stage), "added")
+                let stage = track_stage(tracking.as_ref(), &loaded);
+                let who = (self.shared.device.as_str(), cfg.name.as_str());
+                let with_broker = self.shared.mqtt.is_some();
+                let kept = Kept::new(who, &self.shared.events, with_broker, stage);
+                (kept, "added")
             }
         };
         let cam = Camera::start(cfg, loaded, kept, tracking, &self.shared);

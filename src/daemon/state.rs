@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use super::camera::{Camera, Shared};
-use crate::admin::CameraList;
-use crate::control::{self, CameraStatus, Command, CommandAck};
+use super::camera::Camera;
+use super::control::{self, CameraStatus, Command, CommandAck};
+use super::Shared;
+use crate::admin::{AdminCamera, CameraList};
 use crate::metrics::CameraMetrics;
 use crate::pipeline::Filters;
 use crate::publish::message::{
@@ -54,7 +55,7 @@ pub(super) fn publish_states(
             updated_at: rfc3339_ms(SystemTime::now()),
         };
         if let Ok(payload) = serde_json::to_vec(&state) {
-            m.publish_state(&format!("{}/{name}/state", shared.root()), payload);
+            m.publish_state(&shared.topics.camera(name).state(), payload);
         }
     }
 }
@@ -74,7 +75,7 @@ pub(super) fn publish_stats(
         })
         .collect();
     mqtt.publish_json(
-        &format!("{}/stats", shared.root()),
+        &shared.topics.stats(),
         STATS_SCHEMA,
         control::stats_json(&shared.device, &list, mqtt),
     );
@@ -85,7 +86,11 @@ pub(super) fn publish_list(list: &CameraList, cameras: &BTreeMap<String, Camera>
     let mut l = list.write().unwrap_or_else(|p| p.into_inner());
     *l = cameras
         .iter()
-        .map(|(n, c)| (n.clone(), c.kept.metrics.clone()))
+        .map(|(name, c)| AdminCamera {
+            name: name.clone(),
+            metrics: c.kept.metrics.clone(),
+            latest_frame: c.kept.latest_frame.clone(),
+        })
         .collect();
 }
 
@@ -97,7 +102,7 @@ pub(super) fn apply_command(
     payload: &[u8],
     reply: Option<&ReplyTo>,
 ) -> Option<String> {
-    let name = control::camera_of(&shared.root(), topic)?;
+    let name = shared.topics.camera_of_command(topic)?;
     let Some(cam) = cameras.get_mut(name) else {
         tracing::warn!(topic, "command for an unknown camera ignored");
         return None;
@@ -143,7 +148,7 @@ pub(super) fn apply_command(
         let usable = |r: &&ReplyTo| crate::publish::topic_problem(&r.topic).is_none();
         let (to, correlation) = match reply.filter(usable) {
             Some(r) => (r.topic.clone(), r.correlation.clone()),
-            None => (format!("{topic}/result"), None),
+            None => (shared.topics.camera(name).set_result(), None),
         };
         if let Ok(payload) = serde_json::to_vec(&result) {
             m.publish_command_result(&to, payload, correlation);

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{never, select, tick, Receiver};
 
-use super::camera::{Camera, Shared};
+use super::camera::Camera;
 use super::state::{apply_command, publish_states, publish_stats};
 use super::systemd::{sd_notify, Watchdog};
-use super::Daemon;
+use super::{Daemon, Shared};
 use crate::admin::CameraList;
 use crate::config::Config;
 use crate::stop::StopToken;

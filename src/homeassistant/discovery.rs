@@ -5,13 +5,15 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::publish::topics::DeviceTopics;
+
 /// The lookout device as Home Assistant sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceInfo {
     /// The topic segment naming this machine (`[mqtt] device`, default the hostname).
     pub device: String,
     /// `<topic_prefix>/<device>`: where `status` and the cameras' topics are.
-    pub root: String,
+    pub topics: DeviceTopics,
     /// The device's name in Home Assistant.
     pub name: String,
     /// Home Assistant's "visit device" link (the admin endpoint), if there is one.
@@ -77,7 +79,7 @@ pub fn camera_payload(node_id: &str, dev: &DeviceInfo, cam: &CameraEntities) -> 
     if let Some(url) = &dev.configuration_url {
         device["configuration_url"] = json!(url);
     }
-    let base = format!("{}/{}", dev.root, cam.camera);
+    let topics = dev.topics.camera(&cam.camera);
     let id = |what: &str| format!("{node_id}_{}_{}", object_id(&cam.camera), object_id(what));
     let mut cmps = Map::new();
     let mut add = |what: &str, platform: &str, name: String, mut fields: Value| {
@@ -87,7 +89,7 @@ pub fn camera_payload(node_id: &str, dev: &DeviceInfo, cam: &CameraEntities) -> 
         fields["unique_id"] = json!(uid);
         cmps.insert(uid, fields);
     };
-    let counts = format!("{base}/counts");
+    let counts = topics.counts();
     for class in &cam.classes {
         add(
             &format!("count_{class}"),
@@ -121,7 +123,7 @@ pub fn camera_payload(node_id: &str, dev: &DeviceInfo, cam: &CameraEntities) -> 
                 "sensor",
                 format!("{} {zone} {class}", cam.camera),
                 json!({
-                    "state_topic": format!("{base}/zones/{zone}"),
+                    "state_topic": topics.zone(zone),
                     "value_template": number_at(&["counts", class.as_str()]),
                     "state_class": "measurement",
                     "icon": "mdi:vector-square",
@@ -137,7 +139,7 @@ pub fn camera_payload(node_id: &str, dev: &DeviceInfo, cam: &CameraEntities) -> 
                     "sensor",
                     format!("{} {line} {class} {dir}", cam.camera),
                     json!({
-                        "state_topic": format!("{base}/lines/{line}"),
+                        "state_topic": topics.line(line),
                         "value_template":
                             number_at_class_dir(class, dir),
                         "state_class": "total_increasing",
@@ -156,7 +158,7 @@ pub fn camera_payload(node_id: &str, dev: &DeviceInfo, cam: &CameraEntities) -> 
         );
     }
     if cam.state {
-        let state = format!("{base}/state");
+        let state = topics.state();
         add(
             "status",
             "sensor",
@@ -200,7 +202,7 @@ pub fn camera_payload(node_id: &str, dev: &DeviceInfo, cam: &CameraEntities) -> 
         "dev": device,
         "o": {"name": "lookout", "sw_version": version},
         "availability": [{
-            "topic": format!("{}/status", dev.root),
+            "topic": dev.topics.status(),
             "payload_available": "online",
             "payload_not_available": "offline",
         }],
@@ -225,7 +227,7 @@ mod tests {
     fn device() -> DeviceInfo {
         DeviceInfo {
             device: "robot-1".into(),
-            root: "lookout/robot-1".into(),
+            topics: DeviceTopics::new("lookout", "robot-1"),
             name: "lookout robot-1".into(),
             configuration_url: Some("http://robot-1:9464/ready".into()),
         }

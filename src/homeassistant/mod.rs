@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use crate::detect::{named_classes, TRAFFIC_CLASSES};
 use crate::publish::mqtt::MqttPublisher;
+use crate::publish::topics::DeviceTopics;
 use crate::track::TrackStage;
 pub use discovery::{CameraEntities, DeviceInfo};
 
@@ -99,10 +100,15 @@ impl HomeAssistantConfig {
     }
 
     /// The device for `device` under `root`; `admin_listen`: `[admin] listen` ("" when off).
-    pub fn device_info(&self, device: &str, root: &str, admin_listen: &str) -> DeviceInfo {
+    pub fn device_info(
+        &self,
+        device: &str,
+        topics: &DeviceTopics,
+        admin_listen: &str,
+    ) -> DeviceInfo {
         DeviceInfo {
             device: device.into(),
-            root: root.into(),
+            topics: topics.clone(),
             name: self
                 .device_name
                 .clone()
@@ -274,21 +280,25 @@ mod tests {
     #[test]
     fn configuration_url_only_where_home_assistant_can_reach_it() {
         let c = HomeAssistantConfig::default();
-        let d = c.device_info("r", "lookout/r", "127.0.0.1:9464");
+        let d = c.device_info("r", &DeviceTopics::new("lookout", "r"), "127.0.0.1:9464");
         assert_eq!(d.configuration_url, None);
         assert_eq!(d.name, "lookout r");
-        let d = c.device_info("r", "lookout/r", "192.168.1.5:9464");
+        let d = c.device_info("r", &DeviceTopics::new("lookout", "r"), "192.168.1.5:9464");
         assert_eq!(
             d.configuration_url.as_deref(),
             Some("http://192.168.1.5:9464/ready")
         );
-        assert_eq!(c.device_info("r", "lookout/r", "").configuration_url, None);
+        assert_eq!(
+            c.device_info("r", &DeviceTopics::new("lookout", "r"), "")
+                .configuration_url,
+            None
+        );
         let set = HomeAssistantConfig {
             configuration_url: Some("https://robot.example/".into()),
             ..c
         };
         assert_eq!(
-            set.device_info("r", "lookout/r", "127.0.0.1:9464")
+            set.device_info("r", &DeviceTopics::new("lookout", "r"), "127.0.0.1:9464")
                 .configuration_url
                 .as_deref(),
             Some("https://robot.example/")

@@ -87,6 +87,26 @@ pub trait FrameObserver: Send + Sync + std::fmt::Debug {
     fn frame_dropped(&self, reason: DropReason);
 }
 
+/// What a source passed over instead of failing.
+#[derive(Debug, Default)]
+pub struct SourceFaults {
+    /// Images in a folder that could not be decoded: skipped, logged, counted.
+    pub skipped: std::sync::atomic::AtomicU64,
+    /// Decoder errors ffmpeg reported for a video or stream (damaged or truncated data): the
+    /// frames it could decode went on.
+    pub damaged: std::sync::atomic::AtomicU64,
+}
+
+impl SourceFaults {
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn damaged(&self) -> u64 {
+        self.damaged.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// Live counters of one camera, for `/metrics`, `/ready` and the systemd watchdog.
 #[derive(Debug)]
 pub struct CameraMetrics {
@@ -101,10 +121,8 @@ pub struct CameraMetrics {
     heartbeat: Mutex<Instant>,
     /// Why the source last failed, until it produces a frame again.
     pub last_error: Mutex<Option<String>>,
-    /// The latest processed frame and its objects, for the admin endpoint's snapshot.
-    pub latest_frame: std::sync::Arc<crate::snapshot::LatestFrame>,
     /// Images skipped and decoder errors, over every restart of the camera's source.
-    pub source_faults: std::sync::Arc<crate::source::SourceFaults>,
+    pub source_faults: std::sync::Arc<SourceFaults>,
 }
 
 impl Default for CameraMetrics {
@@ -117,7 +135,6 @@ impl Default for CameraMetrics {
             stages: Mutex::default(),
             heartbeat: Mutex::new(Instant::now()),
             last_error: Mutex::default(),
-            latest_frame: Default::default(),
             source_faults: Default::default(),
         }
     }

@@ -7,7 +7,7 @@ mod process;
 pub mod prometheus;
 mod stage;
 
-pub use camera::{CameraMetrics, DropReason, FrameObserver, RestartReason};
+pub use camera::{CameraMetrics, DropReason, FrameObserver, RestartReason, SourceFaults};
 pub use histogram::Histogram;
 pub use process::{children_cpu_time, cpu_time, peak_rss_bytes};
 pub use stage::{Stage, StageHistograms, StageMs};

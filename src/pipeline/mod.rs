@@ -1,9 +1,10 @@
 //! One camera's pipeline, a step per file:
 //!
 //! ```text
-//! source ─► capture.rs ─► slot.rs ─► workers.rs ─► emit.rs ─► MQTT / JSON lines
-//!           (pace, drop,   (latest    (inference,    (message, events,
-//!            preprocess)    wins)      in order)      statistics)
+//! source ─► capture.rs ─► slot.rs ─► workers.rs ─► emit.rs ─────► sinks (crate::sink)
+//!           (pace, drop,   (latest    (inference,    (tracking, one   MQTT, JSON lines,
+//!            preprocess)    wins)      in order)      record a frame,  snapshot, …
+//!                                                     statistics)
 //! ```
 //! Capturing and preprocessing frame n+1 overlaps inference of frame n; with several workers,
 //! several frames are inferred at once and published in capture order. `options.rs` says how a run
@@ -18,7 +19,6 @@ mod summary;
 mod track;
 mod workers;
 
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ pub use controls::{Controls, Filters};
 pub use options::ReplayOptions;
 pub use slot::FrameSlot;
 pub use summary::ReplaySummary;
-pub use track::{clear_counts, publish_counts, tracked_object};
+pub use track::tracked_object;
 
 use capture::{Capture, Work};
 use emit::{Emitter, Flow};
@@ -35,28 +35,20 @@ use workers::Inference;
 
 use crate::detect::{Detector, Prepared};
 use crate::error::{Error, Result};
-use crate::publish::mqtt::MqttPublisher;
+use crate::sink::Sink;
 use crate::source::Source;
 use crate::stop::StopToken;
 
-/// Runs every frame of `source` through `detector`, writing JSON lines to `out` and publishing to
-/// `mqtt`. Returns when the source ends, `stop` is stopped, or `max_frames` were processed.
+/// Runs every frame of `source` through `detector` and hands each to `sinks`. Returns when the
+/// source ends, `stop` is stopped, `max_frames` were processed, or a sink's output closed.
 pub fn replay(
     detector: &mut Detector,
     source: Box<dyn Source>,
-    mqtt: Option<&MqttPublisher>,
-    out: &mut dyn Write,
+    sinks: &mut [Box<dyn Sink>],
     opts: &ReplayOptions,
     stop: &StopToken,
 ) -> Result<ReplaySummary> {
-    replay_on(
-        std::slice::from_mut(detector),
-        source,
-        mqtt,
-        out,
-        opts,
-        stop,
-    )
+    replay_on(std::slice::from_mut(detector), source, sinks, opts, stop)
 }
 
 /// With a tracker, detections down to its low threshold feed its second association stage.
@@ -81,8 +73,7 @@ fn prepare_for_tracking(detectors: &mut [Detector], opts: &ReplayOptions) -> u32
 pub fn replay_on(
     detectors: &mut [Detector],
     source: Box<dyn Source>,
-    mqtt: Option<&MqttPublisher>,
-    out: &mut dyn Write,
+    sinks: &mut [Box<dyn Sink>],
     opts: &ReplayOptions,
     stop: &StopToken,
 ) -> Result<ReplaySummary> {
@@ -102,13 +93,14 @@ pub fn replay_on(
     // Stops capture when this pipeline ends, or when the caller stops everything.
     let stop_capture = stop.child();
     let mut tally = Tally::new(detectors.len());
-    // With snapshots, frame buffers circulate between capture and emit instead of being copied.
-    let (frames_back, frames_returned) = match opts.snapshot {
-        Some(_) => {
+    // When a sink keeps frames (snapshots), their buffers circulate between capture and emit
+    // instead of being copied.
+    let (frames_back, frames_returned) = match sinks.iter().any(|s| s.wants_pixels()) {
+        true => {
             let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(4);
             (Some(tx), Some(rx))
         }
-        None => (None, None),
+        false => (None, None),
     };
     let capture = Capture {
         source,
@@ -126,8 +118,7 @@ pub fn replay_on(
         frames_back: frames_returned,
     }
     .spawn()?;
-    let mut emitter = Emitter::new(opts, spec, engine, mqtt, out, recycle);
-    emitter.frames_back = frames_back;
+    let mut emitter = Emitter::new(opts, (spec, engine), sinks, recycle, frames_back);
     let failure = std::thread::scope(|scope| {
         let controls = opts.controls.clone();
         let mut inference = Inference::start(

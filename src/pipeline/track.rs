@@ -1,16 +1,12 @@
 //! The tracking step, between inference and emit: the frame's detections go through the camera's
 //! [`TrackStage`]; what comes out (objects of confirmed tracks, object events, zone and line
-//! counts) is what emit publishes.
+//! counts) is what emit hands to the sinks.
 
 use std::sync::Mutex;
-use std::time::SystemTime;
 
 use super::capture::Work;
 use crate::detect::Detection;
 use crate::publish::message::{self, Object};
-use crate::publish::mqtt::MqttPublisher;
-use crate::track::lines::{LinePayload, LineTotals};
-use crate::track::zones::{ZoneCounts, ZonePayload};
 use crate::track::{DetIn, FrameOutput, FrameRef, TrackStage, TrackedObject};
 
 /// One frame through the tracker. `skipped`: the detector did not run on it (`detect_every`).
@@ -60,38 +56,5 @@ pub fn tracked_object<'a>(class: &'a str, t: &TrackedObject) -> Object<'a> {
         stationary: Some(t.stationary),
         predicted: t.predicted,
         ..message::object(class, t.class_id, t.score, t.bbox)
-    }
-}
-
-/// Clears the retained messages of zones and lines that no longer exist (after a reload).
-pub fn clear_counts(m: &MqttPublisher, root: &str, zones: &[String], lines: &[String]) {
-    for z in zones {
-        m.publish_state(&format!("{root}/zones/{z}"), Vec::new());
-    }
-    for l in lines {
-        m.publish_state(&format!("{root}/lines/{l}"), Vec::new());
-    }
-}
-
-/// Retained `<root>/zones/<zone>` and `<root>/lines/<line>` messages for these counts.
-pub fn publish_counts(
-    m: &MqttPublisher,
-    root: &str,
-    (device, camera): (&str, &str),
-    zones: &[ZoneCounts],
-    lines: &[LineTotals],
-) {
-    let now = message::rfc3339_ms(SystemTime::now());
-    for z in zones {
-        let payload = ZonePayload::new(device, camera, z, now.clone());
-        if let Ok(bytes) = serde_json::to_vec(&payload) {
-            m.publish_state(&format!("{root}/zones/{}", z.zone), bytes);
-        }
-    }
-    for l in lines {
-        let payload = LinePayload::new(device, camera, l, now.clone());
-        if let Ok(bytes) = serde_json::to_vec(&payload) {
-            m.publish_state(&format!("{root}/lines/{}", l.line), bytes);
-        }
     }
 }

@@ -104,7 +104,7 @@ pub struct DetectionsMessage<'a> {
     pub input: Size,
     pub model: ModelInfo<'a>,
     pub latency_ms: Latency,
-    pub objects: Vec<Object<'a>>,
+    pub objects: &'a [Object<'a>],
 }
 
 /// Output of `lookout detect`, one per image.

@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod publisher;
 pub mod spool;
 pub mod tls;
+pub mod topics;
 
 /// Topic segments (device, camera) must not contain MQTT wildcards or separators.
 pub fn valid_topic_segment(s: &str) -> bool {

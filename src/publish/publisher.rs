@@ -18,6 +18,7 @@ use super::client::{self, Client, FailKind, Options, Props};
 use super::connection::ConnectionThread;
 use super::mqtt::{BrokerUrl, MqttConfig};
 use super::outbox::{Message, Outbox};
+use super::topics::DeviceTopics;
 use crate::error::{Error, Result};
 use crate::metrics::prometheus::{Kind, PromText};
 
@@ -170,8 +171,8 @@ impl MqttPublisher {
     /// Connects and waits for the broker's first answer, up to `connect_timeout_s`. A refused
     /// connection, bad credentials, a TLS failure or no answer in time is an error; later outages
     /// are not.
-    pub fn connect(cfg: &MqttConfig, root: &str) -> Result<MqttPublisher> {
-        let (publisher, outcome_rx) = Self::spawn(cfg, root)?;
+    pub fn connect(cfg: &MqttConfig, topics: &DeviceTopics) -> Result<MqttPublisher> {
+        let (publisher, outcome_rx) = Self::spawn(cfg, topics)?;
         let url = publisher.url.clone();
         match outcome_rx.recv_timeout(Duration::from_secs_f64(cfg.connect_timeout_s)) {
             Ok(Outcome::Connected) => Ok(publisher),
@@ -192,11 +193,14 @@ impl MqttPublisher {
 
     /// Starts connecting without waiting: a daemon keeps running (and retrying with backoff) while
     /// the broker is away. Only a malformed URL or unreadable TLS/password files are errors.
-    pub fn start(cfg: &MqttConfig, root: &str) -> Result<MqttPublisher> {
-        Ok(Self::spawn(cfg, root)?.0)
+    pub fn start(cfg: &MqttConfig, topics: &DeviceTopics) -> Result<MqttPublisher> {
+        Ok(Self::spawn(cfg, topics)?.0)
     }
 
-    fn spawn(cfg: &MqttConfig, root: &str) -> Result<(MqttPublisher, Receiver<Outcome>)> {
+    fn spawn(
+        cfg: &MqttConfig,
+        topics: &DeviceTopics,
+    ) -> Result<(MqttPublisher, Receiver<Outcome>)> {
         let url = cfg
             .url
             .clone()
@@ -214,7 +218,8 @@ impl MqttPublisher {
         } else {
             None
         };
-        let status_topic = format!("{root}/status");
+        let status_topic = topics.status();
+        let root = topics.root();
         let options = Options {
             client_id: format!("lookout-{}-{}", root.replace('/', "-"), std::process::id()),
             host: broker.host.clone(),
@@ -246,7 +251,7 @@ impl MqttPublisher {
         let (wake_tx, wake_rx) = bounded::<()>(1);
         let (progress_tx, progress_rx) = bounded::<()>(1);
         let (commands_tx, commands_rx) = bounded(64);
-        let control = cfg.control.then(|| format!("{root}/+/set"));
+        let control = cfg.control.then(|| topics.commands());
         let thread = {
             let conn = ConnectionThread {
                 client: client.clone(),

@@ -92,25 +92,8 @@ pub struct SourceOptions {
     pub faults: std::sync::Arc<SourceFaults>,
 }
 
-/// What a source passed over instead of failing.
-#[derive(Debug, Default)]
-pub struct SourceFaults {
-    /// Images in a folder that could not be decoded: skipped, logged, counted.
-    pub skipped: std::sync::atomic::AtomicU64,
-    /// Decoder errors ffmpeg reported for a video or stream (damaged or truncated data): the
-    /// frames it could decode went on.
-    pub damaged: std::sync::atomic::AtomicU64,
-}
-
-impl SourceFaults {
-    pub fn skipped(&self) -> u64 {
-        self.skipped.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    pub fn damaged(&self) -> u64 {
-        self.damaged.load(std::sync::atomic::Ordering::Relaxed)
-    }
-}
+/// What a source passed over instead of failing (counters, with the camera's other metrics).
+pub use crate::metrics::SourceFaults;
 
 /// What to ask the camera for; unset fields: the largest mode at its highest rate.
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]

@@ -179,15 +179,6 @@ impl Command {
     }
 }
 
-/// The camera a `<root>/<camera>/set` topic addresses.
-pub fn camera_of<'a>(root: &str, topic: &'a str) -> Option<&'a str> {
-    topic
-        .strip_prefix(root)?
-        .strip_prefix('/')?
-        .strip_suffix("/set")
-        .filter(|c| !c.contains('/'))
-}
-
 #[derive(Debug, Serialize)]
 struct CameraStats {
     captured: u64,
