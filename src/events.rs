@@ -6,8 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
+use crate::publish::message::{Event, EventKind as Kind, ObjectEventMessage};
 use crate::publish::message::{EVENT_SCHEMA, OBJECT_EVENT_SCHEMA};
 use crate::track::ObjectEvent;
 
@@ -37,45 +36,6 @@ impl EventsConfig {
         }
         Ok(())
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    ObjectAppeared,
-    ObjectLeft,
-}
-
-/// `<root>/<camera>/events` payload of a tracked object's event: the same numbering as the
-/// class events, so `seq` stays contiguous per camera.
-#[derive(Debug, Clone, Serialize)]
-pub struct ObjectEventMessage<'a> {
-    pub schema: &'static str,
-    pub device: &'a str,
-    pub camera: &'a str,
-    pub run: &'a str,
-    pub seq: u64,
-    #[serde(flatten)]
-    pub body: &'a ObjectEvent,
-}
-
-/// `<root>/<camera>/events` payload.
-#[derive(Debug, Clone, Serialize)]
-pub struct Event {
-    pub schema: &'static str,
-    pub device: String,
-    pub camera: String,
-    /// When this lookout process started (RFC 3339): `(run, camera, seq)` identifies an event.
-    pub run: String,
-    pub seq: u64,
-    #[serde(rename = "type")]
-    pub kind: Kind,
-    pub class: String,
-    /// Objects of the class in the frame that caused the event (0 when it left).
-    pub count: usize,
-    /// The frame: its `seq` on the detections topic and its capture time.
-    pub frame_seq: u64,
-    pub captured_at: String,
 }
 
 /// A camera's event log: which classes are in view, and the camera's event numbering, which the

@@ -7,97 +7,17 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::SystemTime;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::metrics::{CameraMetrics, DropReason, Stage};
-use crate::publish::message::{rfc3339_ms, round_to, STATS_SCHEMA};
-
-/// The answer to a command: published for each one, and the last one carried on `state`.
-#[derive(Debug, Clone, Serialize)]
-pub struct CommandAck {
-    /// The command's `id`, echoed so that a sender can match answers to commands.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<Value>,
-    pub received: Value,
-    pub accepted: bool,
-    pub error: Option<String>,
-    pub at: String,
-}
-
-/// Where a camera is in its life, as `status` on its retained `state`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CameraStatus {
-    /// Opening its source or warming up: no frame processed yet.
-    Starting,
-    /// Processing frames.
-    Running,
-    /// Paused by a command on `<camera>/set`.
-    Paused,
-    /// Its source failed; the restart loop is retrying (see `last_error`).
-    Restarting,
-    /// Its thread ended: the file reached its end, or lookout is stopping.
-    Stopped,
-}
-
-impl CameraStatus {
-    /// The word on `state` (and in state.schema.json).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CameraStatus::Starting => "starting",
-            CameraStatus::Running => "running",
-            CameraStatus::Paused => "paused",
-            CameraStatus::Restarting => "restarting",
-            CameraStatus::Stopped => "stopped",
-        }
-    }
-}
-
-impl std::fmt::Display for CameraStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// `<root>/<camera>/state` (retained).
-#[derive(Debug, Serialize)]
-pub struct State<'a> {
-    pub schema: &'static str,
-    pub device: &'a str,
-    pub camera: &'a str,
-    pub status: CameraStatus,
-    /// Frames are being processed (`status` is running).
-    pub online: bool,
-    pub paused: bool,
-    pub source: &'a str,
-    /// Frames processed per second over the last interval.
-    pub fps: f64,
-    /// `inference_p50/p99`, `total_p50/p99` since start, as in `stats`.
-    pub latency_ms: BTreeMap<String, f64>,
-    pub model: String,
-    pub score_threshold: f32,
-    pub classes: &'a [String],
-    pub last_error: Option<String>,
-    pub command: Option<&'a CommandAck>,
-    pub updated_at: String,
-}
+use crate::publish::message::{rfc3339_ms, round_to, CameraStats, Stats, STATS_SCHEMA};
+pub use crate::publish::message::{CameraStatus, CommandAck};
 
 /// A command on `<root>/<camera>/set`: `{"paused": true}`, `{"score_threshold": 0.5}` or both.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Command {
     pub paused: Option<bool>,
     pub score_threshold: Option<f32>,
-}
-
-/// `<camera>/set/result` (or the command's MQTT 5 response topic): the answer to one command.
-#[derive(Debug, Serialize)]
-pub struct CommandResult<'a> {
-    pub schema: &'static str,
-    pub device: &'a str,
-    pub camera: &'a str,
-    #[serde(flatten)]
-    pub ack: &'a CommandAck,
 }
 
 /// The `id` a command carries, if any: a string of at most 128 characters or an integer,
@@ -177,26 +97,6 @@ impl Command {
         }
         Ok((v, cmd))
     }
-}
-
-#[derive(Debug, Serialize)]
-struct CameraStats {
-    captured: u64,
-    processed: u64,
-    dropped: BTreeMap<&'static str, u64>,
-    restarts: u64,
-    fps: f64,
-    latency_ms: BTreeMap<String, f64>,
-}
-
-#[derive(Debug, Serialize)]
-struct Stats<'a> {
-    schema: &'static str,
-    device: &'a str,
-    at: String,
-    uptime_s: f64,
-    cameras: BTreeMap<&'a str, CameraStats>,
-    mqtt: crate::publish::mqtt::MqttSnapshot,
 }
 
 /// A command is a few keys; anything longer is rejected unread.
@@ -287,43 +187,5 @@ mod tests {
             Some(Value::String("x".into())),
             "echoed when rejected"
         );
-        assert_eq!(camera_of("lookout/d", "lookout/d/front/set"), Some("front"));
-        assert_eq!(camera_of("lookout/d", "lookout/d/a/b/set"), None);
-    }
-
-    #[test]
-    fn camera_status_serialises_as_the_state_schema_words() {
-        use CameraStatus::*;
-        for (status, word) in [
-            (Starting, "starting"),
-            (Running, "running"),
-            (Paused, "paused"),
-            (Restarting, "restarting"),
-            (Stopped, "stopped"),
-        ] {
-            let json = serde_json::to_value(status).expect("serialises");
-            assert_eq!(json, Value::String(word.into()));
-            assert_eq!(status.as_str(), word);
-        }
-        let ack = None;
-        let state = State {
-            schema: "lookout.state.v1",
-            device: "d",
-            camera: "gate",
-            status: Restarting,
-            online: false,
-            paused: false,
-            source: "rtsp://cam",
-            fps: 0.0,
-            latency_ms: BTreeMap::new(),
-            model: "m.toml".into(),
-            score_threshold: 0.35,
-            classes: &[],
-            last_error: Some("stalled".into()),
-            command: ack,
-            updated_at: "2025-01-01T00:00:00.000Z".into(),
-        };
-        let v = serde_json::to_value(&state).expect("serialises");
-        assert_eq!(v["status"], "restarting");
     }
 }

@@ -13,7 +13,7 @@ use crate::admin::{AdminCamera, CameraList};
 use crate::metrics::CameraMetrics;
 use crate::pipeline::Filters;
 use crate::publish::message::{
-    rfc3339_ms, round_to, COMMAND_RESULT_SCHEMA, STATE_SCHEMA, STATS_SCHEMA,
+    self, rfc3339_ms, round_to, COMMAND_RESULT_SCHEMA, STATE_SCHEMA, STATS_SCHEMA,
 };
 use crate::publish::mqtt::{MqttPublisher, ReplyTo};
 
@@ -31,7 +31,7 @@ pub(super) fn publish_states(
         }
         let status = cam.status();
         let source = crate::redact::text(&cam.config.source);
-        let state = control::State {
+        let state = message::State {
             schema: STATE_SCHEMA,
             device: &shared.device,
             camera: name,
@@ -138,7 +138,7 @@ pub(super) fn apply_command(
         }
     };
     if let Some(m) = &shared.mqtt {
-        let result = control::CommandResult {
+        let result = message::CommandResult {
             schema: COMMAND_RESULT_SCHEMA,
             device: &shared.device,
             camera: name,

@@ -1,34 +1,13 @@
-//! The messages lookout publishes. `docs/mqtt.md` and `docs/schema/*.json` document them; tests
-//! validate what is published against those schemas.
+//! `<root>/<camera>/detections` (docs/schema/detections.schema.json): a processed frame, its
+//! objects and every stage's latency; and `lookout detect`'s line per image, which shares its
+//! objects.
 
 use serde::Serialize;
 
-pub use crate::wire::{rfc3339_ms, round_to};
+use crate::wire::round_to;
 
 /// Schema identifier carried in every detections message; bumped on incompatible changes.
 pub const DETECTIONS_SCHEMA: &str = "lookout.detections.v1";
-/// `<root>/<camera>/events`.
-pub const EVENT_SCHEMA: &str = "lookout.event.v1";
-/// `<root>/<camera>/state` (retained).
-pub const STATE_SCHEMA: &str = "lookout.state.v1";
-/// `<root>/stats`.
-pub const STATS_SCHEMA: &str = "lookout.stats.v1";
-/// `<root>/<camera>/events`: a tracked object's life (new, update, end).
-pub const OBJECT_EVENT_SCHEMA: &str = "lookout.object.v1";
-/// `<root>/<camera>/counts` (retained): objects in view per class.
-pub const COUNTS_SCHEMA: &str = "lookout.counts.v1";
-/// The answer to one command (`<camera>/set/result`, or the command's MQTT 5 response topic).
-pub const COMMAND_RESULT_SCHEMA: &str = "lookout.command_result.v1";
-
-/// `<root>/<camera>/counts`: the objects of the latest frame per class, sent when they change.
-#[derive(Debug, Serialize)]
-pub struct CountsMessage<'a> {
-    pub schema: &'static str,
-    pub device: &'a str,
-    pub camera: &'a str,
-    pub counts: &'a std::collections::BTreeMap<String, usize>,
-    pub updated_at: String,
-}
 
 #[derive(Debug, Serialize)]
 pub struct Object<'a> {
