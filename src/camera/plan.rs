@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Kept;
+use super::kept::Kept;
 use crate::config::CameraConfig;
 use crate::detect::Detector;
 use crate::error::Result;

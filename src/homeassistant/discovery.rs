@@ -5,7 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::publish::topics::DeviceTopics;
+use crate::publish::topics::{DeviceTopics, Topics};
 
 /// The lookout device as Home Assistant sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,18 +80,65 @@ pub fn camera_payload(node_id: &str, dev: &DeviceInfo, cam: &CameraEntities) -> 
         device["configuration_url"] = json!(url);
     }
     let topics = dev.topics.camera(&cam.camera);
-    let id = |what: &str| format!("{node_id}_{}_{}", object_id(&cam.camera), object_id(what));
-    let mut cmps = Map::new();
-    let mut add = |what: &str, platform: &str, name: String, mut fields: Value| {
-        let uid = id(what);
+    let mut cmps = Components {
+        node_id,
+        camera: &cam.camera,
+        map: Map::new(),
+    };
+    add_counts(&mut cmps, cam, &topics);
+    add_regions(&mut cmps, cam, &topics);
+    if let Some(topic) = &cam.snapshot_topic {
+        cmps.add(
+            "snapshot",
+            "image",
+            format!("{} snapshot", cam.camera),
+            json!({"image_topic": topic, "content_type": "image/jpeg"}),
+        );
+    }
+    if cam.state {
+        add_diagnostics(&mut cmps, &cam.camera, &topics.state());
+    }
+    json!({
+        "dev": device,
+        "o": {"name": "lookout", "sw_version": version},
+        "availability": [{
+            "topic": dev.topics.status(),
+            "payload_available": "online",
+            "payload_not_available": "offline",
+        }],
+        "qos": 1,
+        "cmps": cmps.map,
+    })
+}
+
+/// A camera's entities, by unique id.
+struct Components<'a> {
+    node_id: &'a str,
+    camera: &'a str,
+    map: Map<String, Value>,
+}
+
+impl Components<'_> {
+    /// One entity: `what` names it within the camera (its unique id is `<node>_<camera>_<what>`).
+    fn add(&mut self, what: &str, platform: &str, name: String, mut fields: Value) {
+        let uid = format!(
+            "{}_{}_{}",
+            self.node_id,
+            object_id(self.camera),
+            object_id(what)
+        );
         fields["p"] = json!(platform);
         fields["name"] = json!(name);
         fields["unique_id"] = json!(uid);
-        cmps.insert(uid, fields);
-    };
+        self.map.insert(uid, fields);
+    }
+}
+
+/// A count per class in view, and person occupancy, from `<camera>/counts`.
+fn add_counts(cmps: &mut Components<'_>, cam: &CameraEntities, topics: &Topics) {
     let counts = topics.counts();
     for class in &cam.classes {
-        add(
+        cmps.add(
             &format!("count_{class}"),
             "sensor",
             format!("{} {class} count", cam.camera),
@@ -104,7 +151,7 @@ pub fn camera_payload(node_id: &str, dev: &DeviceInfo, cam: &CameraEntities) -> 
         );
     }
     if cam.classes.iter().any(|c| c == "person") {
-        add(
+        cmps.add(
             "occupancy",
             "binary_sensor",
             format!("{} person occupancy", cam.camera),
@@ -116,9 +163,13 @@ pub fn camera_payload(node_id: &str, dev: &DeviceInfo, cam: &CameraEntities) -> 
             }),
         );
     }
+}
+
+/// Each zone's count and each line's totals per class (and direction).
+fn add_regions(cmps: &mut Components<'_>, cam: &CameraEntities, topics: &Topics) {
     for (zone, classes) in &cam.zones {
         for class in classes {
-            add(
+            cmps.add(
                 &format!("zone_{zone}_{class}"),
                 "sensor",
                 format!("{} {zone} {class}", cam.camera),
@@ -134,7 +185,7 @@ pub fn camera_payload(node_id: &str, dev: &DeviceInfo, cam: &CameraEntities) -> 
     for (line, classes) in &cam.lines {
         for class in classes {
             for dir in ["in", "out"] {
-                add(
+                cmps.add(
                     &format!("line_{line}_{class}_{dir}"),
                     "sensor",
                     format!("{} {line} {class} {dir}", cam.camera),
@@ -149,66 +200,48 @@ pub fn camera_payload(node_id: &str, dev: &DeviceInfo, cam: &CameraEntities) -> 
             }
         }
     }
-    if let Some(topic) = &cam.snapshot_topic {
-        add(
-            "snapshot",
-            "image",
-            format!("{} snapshot", cam.camera),
-            json!({"image_topic": topic, "content_type": "image/jpeg"}),
-        );
-    }
-    if cam.state {
-        let state = topics.state();
-        add(
-            "status",
-            "sensor",
-            format!("{} status", cam.camera),
-            json!({
-                "state_topic": state,
-                "value_template": "{{ value_json['status'] }}",
-                "device_class": "enum",
-                "options": ["starting", "running", "paused", "restarting", "stopped"],
-                "entity_category": "diagnostic",
-            }),
-        );
-        add(
-            "fps",
-            "sensor",
-            format!("{} fps", cam.camera),
-            json!({
-                "state_topic": state,
-                "value_template": "{{ value_json['fps'] }}",
-                "unit_of_measurement": "fps",
-                "state_class": "measurement",
-                "entity_category": "diagnostic",
-                "icon": "mdi:speedometer",
-            }),
-        );
-        add(
-            "inference_ms",
-            "sensor",
-            format!("{} inference latency", cam.camera),
-            json!({
-                "state_topic": state,
-                "value_template": number_at(&["latency_ms", "inference_p50"]),
-                "unit_of_measurement": "ms",
-                "device_class": "duration",
-                "state_class": "measurement",
-                "entity_category": "diagnostic",
-            }),
-        );
-    }
-    json!({
-        "dev": device,
-        "o": {"name": "lookout", "sw_version": version},
-        "availability": [{
-            "topic": dev.topics.status(),
-            "payload_available": "online",
-            "payload_not_available": "offline",
-        }],
-        "qos": 1,
-        "cmps": cmps,
-    })
+}
+
+/// Status, fps and inference latency from the camera's retained `state` (`lookout run` only).
+fn add_diagnostics(cmps: &mut Components<'_>, camera: &str, state: &str) {
+    cmps.add(
+        "status",
+        "sensor",
+        format!("{camera} status"),
+        json!({
+            "state_topic": state,
+            "value_template": "{{ value_json['status'] }}",
+            "device_class": "enum",
+            "options": ["starting", "running", "paused", "restarting", "stopped"],
+            "entity_category": "diagnostic",
+        }),
+    );
+    cmps.add(
+        "fps",
+        "sensor",
+        format!("{camera} fps"),
+        json!({
+            "state_topic": state,
+            "value_template": "{{ value_json['fps'] }}",
+            "unit_of_measurement": "fps",
+            "state_class": "measurement",
+            "entity_category": "diagnostic",
+            "icon": "mdi:speedometer",
+        }),
+    );
+    cmps.add(
+        "inference_ms",
+        "sensor",
+        format!("{camera} inference latency"),
+        json!({
+            "state_topic": state,
+            "value_template": number_at(&["latency_ms", "inference_p50"]),
+            "unit_of_measurement": "ms",
+            "device_class": "duration",
+            "state_class": "measurement",
+            "entity_category": "diagnostic",
+        }),
+    );
 }
 
 /// A line's total for one class and direction: 0 until the class has crossed.

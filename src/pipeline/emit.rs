@@ -108,10 +108,7 @@ impl<'a> Emitter<'a> {
         let serialize_start = Instant::now();
         let objects = objects(&self.spec, &dets, tracked.as_ref());
         tally.count_objects(&objects);
-        let mut counts = BTreeMap::new();
-        for o in &objects {
-            *counts.entry(o.class.to_string()).or_insert(0) += 1;
-        }
+        let counts = per_class(&objects);
         let msg = message(
             self.opts,
             (&self.spec, self.engine),
@@ -119,11 +116,7 @@ impl<'a> Emitter<'a> {
             &objects,
             latency,
         );
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, &msg).map_err(|source| Error::Serialise {
-            what: "a detections message",
-            source,
-        })?;
+        serialize(&mut self.line, &msg)?;
         let publish_start = Instant::now();
         let mut record = FrameRecord {
             seq: work.seq,
@@ -143,31 +136,20 @@ impl<'a> Emitter<'a> {
                 .map(|(width, height, rgb)| Pixels { width, height, rgb }),
             spare: None,
         };
-        for sink in self.sinks.iter_mut() {
-            if sink.frame(&mut record)? == Written::Closed {
-                tally.summary.output_closed = true;
-                return Ok(Flow::Stop);
-            }
-        }
+        let Some(spare) = to_sinks(self.sinks, &mut record)? else {
+            tally.summary.output_closed = true;
+            return Ok(Flow::Stop);
+        };
         let published = Instant::now();
-        // Pixels no sink kept, or a buffer one is done with, go back to capture.
-        let spare = record.spare.take().or(record.pixels.take().map(|p| p.rgb));
         if let (Some(back), Some(buffer)) = (&self.frames_back, spare) {
             let _ = back.try_send(buffer);
         }
-        let mut stages = StageMs::default();
-        for (stage, v) in [
-            (Stage::Decode, latency.decode),
-            (Stage::Preprocess, latency.preprocess),
-            (Stage::Queue, latency.queue),
-            (Stage::Inference, latency.inference),
-            (Stage::Postprocess, latency.postprocess),
-            (Stage::Serialize, ms(publish_start - serialize_start)),
-            (Stage::Publish, ms(published - publish_start)),
-            (Stage::Total, ms(published - work.captured_mono)),
-        ] {
-            stages[stage] = v;
-        }
+        let stages = stage_times(
+            &latency,
+            publish_start - serialize_start,
+            published - publish_start,
+            published - work.captured_mono,
+        );
         tally.frame_done(&work.prepared, &stages, self.opts);
         let _ = self.recycle.try_send(work.prepared);
         Ok(match self.opts.max_frames {
@@ -175,6 +157,65 @@ impl<'a> Emitter<'a> {
             _ => Flow::Continue,
         })
     }
+}
+
+/// The record through every sink in turn. `None` when one's output closed (the run stops);
+/// otherwise the pixel buffer to give back to capture: pixels no sink kept, or a buffer one is
+/// done with.
+fn to_sinks(
+    sinks: &mut [Box<dyn Sink>],
+    record: &mut FrameRecord<'_>,
+) -> Result<Option<Option<Vec<u8>>>> {
+    for sink in sinks.iter_mut() {
+        if sink.frame(record)? == Written::Closed {
+            return Ok(None);
+        }
+    }
+    Ok(Some(
+        record.spare.take().or(record.pixels.take().map(|p| p.rgb)),
+    ))
+}
+
+/// The objects per class name.
+fn per_class(objects: &[Object<'_>]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for o in objects {
+        *counts.entry(o.class.to_string()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The message as JSON into `line`, reused frame after frame.
+fn serialize(line: &mut Vec<u8>, msg: &DetectionsMessage<'_>) -> Result<()> {
+    line.clear();
+    serde_json::to_writer(line, msg).map_err(|source| Error::Serialise {
+        what: "a detections message",
+        source,
+    })
+}
+
+/// The frame's time in every stage: the message's latencies, then serialising, the sinks
+/// (`publish`) and capture to the last sink (`total`).
+fn stage_times(
+    latency: &Latency,
+    serialize: Duration,
+    publish: Duration,
+    total: Duration,
+) -> StageMs {
+    let mut stages = StageMs::default();
+    for (stage, v) in [
+        (Stage::Decode, latency.decode),
+        (Stage::Preprocess, latency.preprocess),
+        (Stage::Queue, latency.queue),
+        (Stage::Inference, latency.inference),
+        (Stage::Postprocess, latency.postprocess),
+        (Stage::Serialize, ms(serialize)),
+        (Stage::Publish, ms(publish)),
+        (Stage::Total, ms(total)),
+    ] {
+        stages[stage] = v;
+    }
+    stages
 }
 
 /// What is published for the frame: the detections, or with a tracker the objects of its

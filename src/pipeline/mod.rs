@@ -33,7 +33,7 @@ use emit::{Emitter, Flow};
 use summary::Tally;
 use workers::Inference;
 
-use crate::detect::{Detector, Prepared};
+use crate::detect::{Detector, ModelSpec, Prepared, Preparer};
 use crate::error::{Error, Result};
 use crate::sink::Sink;
 use crate::source::Source;
@@ -67,6 +67,22 @@ fn prepare_for_tracking(detectors: &mut [Detector], opts: &ReplayOptions) -> u32
     detect_every
 }
 
+/// The model the workers run (they run the same), and how to prepare frames for it.
+fn model_of(
+    detectors: &[Detector],
+    opts: &ReplayOptions,
+) -> Result<(ModelSpec, &'static str, Preparer)> {
+    let Some(first) = detectors.first() else {
+        return Err(Error::Internal("replay_on needs a detector".into()));
+    };
+    if detectors.len() > 1 && opts.latest_wins {
+        return Err(Error::Usage(
+            "several inference workers need every-frame mode; drop --realtime".into(),
+        ));
+    }
+    Ok((first.spec().clone(), first.engine_name(), first.preparer()))
+}
+
 /// [`replay`] with one detector per inference worker: with several, frames are inferred in
 /// parallel (two frames in flight on two cores) and published in capture order. Several workers
 /// need every-frame mode (not `latest_wins`).
@@ -77,15 +93,7 @@ pub fn replay_on(
     opts: &ReplayOptions,
     stop: &StopToken,
 ) -> Result<ReplaySummary> {
-    let Some(first) = detectors.first() else {
-        return Err(Error::Internal("replay_on needs a detector".into()));
-    };
-    if detectors.len() > 1 && opts.latest_wins {
-        return Err(Error::Usage(
-            "several inference workers need every-frame mode; drop --realtime".into(),
-        ));
-    }
-    let (spec, engine, preparer) = (first.spec().clone(), first.engine_name(), first.preparer());
+    let (spec, engine, preparer) = model_of(detectors, opts)?;
     let detect_every = prepare_for_tracking(detectors, opts);
     let slot = Arc::new(FrameSlot::<Work>::default());
     let (recycle, recycled) = crossbeam_channel::bounded::<Prepared>(4);
@@ -151,7 +159,17 @@ pub fn replay_on(
     let captured = capture
         .join()
         .map_err(|_| Error::Internal("the capture thread panicked".into()))?;
-    let mut summary = tally.finish(dropped.load(Ordering::Relaxed));
+    let summary = tally.finish(dropped.load(Ordering::Relaxed));
+    outcome(summary, failure, captured)
+}
+
+/// The run's result: an error of inference or a sink ends it with that error; a source that
+/// failed before any frame is an error, after some frames a note in the summary.
+fn outcome(
+    mut summary: ReplaySummary,
+    failure: Option<Error>,
+    captured: Result<()>,
+) -> Result<ReplaySummary> {
     if let Some(e) = failure {
         return Err(e);
     }

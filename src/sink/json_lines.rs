@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{FrameRecord, Sink, SinkContext, Written};
+use super::api::{FrameRecord, Sink, SinkContext, Written};
 use crate::error::{Error, Result};
 
 pub struct JsonLines<W> {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use super::{FrameRecord, Sink, SinkContext, Written};
+use super::api::{FrameRecord, Sink, SinkContext, Written};
 use crate::error::Result;
 use crate::events::EventLog;
 use crate::publish::message::{self, CountsMessage};

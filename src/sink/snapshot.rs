@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{FrameRecord, Pixels, Sink, SinkContext, Written};
+use super::api::{FrameRecord, Pixels, Sink, SinkContext, Written};
 use crate::annotate::Annotation;
 use crate::error::Result;
 use crate::publish::message::Object;
