@@ -67,6 +67,49 @@ struct ProbeStream {
     avg_frame_rate: Option<String>,
     r_frame_rate: Option<String>,
     nb_frames: Option<String>,
+    /// The display matrix's rotation (phone recordings), in degrees.
+    #[serde(default)]
+    side_data_list: Vec<ProbeSideData>,
+    /// The older `rotate` tag, which some muxers still write.
+    #[serde(default)]
+    tags: ProbeTags,
+}
+
+#[derive(Deserialize)]
+struct ProbeSideData {
+    rotation: Option<f64>,
+}
+
+#[derive(Deserialize, Default)]
+struct ProbeTags {
+    rotate: Option<String>,
+}
+
+impl ProbeStream {
+    /// How far the player turns the picture, in degrees (0 when nothing says so).
+    fn rotation(&self) -> f64 {
+        let matrix = self.side_data_list.iter().find_map(|d| d.rotation);
+        let tag = self
+            .tags
+            .rotate
+            .as_deref()
+            .and_then(|r| r.trim().parse().ok());
+        matrix
+            .or(tag)
+            .filter(|r: &f64| r.is_finite())
+            .unwrap_or(0.0)
+    }
+}
+
+/// The size of the frames ffmpeg writes for a stream coded at `width × height` and shown turned by
+/// `rotation` degrees: ffmpeg turns frames upright as players do (autorotate), so a quarter turn
+/// swaps the sides.
+fn displayed_size(width: u32, height: u32, rotation: f64) -> (u32, u32) {
+    let quarter_turns = (rotation / 90.0).round() as i64;
+    match quarter_turns.rem_euclid(2) {
+        1 => (height, width),
+        _ => (width, height),
+    }
 }
 
 fn parse_rate(r: &str) -> Option<f64> {
@@ -88,7 +131,10 @@ pub fn probe(uri: &str, timeout: Option<Duration>) -> Result<VideoInfo> {
     }
     let child = Command::new("ffprobe")
         .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
-        .arg("stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames")
+        .arg(
+            "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames\
+             :stream_tags=rotate:stream_side_data=rotation",
+        )
         .args(["-of", "json", "--", uri])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -133,9 +179,20 @@ pub fn probe(uri: &str, timeout: Option<Duration>) -> Result<VideoInfo> {
             "this is a text file, not a video; give a video file or stream URL",
         ));
     }
-    let (Some(width), Some(height)) = (s.width, s.height) else {
+    let (Some(coded_w), Some(coded_h)) = (s.width, s.height) else {
         return Err(err(uri, "its video stream has no frame size"));
     };
+    let rotation = s.rotation();
+    let (width, height) = displayed_size(coded_w, coded_h, rotation);
+    if rotation != 0.0 {
+        tracing::info!(
+            source = uri,
+            rotation,
+            width,
+            height,
+            "the video is shown rotated: frames are turned upright"
+        );
+    }
     if let Some(why) = super::frame_size_error(width, height) {
         return Err(err(uri, why));
     }
@@ -416,6 +473,39 @@ impl Drop for FfmpegSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quarter_turn_swaps_the_frame_sides() {
+        for (rotation, size) in [
+            (0.0, (768, 576)),
+            (90.0, (576, 768)),
+            (-90.0, (576, 768)),
+            (270.0, (576, 768)),
+            (180.0, (768, 576)),
+            (-180.0, (768, 576)),
+            (450.0, (576, 768)),
+        ] {
+            assert_eq!(displayed_size(768, 576, rotation), size, "{rotation}");
+        }
+    }
+
+    #[test]
+    fn rotation_comes_from_the_display_matrix_or_the_tag() {
+        let stream = |json: &str| -> ProbeStream { serde_json::from_str(json).expect("parses") };
+        assert_eq!(
+            stream(r#"{"side_data_list": [{"rotation": -90}]}"#).rotation(),
+            -90.0
+        );
+        assert_eq!(stream(r#"{"tags": {"rotate": "90"}}"#).rotation(), 90.0);
+        assert_eq!(
+            stream(r#"{"side_data_list": [{}], "tags": {}}"#).rotation(),
+            0.0
+        );
+        assert_eq!(
+            stream(r#"{"tags": {"rotate": "sideways"}}"#).rotation(),
+            0.0
+        );
+    }
 
     #[test]
     fn frame_rates_parse() {
