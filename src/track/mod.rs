@@ -9,7 +9,6 @@ pub mod geometry;
 pub mod jsonl;
 pub mod kalman;
 pub mod lines;
-pub mod mot;
 pub mod objects;
 pub mod stage;
 pub mod tracker;
