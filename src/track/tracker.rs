@@ -1,8 +1,9 @@
 //! What any multi-object tracker takes and gives, and the [`Tracker`] trait the tracking stage
 //! drives: per frame, detections in (or none, on a frame the detector skipped), tracks with ids,
-//! states and velocities out, plus the tracks that ended. ByteTrack ([`super::bytetrack`]) is one
+//! states and velocities out, plus the tracks that ended. ByteTrack (`bytetrack.rs`) is one
 //! implementation; another (an OC-SORT variant, say) is one more file implementing the trait and
-//! one more line in [`super::stage`]'s `new_tracker`.
+//! one more line in `stage.rs`'s `new_tracker`. This file names no tracker, so trackers and the
+//! stage import it and it imports neither.
 
 use serde::Serialize;
 
