@@ -11,6 +11,7 @@ pub mod kalman;
 pub mod lines;
 pub mod objects;
 pub mod stage;
+pub mod totals;
 pub mod tracker;
 pub mod zones;
 

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::geometry::Tracked;
-use super::lines::{LineConfig, LineTotals, Lines, TotalsFile};
+use super::lines::{LineConfig, LineTotals, Lines};
 use super::objects::{FrameRef, ObjectEvent, ObjectEvents, SceneChanges};
+use super::totals::TotalsFile;
 use super::zones::{ZoneConfig, ZoneCounts, ZoneEventKind, Zones};
 use super::bytetrack::ByteTracker;
 use super::config::TrackerConfig;
