@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use super::bytetrack::ByteTracker;
+use super::config::TrackerConfig;
 use super::geometry::Tracked;
 use super::lines::{LineConfig, LineTotals, Lines};
 use super::objects::{FrameRef, ObjectEvent, ObjectEvents, SceneChanges};
 use super::totals::TotalsFile;
-use super::zones::{ZoneConfig, ZoneCounts, ZoneEventKind, Zones};
-use super::bytetrack::ByteTracker;
-use super::config::TrackerConfig;
 use super::tracker::{DetIn, TrackState, Tracker, TrackerUpdate};
+use super::zones::{ZoneConfig, ZoneCounts, ZoneEventKind, Zones};
 
 /// Everything a camera's tracking is configured with.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
