@@ -13,13 +13,15 @@
 //! extension beyond `from` or `to`). Jitter within the band counts nothing; walking across and
 //! back counts one `in` and one `out`; every further real crossing counts again.
 //!
-//! The totals file is `totals.rs`'s.
+//! The bookkeeping (tracks, totals, crossings in order, reconfiguration) is `region.rs`'s; the
+//! totals file is `totals.rs`'s; this file is what makes a line.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::geometry::{self, Anchor, Point, Tracked};
+use super::region::{self, Counting, RegionConfig, RegionKind, Regions};
 
 /// `schema` of the retained `<camera>/lines/<line>` message.
 pub const LINE_SCHEMA: &str = "lookout.line.v1";
@@ -74,33 +76,21 @@ impl LineConfig {
         }
         geometry::check_classes(&self.classes)
     }
-
-    /// What per-track progress depends on: a change here forgets which side tracks were on.
-    fn same_geometry(&self, other: &LineConfig) -> bool {
-        self.from == other.from
-            && self.to == other.to
-            && self.anchor == other.anchor
-            && self.hysteresis == other.hysteresis
-            && self.classes == other.classes
-    }
 }
 
 /// Checks each line and that no two share a name; keys are `lines[i].<key>`.
 pub fn validate_lines(lines: &[LineConfig]) -> Result<(), (String, String)> {
-    for (i, l) in lines.iter().enumerate() {
-        l.validate()
-            .map_err(|(k, m)| (format!("lines[{i}].{k}"), m))?;
-        if lines[..i].iter().any(|o| o.name == l.name) {
-            return Err((
-                format!("lines[{i}].name"),
-                format!(
-                    "line {:?} is defined twice: give each line its own name",
-                    l.name
-                ),
-            ));
-        }
+    region::validate_all(lines, "lines", "line", LineConfig::validate)
+}
+
+impl RegionConfig for LineConfig {
+    fn name(&self) -> &str {
+        &self.name
     }
-    Ok(())
+
+    fn classes(&self) -> &[String] {
+        &self.classes
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,9 +181,9 @@ fn side_of(d: f64, hysteresis: f64) -> Option<Side> {
     }
 }
 
-/// One track's progress against one line.
+/// One track's progress against one line (`None` until first seen).
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Progress {
+pub struct Progress {
     /// The side it was last seen clearly on (`None` until it first leaves the band).
     settled: Option<Side>,
     /// The anchor at the previous observation.
@@ -202,37 +192,58 @@ struct Progress {
     touched: bool,
 }
 
+/// A line as a [`RegionKind`]: a segment, and the dead band that debounces which side a track is on.
 #[derive(Debug)]
-struct Line {
+pub struct Line {
     cfg: LineConfig,
-    totals: Totals,
 }
 
-impl Line {
-    fn new(cfg: &LineConfig, default_classes: &[String]) -> Line {
-        let listed = if cfg.classes.is_empty() {
-            default_classes
-        } else {
-            &cfg.classes
-        };
-        Line {
-            cfg: cfg.clone(),
-            totals: listed
-                .iter()
-                .map(|c| (c.clone(), InOut::default()))
-                .collect(),
-        }
+impl RegionKind for Line {
+    type Config = LineConfig;
+    type Standing = Option<Progress>;
+    type Change = Direction;
+    type Count = InOut;
+    type Event = Crossing;
+    type Snapshot = LineTotals;
+
+    const COUNTING: Counting = Counting::Cumulative;
+
+    fn new(cfg: &LineConfig) -> Line {
+        Line { cfg: cfg.clone() }
     }
 
-    fn snapshot(&self) -> LineTotals {
-        LineTotals {
-            line: self.cfg.name.clone(),
-            totals: self.totals.clone(),
-        }
+    fn config(&self) -> &LineConfig {
+        &self.cfg
     }
 
-    /// Advances a track's progress to anchor `p`; a counted crossing's direction.
-    fn step(&self, progress: &mut Option<Progress>, p: Point) -> Option<Direction> {
+    /// What per-track progress depends on: a change here forgets which side tracks were on.
+    fn keeps_standing(&self, cfg: &LineConfig) -> bool {
+        let old = &self.cfg;
+        old.from == cfg.from
+            && old.to == cfg.to
+            && old.anchor == cfg.anchor
+            && old.hysteresis == cfg.hysteresis
+            && old.classes == cfg.classes
+    }
+
+    /// Totals stay with a line's name, so moving a line keeps its count.
+    fn keeps_counts(&self, _cfg: &LineConfig) -> bool {
+        true
+    }
+
+    /// Advances a track's progress to its anchor; a counted crossing's direction. Other classes
+    /// are not followed at all. The stationary flag is not needed: a track that does not move
+    /// crosses nothing.
+    fn observe(
+        &self,
+        progress: &mut Option<Progress>,
+        t: &Tracked,
+        frame_wh: (u32, u32),
+    ) -> Option<Direction> {
+        if !geometry::class_allowed(&self.cfg.classes, t.class) {
+            return None;
+        }
+        let p = self.cfg.anchor.point(t.bbox, frame_wh)?;
         let (from, to) = (self.cfg.from, self.cfg.to);
         let side = side_of(geometry::signed_distance(p, from, to), self.cfg.hysteresis);
         let Some(pr) = progress else {
@@ -254,40 +265,48 @@ impl Line {
             _ => None,
         }
     }
+
+    fn add_change(count: &mut InOut, direction: Direction) {
+        match direction {
+            Direction::In => count.r#in += 1,
+            Direction::Out => count.out += 1,
+        }
+    }
+
+    fn event(&self, track_id: u64, class: &str, direction: Direction) -> Crossing {
+        Crossing {
+            line: self.cfg.name.clone(),
+            track_id,
+            class: class.into(),
+            direction,
+        }
+    }
+
+    fn snapshot(&self, totals: &Totals) -> LineTotals {
+        LineTotals {
+            line: self.cfg.name.clone(),
+            totals: totals.clone(),
+        }
+    }
 }
 
 /// The lines of one camera, their totals, and each track's progress against them.
 #[derive(Debug)]
-pub struct Lines {
-    lines: Vec<Line>,
-    default_classes: Vec<String>,
-    /// Per track, indexed like `lines`.
-    tracks: HashMap<u64, Vec<Option<Progress>>>,
-    /// Bumped whenever a total changes (what the totals file compares).
-    generation: u64,
-}
+pub struct Lines(Regions<Line>);
 
 impl Lines {
     /// `lines` must have passed [`validate_lines`]. `default_classes` are listed (at zero) in the
     /// totals of lines that take every class; any other class appears once it has crossed.
     pub fn new(lines: &[LineConfig], default_classes: &[String]) -> Lines {
-        Lines {
-            lines: lines
-                .iter()
-                .map(|l| Line::new(l, default_classes))
-                .collect(),
-            default_classes: default_classes.to_vec(),
-            tracks: HashMap::new(),
-            generation: 0,
-        }
+        Lines(Regions::new(lines, default_classes))
     }
 
     /// Adds totals saved by an earlier run (what the totals file loads); lines no longer configured
     /// are ignored. Call before the first frame.
     pub fn restore(&mut self, saved: &BTreeMap<String, Totals>) {
-        for line in &mut self.lines {
-            for (class, n) in saved.get(&line.cfg.name).into_iter().flatten() {
-                let t = line.totals.entry(class.clone()).or_default();
+        for line in self.0.regions_mut() {
+            for (class, n) in saved.get(&line.kind.cfg.name).into_iter().flatten() {
+                let t = line.counts.entry(class.clone()).or_default();
                 t.r#in += n.r#in;
                 t.out += n.out;
             }
@@ -296,85 +315,40 @@ impl Lines {
 
     /// Current totals of every line: publish them at start and after [`Self::set_config`].
     pub fn current(&self) -> Vec<LineTotals> {
-        self.lines.iter().map(Line::snapshot).collect()
+        self.0.current()
     }
 
     /// Every line's totals by name (what the totals file writes).
     pub fn totals(&self) -> BTreeMap<String, Totals> {
         let named = self
-            .lines
+            .0
+            .regions()
             .iter()
-            .map(|l| (l.cfg.name.clone(), l.totals.clone()));
+            .map(|l| (l.kind.cfg.name.clone(), l.counts.clone()));
         named.collect()
     }
 
     /// Increases whenever a total changes.
     pub fn generation(&self) -> u64 {
-        self.generation
+        self.0.generation()
     }
 
     /// Tracks with state (for tests and metrics).
     pub fn tracked(&self) -> usize {
-        self.tracks.len()
+        self.0.tracked()
     }
 
     /// One frame. `tracks`: the tracks to follow (confirmed ones; the caller decides). A track
     /// missing from a frame keeps its progress (its next step is drawn from where it was last
     /// seen); `ended` forgets tracks. Every track passed here must eventually be passed in `ended`.
-    /// The stationary flag is not needed here: a track that does not move crosses nothing.
     pub fn update(
         &mut self,
         frame_wh: (u32, u32),
         tracks: &[Tracked],
         ended: &[u64],
     ) -> LineUpdate {
-        if self.lines.is_empty() {
-            return LineUpdate::default();
-        }
-        let mut crossings: Vec<(usize, Crossing)> = Vec::new();
-        let n = self.lines.len();
-        for t in tracks {
-            let progress = self
-                .tracks
-                .entry(t.track_id)
-                .or_insert_with(|| vec![None; n]);
-            for (li, line) in self.lines.iter().enumerate() {
-                if !geometry::class_allowed(&line.cfg.classes, t.class) {
-                    continue;
-                }
-                let Some(p) = line.cfg.anchor.point(t.bbox, frame_wh) else {
-                    continue;
-                };
-                if let Some(direction) = line.step(&mut progress[li], p) {
-                    crossings.push((li, crossing(&line.cfg.name, t, direction)));
-                }
-            }
-        }
-        for id in ended {
-            self.tracks.remove(id);
-        }
-        crossings.sort_by_key(|(li, _)| *li);
-        let mut changed_lines: Vec<usize> = Vec::new();
-        for (li, c) in &crossings {
-            let t = self.lines[*li].totals.entry(c.class.clone()).or_default();
-            match c.direction {
-                Direction::In => t.r#in += 1,
-                Direction::Out => t.out += 1,
-            }
-            if changed_lines.last() != Some(li) {
-                changed_lines.push(*li);
-            }
-        }
-        if !changed_lines.is_empty() {
-            self.generation += 1;
-        }
-        LineUpdate {
-            crossings: crossings.into_iter().map(|(_, c)| c).collect(),
-            changed: changed_lines
-                .iter()
-                .map(|li| self.lines[*li].snapshot())
-                .collect(),
-        }
+        let (crossings, changed) = self.0.update(frame_wh, tracks, ended);
+        LineUpdate { crossings, changed }
     }
 
     /// New line definitions (SIGHUP). Totals stay with a line's name, so moving a line keeps its
@@ -382,46 +356,7 @@ impl Lines {
     /// were on. Returns the names of lines that no longer exist (their totals are dropped; clear
     /// their retained messages); publish [`Self::current`] for the rest.
     pub fn set_config(&mut self, lines: &[LineConfig]) -> Vec<String> {
-        let old: Vec<Line> = std::mem::take(&mut self.lines);
-        let by_name = |name: &str| old.iter().position(|o| o.cfg.name == name);
-        let kept_progress: Vec<Option<usize>> = lines
-            .iter()
-            .map(|cfg| by_name(&cfg.name).filter(|&i| old[i].cfg.same_geometry(cfg)))
-            .collect();
-        self.lines = lines
-            .iter()
-            .map(|cfg| {
-                let mut line = Line::new(cfg, &self.default_classes);
-                if let Some(i) = by_name(&cfg.name) {
-                    line.totals.extend(old[i].totals.clone());
-                }
-                line
-            })
-            .collect();
-        for progress in self.tracks.values_mut() {
-            *progress = kept_progress
-                .iter()
-                .map(|k| k.and_then(|i| progress[i]))
-                .collect();
-        }
-        let removed: Vec<String> = old
-            .into_iter()
-            .filter(|o| !lines.iter().any(|l| l.name == o.cfg.name))
-            .map(|o| o.cfg.name)
-            .collect();
-        if !removed.is_empty() {
-            self.generation += 1; // the file should forget them too
-        }
-        removed
-    }
-}
-
-fn crossing(line: &str, t: &Tracked, direction: Direction) -> Crossing {
-    Crossing {
-        line: line.into(),
-        track_id: t.track_id,
-        class: t.class.into(),
-        direction,
+        self.0.set_config(lines)
     }
 }
 
@@ -459,7 +394,12 @@ pub(crate) mod tests {
     }
 
     /// Feeds one track along `path` (normalised bottom centres); the crossings it made.
-    pub(crate) fn walk(lines: &mut Lines, id: u64, class: &str, path: &[(f64, f64)]) -> Vec<Direction> {
+    pub(crate) fn walk(
+        lines: &mut Lines,
+        id: u64,
+        class: &str,
+        path: &[(f64, f64)],
+    ) -> Vec<Direction> {
         let mut out = Vec::new();
         for &(x, y) in path {
             let u = lines.update(WH, &[at(id, class, x, y)], &[]);

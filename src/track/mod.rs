@@ -10,6 +10,7 @@ pub mod jsonl;
 pub mod kalman;
 pub mod lines;
 pub mod objects;
+pub mod region;
 pub mod stage;
 pub mod totals;
 pub mod tracker;
