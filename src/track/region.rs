@@ -184,6 +184,7 @@ impl<K: RegionKind> Regions<K> {
         }
     }
 
+    /// The regions, in configuration order.
     pub fn regions(&self) -> &[Region<K>] {
         &self.regions
     }
