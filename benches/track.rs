@@ -5,7 +5,7 @@
 //!   cargo bench --bench track
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use lookout::track::{DetIn, Tracker, TrackerConfig};
+use lookout::track::{ByteTracker, DetIn, Tracker, TrackerConfig};
 
 const FPS: f64 = 30.0;
 /// Frames in one period of the objects' motion; the scene repeats, so the tracker stays in steady state.
@@ -40,9 +40,9 @@ fn scene(spacing: f32, apart: bool) -> Vec<Vec<DetIn>> {
 
 fn bench_update(c: &mut Criterion, name: &str, spacing: f32, apart: bool) {
     let frames = scene(spacing, apart);
-    let mut tracker = Tracker::new(&TrackerConfig::default(), &[vec![0], vec![1, 2, 3, 5, 7]]);
+    let mut tracker = ByteTracker::new(&TrackerConfig::default(), &[vec![0], vec![1, 2, 3, 5, 7]]);
     let mut k = 0usize;
-    let mut step = |tracker: &mut Tracker| {
+    let mut step = |tracker: &mut ByteTracker| {
         let u = tracker.update(k as f64 / FPS, WH, &frames[k % PERIOD]);
         k += 1;
         u

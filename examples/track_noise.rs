@@ -8,8 +8,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use lookout::track::mot::noise::{noisy_detections, write_json_lines, NoiseConfig};
-use lookout::track::mot::MotSequence;
+#[path = "../tests/support/mot/mod.rs"]
+mod mot;
+
+use mot::noise::{noisy_detections, write_json_lines, NoiseConfig};
+use mot::MotSequence;
 
 const USAGE: &str =
     "usage: track_noise GT.txt [--seed N] [--fps F] [--drop P] [--jitter F] [--fp MEAN] [--low P]";

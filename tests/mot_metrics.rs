@@ -5,7 +5,10 @@
 
 use std::path::PathBuf;
 
-use lookout::track::mot::{evaluate, MotSequence, MotSummary};
+#[path = "support/mot/mod.rs"]
+mod mot;
+
+use mot::{evaluate, MotSequence, MotSummary};
 
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/motmetrics")

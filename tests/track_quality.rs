@@ -7,10 +7,12 @@
 //! filter fails here.
 
 mod common;
+#[path = "support/mot/mod.rs"]
+mod mot;
 
 use common::*;
-use lookout::track::mot::noise::{noisy_detections, write_json_lines, NoiseConfig};
-use lookout::track::mot::{evaluate, MotObject, MotSequence, MotSummary};
+use mot::noise::{noisy_detections, write_json_lines, NoiseConfig};
+use mot::{evaluate, MotObject, MotSequence, MotSummary};
 
 fn ground_truth(sequence: &str) -> MotSequence {
     let path = root()

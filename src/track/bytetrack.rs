@@ -10,71 +10,10 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-
 use super::assign::{assign, CostMatrix};
 use super::config::TrackerConfig;
 use super::kalman::Kalman;
-
-/// One detection handed to the tracker (every score down to `low_threshold`, not only published ones).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DetIn {
-    /// x1, y1, x2, y2 in frame pixels.
-    pub bbox: [f32; 4],
-    pub score: f32,
-    pub class_id: usize,
-}
-
-/// Where a track is in its life; removed tracks are reported in [`TrackerUpdate::ended`].
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TrackState {
-    Tentative,
-    Confirmed,
-    Lost,
-}
-
-/// One track as of the latest `update`/`predict`.
-#[derive(Clone, Debug)]
-pub struct TrackOut {
-    /// Unique per tracker (camera) per run, from 1, in order of creation.
-    pub track_id: u64,
-    /// The matched detection's box when matched this frame, else the prediction.
-    pub bbox: [f32; 4],
-    /// Score of the last matched detection.
-    pub score: f32,
-    /// Score-weighted vote over the track's detections; changes only within the track's class group.
-    pub class_id: usize,
-    /// px/s of the box's bottom centre, from the Kalman state.
-    pub velocity: [f32; 2],
-    /// Seconds since the track's first detection.
-    pub age_s: f64,
-    pub state: TrackState,
-    /// A detection was associated this frame.
-    pub matched: bool,
-    /// The anchor moved less than `stationary_distance` for at least `stationary_after_s`.
-    pub stationary: bool,
-}
-
-/// A removed track that had been confirmed (dropped tentative tracks are never reported).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Ended {
-    pub track_id: u64,
-    pub class_id: usize,
-    pub first_seen_s: f64,
-    pub last_seen_s: f64,
-}
-
-/// The result of one `update` or `predict`.
-#[derive(Clone, Debug, Default)]
-pub struct TrackerUpdate {
-    /// Tentative, confirmed and lost tracks, by increasing id.
-    pub tracks: Vec<TrackOut>,
-    /// Ids confirmed for the first time this frame.
-    pub confirmed: Vec<u64>,
-    /// Tracks removed this frame (only ever-confirmed ones).
-    pub ended: Vec<Ended>,
-}
+use super::tracker::{DetIn, Ended, TrackOut, TrackState, Tracker, TrackerUpdate};
 
 /// ByteTrack's `remove_duplicate_stracks`: an active and a lost track this alike are one object.
 const DUPLICATE_IOU: f32 = 0.85;
@@ -234,8 +173,8 @@ struct Stage {
     fuse_score: bool,
 }
 
-/// One camera's tracker. Feed it every detector run in capture-time order.
-pub struct Tracker {
+/// One camera's ByteTrack tracker. Feed it every detector run in capture-time order.
+pub struct ByteTracker {
     cfg: TrackerConfig,
     /// Class id → class group; a class in no group gets a group of its own.
     groups: HashMap<usize, usize>,
@@ -244,18 +183,18 @@ pub struct Tracker {
     next_id: u64,
 }
 
-impl Tracker {
+impl ByteTracker {
     /// A tracker with no tracks. `class_groups` lists classes that may share a track (COCO:
     /// `[vec![0], vec![1, 2, 3, 5, 7]]` keeps people and vehicles apart while a car seen for a frame
     /// as a truck stays one track); any class in no group is a group of its own.
-    pub fn new(cfg: &TrackerConfig, class_groups: &[Vec<usize>]) -> Tracker {
+    pub fn new(cfg: &TrackerConfig, class_groups: &[Vec<usize>]) -> ByteTracker {
         let mut groups = HashMap::new();
         for (g, classes) in class_groups.iter().enumerate() {
             for &c in classes {
                 groups.entry(c).or_insert(g);
             }
         }
-        Tracker {
+        ByteTracker {
             cfg: cfg.clone(),
             groups,
             n_groups: class_groups.len(),
@@ -264,93 +203,11 @@ impl Tracker {
         }
     }
 
-    /// Applies new settings (SIGHUP) to the existing tracks.
-    pub fn set_config(&mut self, cfg: &TrackerConfig) {
-        self.cfg = cfg.clone();
-    }
-
-    pub fn config(&self) -> &TrackerConfig {
-        &self.cfg
-    }
-
     fn group_of(&self, class_id: usize) -> usize {
         self.groups
             .get(&class_id)
             .copied()
             .unwrap_or(self.n_groups.saturating_add(class_id))
-    }
-
-    /// One detector run at capture time `t_s` (seconds) on a frame of `frame_wh` pixels.
-    pub fn update(&mut self, t_s: f64, frame_wh: (u32, u32), dets: &[DetIn]) -> TrackerUpdate {
-        for t in &mut self.tracks {
-            t.advance(t_s);
-        }
-        let dets: Vec<&DetIn> = dets.iter().filter(|d| usable(d)).collect();
-        let high: Vec<usize> = (0..dets.len())
-            .filter(|&i| dets[i].score >= self.cfg.high_threshold)
-            .collect();
-        let low: Vec<usize> = (0..dets.len())
-            .filter(|&i| {
-                dets[i].score >= self.cfg.low_threshold && dets[i].score < self.cfg.high_threshold
-            })
-            .collect();
-
-        let active = |s| s == TrackState::Confirmed || s == TrackState::Lost;
-        let pool: Vec<usize> = (0..self.tracks.len())
-            .filter(|&i| active(self.tracks[i].state))
-            .collect();
-        let first = Stage {
-            min_iou: self.cfg.match_iou,
-            fuse_score: true,
-        };
-        let (left_tracks, left_high) = self.associate(&pool, &dets, &high, &first, t_s);
-
-        // Only tracks that were confirmed until now: a low score never revives a lost one (ByteTrack).
-        let pool: Vec<usize> = left_tracks
-            .into_iter()
-            .filter(|&i| self.tracks[i].state == TrackState::Confirmed)
-            .collect();
-        let second = Stage {
-            min_iou: self.cfg.second_match_iou,
-            fuse_score: false,
-        };
-        let (unmatched, _) = self.associate(&pool, &dets, &low, &second, t_s);
-        for i in unmatched {
-            self.tracks[i].state = TrackState::Lost;
-        }
-
-        let mut out = TrackerUpdate::default();
-        let tentative: Vec<usize> = (0..self.tracks.len())
-            .filter(|&i| self.tracks[i].state == TrackState::Tentative)
-            .collect();
-        let third = Stage {
-            min_iou: self.cfg.tentative_match_iou,
-            fuse_score: true,
-        };
-        let (unmatched, left_high) = self.associate(&tentative, &dets, &left_high, &third, t_s);
-        let mut dropped = vec![false; self.tracks.len()];
-        for i in unmatched {
-            dropped[i] = true;
-        }
-        self.confirm_tentative(&dropped, &mut out);
-        let mut keep = dropped.iter().map(|d| !d);
-        self.tracks.retain(|_| keep.next().unwrap_or(true));
-
-        for i in left_high {
-            if dets[i].score >= self.cfg.new_track_threshold {
-                self.start_track(dets[i], t_s, &mut out);
-            }
-        }
-        self.finish(t_s, frame_wh, out)
-    }
-
-    /// Advances every track to `t_s` by prediction alone (a frame the detector skipped): no track
-    /// changes state, but lifetimes run on capture time.
-    pub fn predict(&mut self, t_s: f64, frame_wh: (u32, u32)) -> TrackerUpdate {
-        for t in &mut self.tracks {
-            t.advance(t_s);
-        }
-        self.finish(t_s, frame_wh, TrackerUpdate::default())
     }
 
     /// Matches `rows` tracks to the detections `cols` (indices into `dets`), folds matched detections
@@ -478,6 +335,86 @@ impl Tracker {
                 }
             }
         }
+    }
+}
+
+impl Tracker for ByteTracker {
+    fn update(&mut self, t_s: f64, frame_wh: (u32, u32), dets: &[DetIn]) -> TrackerUpdate {
+        for t in &mut self.tracks {
+            t.advance(t_s);
+        }
+        let dets: Vec<&DetIn> = dets.iter().filter(|d| usable(d)).collect();
+        let high: Vec<usize> = (0..dets.len())
+            .filter(|&i| dets[i].score >= self.cfg.high_threshold)
+            .collect();
+        let low: Vec<usize> = (0..dets.len())
+            .filter(|&i| {
+                dets[i].score >= self.cfg.low_threshold && dets[i].score < self.cfg.high_threshold
+            })
+            .collect();
+
+        let active = |s| s == TrackState::Confirmed || s == TrackState::Lost;
+        let pool: Vec<usize> = (0..self.tracks.len())
+            .filter(|&i| active(self.tracks[i].state))
+            .collect();
+        let first = Stage {
+            min_iou: self.cfg.match_iou,
+            fuse_score: true,
+        };
+        let (left_tracks, left_high) = self.associate(&pool, &dets, &high, &first, t_s);
+
+        // Only tracks that were confirmed until now: a low score never revives a lost one (ByteTrack).
+        let pool: Vec<usize> = left_tracks
+            .into_iter()
+            .filter(|&i| self.tracks[i].state == TrackState::Confirmed)
+            .collect();
+        let second = Stage {
+            min_iou: self.cfg.second_match_iou,
+            fuse_score: false,
+        };
+        let (unmatched, _) = self.associate(&pool, &dets, &low, &second, t_s);
+        for i in unmatched {
+            self.tracks[i].state = TrackState::Lost;
+        }
+
+        let mut out = TrackerUpdate::default();
+        let tentative: Vec<usize> = (0..self.tracks.len())
+            .filter(|&i| self.tracks[i].state == TrackState::Tentative)
+            .collect();
+        let third = Stage {
+            min_iou: self.cfg.tentative_match_iou,
+            fuse_score: true,
+        };
+        let (unmatched, left_high) = self.associate(&tentative, &dets, &left_high, &third, t_s);
+        let mut dropped = vec![false; self.tracks.len()];
+        for i in unmatched {
+            dropped[i] = true;
+        }
+        self.confirm_tentative(&dropped, &mut out);
+        let mut keep = dropped.iter().map(|d| !d);
+        self.tracks.retain(|_| keep.next().unwrap_or(true));
+
+        for i in left_high {
+            if dets[i].score >= self.cfg.new_track_threshold {
+                self.start_track(dets[i], t_s, &mut out);
+            }
+        }
+        self.finish(t_s, frame_wh, out)
+    }
+
+    fn predict(&mut self, t_s: f64, frame_wh: (u32, u32)) -> TrackerUpdate {
+        for t in &mut self.tracks {
+            t.advance(t_s);
+        }
+        self.finish(t_s, frame_wh, TrackerUpdate::default())
+    }
+
+    fn config(&self) -> &TrackerConfig {
+        &self.cfg
+    }
+
+    fn set_config(&mut self, cfg: &TrackerConfig) {
+        self.cfg = cfg.clone();
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::DetIn;
+use super::tracker::DetIn;
 
 /// What one input line gave.
 pub struct RecordedFrame {

@@ -12,19 +12,19 @@
 //! changes *and* the track's path since it last settled touched the segment itself (not its
 //! extension beyond `from` or `to`). Jitter within the band counts nothing; walking across and
 //! back counts one `in` and one `out`; every further real crossing counts again.
+//!
+//! The bookkeeping (tracks, totals, crossings in order, reconfiguration) is `region.rs`'s; the
+//! totals file is `totals.rs`'s; this file is what makes a line.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::geometry::{self, Anchor, Point, Tracked};
+use super::region::{self, Counting, RegionConfig, RegionKind, Regions};
 
 /// `schema` of the retained `<camera>/lines/<line>` message.
 pub const LINE_SCHEMA: &str = "lookout.line.v1";
-/// `schema` of the totals file under the state directory.
-pub const TOTALS_FILE_SCHEMA: &str = "lookout.line_totals.v1";
 
 fn default_hysteresis() -> f64 {
     0.005
@@ -76,33 +76,21 @@ impl LineConfig {
         }
         geometry::check_classes(&self.classes)
     }
-
-    /// What per-track progress depends on: a change here forgets which side tracks were on.
-    fn same_geometry(&self, other: &LineConfig) -> bool {
-        self.from == other.from
-            && self.to == other.to
-            && self.anchor == other.anchor
-            && self.hysteresis == other.hysteresis
-            && self.classes == other.classes
-    }
 }
 
 /// Checks each line and that no two share a name; keys are `lines[i].<key>`.
 pub fn validate_lines(lines: &[LineConfig]) -> Result<(), (String, String)> {
-    for (i, l) in lines.iter().enumerate() {
-        l.validate()
-            .map_err(|(k, m)| (format!("lines[{i}].{k}"), m))?;
-        if lines[..i].iter().any(|o| o.name == l.name) {
-            return Err((
-                format!("lines[{i}].name"),
-                format!(
-                    "line {:?} is defined twice: give each line its own name",
-                    l.name
-                ),
-            ));
-        }
+    region::validate_all(lines, "lines", "line", LineConfig::validate)
+}
+
+impl RegionConfig for LineConfig {
+    fn name(&self) -> &str {
+        &self.name
     }
-    Ok(())
+
+    fn classes(&self) -> &[String] {
+        &self.classes
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,7 +123,7 @@ pub struct Crossing {
     pub direction: Direction,
 }
 
-/// One line's totals since they were first counted (they survive restarts through [`TotalsFile`]).
+/// One line's totals since they were first counted (they survive restarts through the totals file, `totals.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LineTotals {
     pub line: String,
@@ -193,9 +181,9 @@ fn side_of(d: f64, hysteresis: f64) -> Option<Side> {
     }
 }
 
-/// One track's progress against one line.
+/// One track's progress against one line (`None` until first seen).
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Progress {
+pub struct Progress {
     /// The side it was last seen clearly on (`None` until it first leaves the band).
     settled: Option<Side>,
     /// The anchor at the previous observation.
@@ -204,37 +192,58 @@ struct Progress {
     touched: bool,
 }
 
+/// A line as a [`RegionKind`]: a segment, and the dead band that debounces which side a track is on.
 #[derive(Debug)]
-struct Line {
+pub struct Line {
     cfg: LineConfig,
-    totals: Totals,
 }
 
-impl Line {
-    fn new(cfg: &LineConfig, default_classes: &[String]) -> Line {
-        let listed = if cfg.classes.is_empty() {
-            default_classes
-        } else {
-            &cfg.classes
-        };
-        Line {
-            cfg: cfg.clone(),
-            totals: listed
-                .iter()
-                .map(|c| (c.clone(), InOut::default()))
-                .collect(),
-        }
+impl RegionKind for Line {
+    type Config = LineConfig;
+    type Standing = Option<Progress>;
+    type Change = Direction;
+    type Count = InOut;
+    type Event = Crossing;
+    type Snapshot = LineTotals;
+
+    const COUNTING: Counting = Counting::Cumulative;
+
+    fn new(cfg: &LineConfig) -> Line {
+        Line { cfg: cfg.clone() }
     }
 
-    fn snapshot(&self) -> LineTotals {
-        LineTotals {
-            line: self.cfg.name.clone(),
-            totals: self.totals.clone(),
-        }
+    fn config(&self) -> &LineConfig {
+        &self.cfg
     }
 
-    /// Advances a track's progress to anchor `p`; a counted crossing's direction.
-    fn step(&self, progress: &mut Option<Progress>, p: Point) -> Option<Direction> {
+    /// What per-track progress depends on: a change here forgets which side tracks were on.
+    fn keeps_standing(&self, cfg: &LineConfig) -> bool {
+        let old = &self.cfg;
+        old.from == cfg.from
+            && old.to == cfg.to
+            && old.anchor == cfg.anchor
+            && old.hysteresis == cfg.hysteresis
+            && old.classes == cfg.classes
+    }
+
+    /// Totals stay with a line's name, so moving a line keeps its count.
+    fn keeps_counts(&self, _cfg: &LineConfig) -> bool {
+        true
+    }
+
+    /// Advances a track's progress to its anchor; a counted crossing's direction. Other classes
+    /// are not followed at all. The stationary flag is not needed: a track that does not move
+    /// crosses nothing.
+    fn observe(
+        &self,
+        progress: &mut Option<Progress>,
+        t: &Tracked,
+        frame_wh: (u32, u32),
+    ) -> Option<Direction> {
+        if !geometry::class_allowed(&self.cfg.classes, t.class) {
+            return None;
+        }
+        let p = self.cfg.anchor.point(t.bbox, frame_wh)?;
         let (from, to) = (self.cfg.from, self.cfg.to);
         let side = side_of(geometry::signed_distance(p, from, to), self.cfg.hysteresis);
         let Some(pr) = progress else {
@@ -256,40 +265,48 @@ impl Line {
             _ => None,
         }
     }
+
+    fn add_change(count: &mut InOut, direction: Direction) {
+        match direction {
+            Direction::In => count.r#in += 1,
+            Direction::Out => count.out += 1,
+        }
+    }
+
+    fn event(&self, track_id: u64, class: &str, direction: Direction) -> Crossing {
+        Crossing {
+            line: self.cfg.name.clone(),
+            track_id,
+            class: class.into(),
+            direction,
+        }
+    }
+
+    fn snapshot(&self, totals: &Totals) -> LineTotals {
+        LineTotals {
+            line: self.cfg.name.clone(),
+            totals: totals.clone(),
+        }
+    }
 }
 
 /// The lines of one camera, their totals, and each track's progress against them.
 #[derive(Debug)]
-pub struct Lines {
-    lines: Vec<Line>,
-    default_classes: Vec<String>,
-    /// Per track, indexed like `lines`.
-    tracks: HashMap<u64, Vec<Option<Progress>>>,
-    /// Bumped whenever a total changes (what [`TotalsFile`] compares).
-    generation: u64,
-}
+pub struct Lines(Regions<Line>);
 
 impl Lines {
     /// `lines` must have passed [`validate_lines`]. `default_classes` are listed (at zero) in the
     /// totals of lines that take every class; any other class appears once it has crossed.
     pub fn new(lines: &[LineConfig], default_classes: &[String]) -> Lines {
-        Lines {
-            lines: lines
-                .iter()
-                .map(|l| Line::new(l, default_classes))
-                .collect(),
-            default_classes: default_classes.to_vec(),
-            tracks: HashMap::new(),
-            generation: 0,
-        }
+        Lines(Regions::new(lines, default_classes))
     }
 
-    /// Adds totals saved by an earlier run (see [`TotalsFile::load`]); lines no longer configured
+    /// Adds totals saved by an earlier run (what the totals file loads); lines no longer configured
     /// are ignored. Call before the first frame.
     pub fn restore(&mut self, saved: &BTreeMap<String, Totals>) {
-        for line in &mut self.lines {
-            for (class, n) in saved.get(&line.cfg.name).into_iter().flatten() {
-                let t = line.totals.entry(class.clone()).or_default();
+        for line in self.0.regions_mut() {
+            for (class, n) in saved.get(&line.kind.cfg.name).into_iter().flatten() {
+                let t = line.counts.entry(class.clone()).or_default();
                 t.r#in += n.r#in;
                 t.out += n.out;
             }
@@ -298,85 +315,40 @@ impl Lines {
 
     /// Current totals of every line: publish them at start and after [`Self::set_config`].
     pub fn current(&self) -> Vec<LineTotals> {
-        self.lines.iter().map(Line::snapshot).collect()
+        self.0.current()
     }
 
-    /// Every line's totals by name (what [`TotalsFile`] writes).
+    /// Every line's totals by name (what the totals file writes).
     pub fn totals(&self) -> BTreeMap<String, Totals> {
         let named = self
-            .lines
+            .0
+            .regions()
             .iter()
-            .map(|l| (l.cfg.name.clone(), l.totals.clone()));
+            .map(|l| (l.kind.cfg.name.clone(), l.counts.clone()));
         named.collect()
     }
 
     /// Increases whenever a total changes.
     pub fn generation(&self) -> u64 {
-        self.generation
+        self.0.generation()
     }
 
     /// Tracks with state (for tests and metrics).
     pub fn tracked(&self) -> usize {
-        self.tracks.len()
+        self.0.tracked()
     }
 
     /// One frame. `tracks`: the tracks to follow (confirmed ones; the caller decides). A track
     /// missing from a frame keeps its progress (its next step is drawn from where it was last
     /// seen); `ended` forgets tracks. Every track passed here must eventually be passed in `ended`.
-    /// The stationary flag is not needed here: a track that does not move crosses nothing.
     pub fn update(
         &mut self,
         frame_wh: (u32, u32),
         tracks: &[Tracked],
         ended: &[u64],
     ) -> LineUpdate {
-        if self.lines.is_empty() {
-            return LineUpdate::default();
-        }
-        let mut crossings: Vec<(usize, Crossing)> = Vec::new();
-        let n = self.lines.len();
-        for t in tracks {
-            let progress = self
-                .tracks
-                .entry(t.track_id)
-                .or_insert_with(|| vec![None; n]);
-            for (li, line) in self.lines.iter().enumerate() {
-                if !geometry::class_allowed(&line.cfg.classes, t.class) {
-                    continue;
-                }
-                let Some(p) = line.cfg.anchor.point(t.bbox, frame_wh) else {
-                    continue;
-                };
-                if let Some(direction) = line.step(&mut progress[li], p) {
-                    crossings.push((li, crossing(&line.cfg.name, t, direction)));
-                }
-            }
-        }
-        for id in ended {
-            self.tracks.remove(id);
-        }
-        crossings.sort_by_key(|(li, _)| *li);
-        let mut changed_lines: Vec<usize> = Vec::new();
-        for (li, c) in &crossings {
-            let t = self.lines[*li].totals.entry(c.class.clone()).or_default();
-            match c.direction {
-                Direction::In => t.r#in += 1,
-                Direction::Out => t.out += 1,
-            }
-            if changed_lines.last() != Some(li) {
-                changed_lines.push(*li);
-            }
-        }
-        if !changed_lines.is_empty() {
-            self.generation += 1;
-        }
-        LineUpdate {
-            crossings: crossings.into_iter().map(|(_, c)| c).collect(),
-            changed: changed_lines
-                .iter()
-                .map(|li| self.lines[*li].snapshot())
-                .collect(),
-        }
+        let (crossings, changed) = self.0.update(frame_wh, tracks, ended);
+        LineUpdate { crossings, changed }
     }
 
     /// New line definitions (SIGHUP). Totals stay with a line's name, so moving a line keeps its
@@ -384,202 +356,18 @@ impl Lines {
     /// were on. Returns the names of lines that no longer exist (their totals are dropped; clear
     /// their retained messages); publish [`Self::current`] for the rest.
     pub fn set_config(&mut self, lines: &[LineConfig]) -> Vec<String> {
-        let old: Vec<Line> = std::mem::take(&mut self.lines);
-        let by_name = |name: &str| old.iter().position(|o| o.cfg.name == name);
-        let kept_progress: Vec<Option<usize>> = lines
-            .iter()
-            .map(|cfg| by_name(&cfg.name).filter(|&i| old[i].cfg.same_geometry(cfg)))
-            .collect();
-        self.lines = lines
-            .iter()
-            .map(|cfg| {
-                let mut line = Line::new(cfg, &self.default_classes);
-                if let Some(i) = by_name(&cfg.name) {
-                    line.totals.extend(old[i].totals.clone());
-                }
-                line
-            })
-            .collect();
-        for progress in self.tracks.values_mut() {
-            *progress = kept_progress
-                .iter()
-                .map(|k| k.and_then(|i| progress[i]))
-                .collect();
-        }
-        let removed: Vec<String> = old
-            .into_iter()
-            .filter(|o| !lines.iter().any(|l| l.name == o.cfg.name))
-            .map(|o| o.cfg.name)
-            .collect();
-        if !removed.is_empty() {
-            self.generation += 1; // the file should forget them too
-        }
-        removed
+        self.0.set_config(lines)
     }
-}
-
-fn crossing(line: &str, t: &Tracked, direction: Direction) -> Crossing {
-    Crossing {
-        line: line.into(),
-        track_id: t.track_id,
-        class: t.class.into(),
-        direction,
-    }
-}
-
-/// The totals file of one camera: JSON, replaced atomically (write a temporary file beside it,
-/// then rename), so a crash or power loss leaves either the old or the new totals.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SavedFile {
-    schema: String,
-    lines: BTreeMap<String, Totals>,
-}
-
-/// Where a camera's line totals persist, and when they were last written.
-#[derive(Debug)]
-pub struct TotalsFile {
-    path: PathBuf,
-    min_interval: Duration,
-    saved_generation: u64,
-    last_write: Option<Instant>,
-}
-
-impl TotalsFile {
-    /// `path`: e.g. `<state_dir>/lines/<camera>.json` (its directory is created on first write).
-    /// Totals are written at most once per `min_interval`, and by [`Self::flush`].
-    pub fn new(path: impl Into<PathBuf>, min_interval: Duration) -> TotalsFile {
-        TotalsFile {
-            path: path.into(),
-            min_interval,
-            saved_generation: 0,
-            last_write: None,
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The saved totals; empty when there is no file yet. A file that cannot be read or parsed is
-    /// logged and ignored (totals restart at 0), never fatal; an unparsable one is moved aside to
-    /// `<path>.corrupt` so the next write does not destroy it.
-    pub fn load(&self) -> BTreeMap<String, Totals> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return BTreeMap::new(),
-            Err(e) => {
-                tracing::warn!(path = %self.path.display(), error = %e,
-                    "line totals unreadable: counting starts at 0; check the file's permissions");
-                return BTreeMap::new();
-            }
-        };
-        match serde_json::from_str::<SavedFile>(&text) {
-            Ok(f) if f.schema == TOTALS_FILE_SCHEMA => f.lines,
-            Ok(f) => {
-                tracing::warn!(path = %self.path.display(), schema = %f.schema,
-                    "line totals written by another version: counting starts at 0");
-                self.move_aside();
-                BTreeMap::new()
-            }
-            Err(e) => {
-                tracing::warn!(path = %self.path.display(), error = %e,
-                    "line totals corrupt: counting starts at 0; the file is kept as .corrupt");
-                self.move_aside();
-                BTreeMap::new()
-            }
-        }
-    }
-
-    fn move_aside(&self) {
-        let mut aside = self.path.clone().into_os_string();
-        aside.push(".corrupt");
-        if let Err(e) = std::fs::rename(&self.path, &aside) {
-            tracing::warn!(path = %self.path.display(), error = %e,
-                "could not move the bad line totals aside; the next write replaces them");
-        }
-    }
-
-    /// Writes the totals if they changed since the last write and `min_interval` has passed since
-    /// then. Call it every frame (it is free when there is nothing to do). `Ok(true)`: written.
-    /// On error counting goes on, and the next call tries again.
-    pub fn save_if_due(&mut self, lines: &Lines, now: Instant) -> crate::Result<bool> {
-        let due = self
-            .last_write
-            .is_none_or(|t| now.saturating_duration_since(t) >= self.min_interval);
-        if !due || lines.generation() == self.saved_generation {
-            return Ok(false);
-        }
-        self.last_write = Some(now);
-        self.write(lines)?;
-        Ok(true)
-    }
-
-    /// Writes the totals now if they changed since the last write (at close).
-    pub fn flush(&mut self, lines: &Lines) -> crate::Result<()> {
-        if lines.generation() != self.saved_generation {
-            self.write(lines)?;
-        }
-        Ok(())
-    }
-
-    fn write(&mut self, lines: &Lines) -> crate::Result<()> {
-        let file = SavedFile {
-            schema: TOTALS_FILE_SCHEMA.into(),
-            lines: lines.totals(),
-        };
-        let json = serde_json::to_vec_pretty(&file)
-            .map_err(|e| crate::Error::Internal(format!("line totals: {e}")))?;
-        write_atomically(&self.path, &json).map_err(|e| {
-            crate::Error::Io(std::io::Error::new(
-                e.kind(),
-                format!(
-                    "line totals {}: {e}; counting goes on, make the state directory writable",
-                    self.path.display()
-                ),
-            ))
-        })?;
-        self.saved_generation = lines.generation();
-        Ok(())
-    }
-}
-
-/// Temporary file in the same directory, synced, renamed over `path`, directory synced.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(format!(".tmp.{}", std::process::id()));
-    let tmp = PathBuf::from(tmp_name);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp); // best effort: the error below is what matters
-    }
-    result?;
-    // The rename is durable once the directory is; some filesystems refuse to sync a directory.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const WH: (u32, u32) = (1000, 500);
 
     /// A track whose bottom centre is at normalised (x, y).
-    fn at(track_id: u64, class: &str, x: f64, y: f64) -> Tracked<'_> {
+    pub(crate) fn at(track_id: u64, class: &str, x: f64, y: f64) -> Tracked<'_> {
         let (px, py) = ((x * 1000.0) as f32, (y * 500.0) as f32);
         Tracked {
             track_id,
@@ -589,7 +377,7 @@ mod tests {
         }
     }
 
-    fn line(name: &str, from: Point, to: Point) -> LineConfig {
+    pub(crate) fn line(name: &str, from: Point, to: Point) -> LineConfig {
         LineConfig {
             name: name.into(),
             from,
@@ -601,12 +389,17 @@ mod tests {
     }
 
     /// Drawn left to right across the middle: moving down the image is `in`.
-    fn across() -> LineConfig {
+    pub(crate) fn across() -> LineConfig {
         line("walk", [0.2, 0.5], [0.8, 0.5])
     }
 
     /// Feeds one track along `path` (normalised bottom centres); the crossings it made.
-    fn walk(lines: &mut Lines, id: u64, class: &str, path: &[(f64, f64)]) -> Vec<Direction> {
+    pub(crate) fn walk(
+        lines: &mut Lines,
+        id: u64,
+        class: &str,
+        path: &[(f64, f64)],
+    ) -> Vec<Direction> {
         let mut out = Vec::new();
         for &(x, y) in path {
             let u = lines.update(WH, &[at(id, class, x, y)], &[]);
@@ -616,7 +409,7 @@ mod tests {
     }
 
     /// `n` evenly spaced points from a to b, both included.
-    fn path(a: (f64, f64), b: (f64, f64), n: usize) -> Vec<(f64, f64)> {
+    pub(crate) fn path(a: (f64, f64), b: (f64, f64), n: usize) -> Vec<(f64, f64)> {
         (0..n)
             .map(|i| {
                 let f = i as f64 / (n - 1) as f64;
@@ -625,7 +418,7 @@ mod tests {
             .collect()
     }
 
-    fn totals(pairs: &[(&str, u64, u64)]) -> Totals {
+    pub(crate) fn totals(pairs: &[(&str, u64, u64)]) -> Totals {
         pairs
             .iter()
             .map(|(c, i, o)| (c.to_string(), InOut { r#in: *i, out: *o }))
@@ -814,97 +607,6 @@ mod tests {
         assert_eq!(
             walk(&mut lines, 1, "person", &[(0.5, 0.7)]),
             vec![Direction::In]
-        );
-    }
-
-    #[test]
-    fn totals_persist_and_restore() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("lines").join("front.json");
-        let mut file = TotalsFile::new(&path, Duration::from_secs(5));
-        assert!(file.load().is_empty(), "no file yet");
-        let mut lines = Lines::new(&[across()], &["person".to_string()]);
-        let t0 = Instant::now();
-        assert!(!file.save_if_due(&lines, t0).expect("nothing to write"));
-        walk(&mut lines, 1, "person", &[(0.5, 0.4), (0.5, 0.6)]);
-        assert!(file.save_if_due(&lines, t0).expect("written"));
-        walk(&mut lines, 2, "car", &[(0.5, 0.6), (0.5, 0.4)]);
-        // Within the interval: not yet; after it: written.
-        assert!(!file
-            .save_if_due(&lines, t0 + Duration::from_secs(1))
-            .expect("held"));
-        assert_eq!(
-            TotalsFile::new(&path, Duration::ZERO).load()["walk"].len(),
-            1
-        );
-        assert!(file
-            .save_if_due(&lines, t0 + Duration::from_secs(6))
-            .expect("due"));
-        walk(&mut lines, 3, "car", &[(0.5, 0.6), (0.5, 0.4)]);
-        file.flush(&lines).expect("flushed at close");
-
-        let saved = TotalsFile::new(&path, Duration::ZERO).load();
-        let mut restarted = Lines::new(&[across()], &["person".to_string()]);
-        restarted.restore(&saved);
-        let expected = totals(&[("car", 0, 2), ("person", 1, 0)]);
-        assert_eq!(restarted.current()[0].totals, expected);
-        assert_eq!(
-            restarted.generation(),
-            0,
-            "restoring is not a change to save"
-        );
-        // Counting continues from the restored totals.
-        walk(&mut restarted, 1, "person", &[(0.5, 0.4), (0.5, 0.6)]);
-        assert_eq!(
-            restarted.current()[0].totals["person"],
-            InOut { r#in: 2, out: 0 }
-        );
-        let leftovers: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
-            .expect("listable")
-            .map(|e| e.expect("entry").file_name())
-            .collect();
-        assert_eq!(
-            leftovers,
-            vec![std::ffi::OsString::from("front.json")],
-            "no temp files"
-        );
-    }
-
-    #[test]
-    fn corrupt_or_unreadable_file_is_ignored() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("front.json");
-        std::fs::write(
-            &path,
-            "{\"schema\": \"lookout.line_totals.v1\", \"lines\": {\"walk\": ",
-        )
-        .expect("write");
-        let file = TotalsFile::new(&path, Duration::ZERO);
-        assert!(file.load().is_empty());
-        assert!(!path.exists(), "moved aside");
-        assert!(dir.path().join("front.json.corrupt").exists());
-        // Valid JSON of another shape or version is ignored too.
-        std::fs::write(
-            &path,
-            r#"{"schema": "lookout.line_totals.v9", "lines": {}}"#,
-        )
-        .expect("w");
-        assert!(file.load().is_empty());
-        std::fs::write(&path, r#"{"walk": {"person": {"in": -1}}}"#).expect("write");
-        assert!(file.load().is_empty());
-        // A directory where the file should be: unreadable, ignored, and writing fails cleanly.
-        std::fs::create_dir(&path).expect("mkdir");
-        assert!(file.load().is_empty());
-        let mut file = TotalsFile::new(&path, Duration::ZERO);
-        let mut lines = Lines::new(&[across()], &[]);
-        walk(&mut lines, 1, "person", &[(0.5, 0.4), (0.5, 0.6)]);
-        let err = file
-            .save_if_due(&lines, Instant::now())
-            .expect_err("cannot replace a dir");
-        assert!(
-            err.to_string()
-                .contains("make the state directory writable"),
-            "{err}"
         );
     }
 

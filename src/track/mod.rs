@@ -9,12 +9,15 @@ pub mod geometry;
 pub mod jsonl;
 pub mod kalman;
 pub mod lines;
-pub mod mot;
 pub mod objects;
+pub mod region;
 pub mod stage;
+pub mod totals;
+pub mod tracker;
 pub mod zones;
 
-pub use bytetrack::{iou, DetIn, Ended, TrackOut, TrackState, Tracker, TrackerUpdate};
+pub use bytetrack::{iou, ByteTracker};
 pub use config::{TrackerConfig, TrackerOverrides};
 pub use objects::{FrameRef, ObjectEvent};
 pub use stage::{FrameOutput, TrackStage, TrackedObject, TrackingConfig};
+pub use tracker::{DetIn, Ended, TrackOut, TrackState, Tracker, TrackerUpdate};

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::{Ended, TrackOut, TrackState, TrackerUpdate};
+use super::tracker::{Ended, TrackOut, TrackState, TrackerUpdate};
 use crate::wire::{rfc3339_ms, round_to};
 
 /// Why an `update` was sent.
@@ -343,7 +343,6 @@ fn end_event(ended: &Ended, life: &Life, frame: &FrameRef) -> ObjectEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::track::{Ended, TrackOut};
 
     fn track(id: u64, state: TrackState, x: f32) -> TrackOut {
         TrackOut {

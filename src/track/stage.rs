@@ -8,11 +8,14 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use super::bytetrack::ByteTracker;
+use super::config::TrackerConfig;
 use super::geometry::Tracked;
-use super::lines::{LineConfig, LineTotals, Lines, TotalsFile};
+use super::lines::{LineConfig, LineTotals, Lines};
 use super::objects::{FrameRef, ObjectEvent, ObjectEvents, SceneChanges};
+use super::totals::TotalsFile;
+use super::tracker::{DetIn, TrackState, Tracker, TrackerUpdate};
 use super::zones::{ZoneConfig, ZoneCounts, ZoneEventKind, Zones};
-use super::{DetIn, TrackState, Tracker, TrackerConfig, TrackerUpdate};
 
 /// Everything a camera's tracking is configured with.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -51,7 +54,10 @@ pub struct FrameOutput {
 }
 
 pub struct TrackStage {
-    tracker: Tracker,
+    /// Behind the trait so the tracker is chosen at run time ([`new_tracker`]) while the stage stays
+    /// one type for the rest of the program; one virtual call per frame is nothing next to the
+    /// association it runs.
+    tracker: Box<dyn Tracker>,
     zones: Zones,
     lines: Lines,
     objects: ObjectEvents,
@@ -94,6 +100,12 @@ fn class_groups(class_names: &[String]) -> Vec<Vec<usize>> {
     groups.into_iter().filter(|g| !g.is_empty()).collect()
 }
 
+/// The one place a camera's tracker is chosen: a new tracker is one file implementing [`Tracker`]
+/// and one line here (picking it by a `tracker` setting, say).
+fn new_tracker(cfg: &TrackerConfig, class_groups: &[Vec<usize>]) -> Box<dyn Tracker> {
+    Box::new(ByteTracker::new(cfg, class_groups))
+}
+
 /// The lines' totals are written at most this often while they change (and at close).
 const TOTALS_EVERY: Duration = Duration::from_secs(5);
 
@@ -110,7 +122,7 @@ impl TrackStage {
             lines.restore(&t.load());
         }
         TrackStage {
-            tracker: Tracker::new(&cfg.tracker, &class_groups(class_names)),
+            tracker: new_tracker(&cfg.tracker, &class_groups(class_names)),
             zones: Zones::new(&cfg.zones, publish_classes),
             lines,
             objects: ObjectEvents::new(cfg.tracker.update_every_s),

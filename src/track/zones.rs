@@ -5,13 +5,15 @@
 //! *left*, so a box that flickers across an edge for a frame changes nothing. A stationary track
 //! keeps the side it is on (a parked car neither re-enters nor leaves) until it moves again. A
 //! track that ends leaves every zone. Counts are recomputed from that state every frame and
-//! reported when they change, for the retained `<camera>/zones/<zone>` message.
+//! reported when they change, for the retained `<camera>/zones/<zone>` message. The bookkeeping
+//! (tracks, counts, events, reconfiguration) is `region.rs`'s; this file is what makes a zone.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::geometry::{self, Anchor, Point, Tracked};
+use super::region::{self, Counting, RegionConfig, RegionKind, Regions};
 
 /// `schema` of the retained `<camera>/zones/<zone>` message.
 pub const ZONE_SCHEMA: &str = "lookout.zone.v1";
@@ -86,20 +88,17 @@ impl ZoneConfig {
 
 /// Checks each zone and that no two share a name; keys are `zones[i].<key>`.
 pub fn validate_zones(zones: &[ZoneConfig]) -> Result<(), (String, String)> {
-    for (i, z) in zones.iter().enumerate() {
-        z.validate()
-            .map_err(|(k, m)| (format!("zones[{i}].{k}"), m))?;
-        if zones[..i].iter().any(|o| o.name == z.name) {
-            return Err((
-                format!("zones[{i}].name"),
-                format!(
-                    "zone {:?} is defined twice: give each zone its own name",
-                    z.name
-                ),
-            ));
-        }
+    region::validate_all(zones, "zones", "zone", ZoneConfig::validate)
+}
+
+impl RegionConfig for ZoneConfig {
+    fn name(&self) -> &str {
+        &self.name
     }
-    Ok(())
+
+    fn classes(&self) -> &[String] {
+        &self.classes
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -161,86 +160,127 @@ impl ZonePayload {
 
 /// One track's standing with one zone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Membership {
+pub struct Membership {
     inside: bool,
     /// Consecutive observations that disagree with `inside`.
     streak: u32,
 }
 
+/// A zone as a [`RegionKind`]: its polygon, and the inertia that debounces entering and leaving.
 #[derive(Debug)]
-struct Zone {
+pub struct Zone {
     cfg: ZoneConfig,
     ring: Vec<Point>,
-    /// Per class; classes listed at start stay (at zero) so the first message shows them.
-    counts: BTreeMap<String, u64>,
 }
 
-impl Zone {
-    fn new(cfg: &ZoneConfig, default_classes: &[String]) -> Zone {
-        let listed = if cfg.classes.is_empty() {
-            default_classes
-        } else {
-            &cfg.classes
-        };
+impl RegionKind for Zone {
+    type Config = ZoneConfig;
+    type Standing = Membership;
+    type Change = ZoneEventKind;
+    type Count = u64;
+    type Event = ZoneEvent;
+    type Snapshot = ZoneCounts;
+
+    const COUNTING: Counting = Counting::Occupancy;
+
+    fn new(cfg: &ZoneConfig) -> Zone {
         Zone {
             ring: geometry::open_ring(&cfg.polygon).to_vec(),
             cfg: cfg.clone(),
-            counts: listed.iter().map(|c| (c.clone(), 0)).collect(),
         }
     }
 
+    fn config(&self) -> &ZoneConfig {
+        &self.cfg
+    }
+
     /// What membership and classes depend on: a change here starts the zone afresh.
-    fn same_shape(&self, cfg: &ZoneConfig) -> bool {
+    fn keeps_standing(&self, cfg: &ZoneConfig) -> bool {
         self.cfg.polygon == cfg.polygon
             && self.cfg.classes == cfg.classes
             && self.cfg.anchor == cfg.anchor
     }
 
-    fn snapshot(&self) -> ZoneCounts {
+    /// A reshaped zone holds other tracks: its counts start afresh with its membership.
+    fn keeps_counts(&self, cfg: &ZoneConfig) -> bool {
+        self.keeps_standing(cfg)
+    }
+
+    fn observe(
+        &self,
+        m: &mut Membership,
+        t: &Tracked,
+        frame_wh: (u32, u32),
+    ) -> Option<ZoneEventKind> {
+        if t.stationary {
+            // A parked object keeps its standing: no flicker, no re-entry, until it moves.
+            m.streak = 0;
+            return None;
+        }
+        // No point (no frame size): no evidence this frame.
+        let p = self.cfg.anchor.point(t.bbox, frame_wh)?;
+        let inside = geometry::class_allowed(&self.cfg.classes, t.class)
+            && geometry::point_in_polygon(p, &self.ring);
+        if inside == m.inside {
+            m.streak = 0;
+            return None;
+        }
+        m.streak += 1;
+        if m.streak < self.cfg.inertia {
+            return None;
+        }
+        *m = Membership { inside, streak: 0 };
+        Some(if inside {
+            ZoneEventKind::Entered
+        } else {
+            ZoneEventKind::Left
+        })
+    }
+
+    /// A track that ends leaves every zone it was in.
+    fn end(m: &Membership) -> Option<ZoneEventKind> {
+        m.inside.then_some(ZoneEventKind::Left)
+    }
+
+    fn occupies(m: &Membership) -> bool {
+        m.inside
+    }
+
+    fn add_occupant(count: &mut u64) {
+        *count += 1;
+    }
+
+    fn event(&self, track_id: u64, class: &str, kind: ZoneEventKind) -> ZoneEvent {
+        event(&self.cfg.name, track_id, class, kind)
+    }
+
+    fn snapshot(&self, counts: &BTreeMap<String, u64>) -> ZoneCounts {
         ZoneCounts {
             zone: self.cfg.name.clone(),
-            counts: self.counts.clone(),
+            counts: counts.clone(),
         }
     }
 }
 
-#[derive(Debug)]
-struct TrackState {
-    class: String,
-    /// Indexed like `Zones::zones`.
-    zones: Vec<Membership>,
-}
-
 /// The zones of one camera and the tracks in them.
 #[derive(Debug)]
-pub struct Zones {
-    zones: Vec<Zone>,
-    default_classes: Vec<String>,
-    tracks: HashMap<u64, TrackState>,
-}
+pub struct Zones(Regions<Zone>);
 
 impl Zones {
     /// `zones` must have passed [`validate_zones`]. `default_classes` are listed (at zero) in the
     /// counts of zones that take every class; any other class appears once it has been counted.
     pub fn new(zones: &[ZoneConfig], default_classes: &[String]) -> Zones {
-        Zones {
-            zones: zones
-                .iter()
-                .map(|z| Zone::new(z, default_classes))
-                .collect(),
-            default_classes: default_classes.to_vec(),
-            tracks: HashMap::new(),
-        }
+        Zones(Regions::new(zones, default_classes))
     }
 
     /// Current counts of every zone: publish them at start (all zero) and after [`Self::set_config`].
     pub fn current(&self) -> Vec<ZoneCounts> {
-        self.zones.iter().map(Zone::snapshot).collect()
+        self.0.current()
     }
 
     /// Tracks with state (for tests and metrics).
     pub fn tracked(&self) -> usize {
-        self.tracks.len()
+        self.0.tracked()
     }
 
     /// One frame. `tracks`: the tracks to evaluate (confirmed ones; the caller decides). A track
@@ -253,90 +293,8 @@ impl Zones {
         tracks: &[Tracked],
         ended: &[u64],
     ) -> ZoneUpdate {
-        if self.zones.is_empty() {
-            return ZoneUpdate::default();
-        }
-        let mut events = Vec::new();
-        for t in tracks {
-            self.observe(t, frame_wh, &mut events);
-        }
-        for id in ended {
-            self.end(*id, &mut events);
-        }
-        // Keep event order by zone, then by track order as observed.
-        events.sort_by_key(|(zone, _)| *zone);
-        let changed = self.recount();
-        ZoneUpdate {
-            events: events.into_iter().map(|(_, e)| e).collect(),
-            changed,
-        }
-    }
-
-    fn observe(&mut self, t: &Tracked, frame_wh: (u32, u32), events: &mut Vec<(usize, ZoneEvent)>) {
-        let n = self.zones.len();
-        let state = self.tracks.entry(t.track_id).or_insert_with(|| TrackState {
-            class: t.class.to_string(),
-            zones: vec![Membership::default(); n],
-        });
-        if state.class != t.class {
-            state.class = t.class.to_string();
-        }
-        for (zi, zone) in self.zones.iter().enumerate() {
-            let m = &mut state.zones[zi];
-            if t.stationary {
-                // A parked object keeps its standing: no flicker, no re-entry, until it moves.
-                m.streak = 0;
-                continue;
-            }
-            let Some(p) = zone.cfg.anchor.point(t.bbox, frame_wh) else {
-                continue; // no evidence this frame
-            };
-            let inside = geometry::class_allowed(&zone.cfg.classes, t.class)
-                && geometry::point_in_polygon(p, &zone.ring);
-            if inside == m.inside {
-                m.streak = 0;
-                continue;
-            }
-            m.streak += 1;
-            if m.streak >= zone.cfg.inertia {
-                *m = Membership { inside, streak: 0 };
-                let kind = if inside {
-                    ZoneEventKind::Entered
-                } else {
-                    ZoneEventKind::Left
-                };
-                events.push((zi, event(&zone.cfg.name, t.track_id, t.class, kind)));
-            }
-        }
-    }
-
-    fn end(&mut self, track_id: u64, events: &mut Vec<(usize, ZoneEvent)>) {
-        let Some(state) = self.tracks.remove(&track_id) else {
-            return;
-        };
-        for (zi, m) in state.zones.iter().enumerate() {
-            if m.inside {
-                let name = &self.zones[zi].cfg.name;
-                events.push((zi, event(name, track_id, &state.class, ZoneEventKind::Left)));
-            }
-        }
-    }
-
-    /// Recomputes every zone's counts from the tracks' standing; returns the zones that changed.
-    fn recount(&mut self) -> Vec<ZoneCounts> {
-        let mut changed = Vec::new();
-        for (zi, zone) in self.zones.iter_mut().enumerate() {
-            let mut counts: BTreeMap<String, u64> =
-                zone.counts.keys().map(|c| (c.clone(), 0)).collect();
-            for state in self.tracks.values().filter(|s| s.zones[zi].inside) {
-                *counts.entry(state.class.clone()).or_insert(0) += 1;
-            }
-            if counts != zone.counts {
-                zone.counts = counts;
-                changed.push(zone.snapshot());
-            }
-        }
-        changed
+        let (events, changed) = self.0.update(frame_wh, tracks, ended);
+        ZoneUpdate { events, changed }
     }
 
     /// New zone definitions (SIGHUP). A zone whose polygon, classes and anchor are unchanged keeps
@@ -344,36 +302,7 @@ impl Zones {
     /// `inertia` frames, with events). Returns the names of zones that no longer exist, whose
     /// retained messages the caller should clear; publish [`Self::current`] for the rest.
     pub fn set_config(&mut self, zones: &[ZoneConfig]) -> Vec<String> {
-        let old: Vec<Zone> = std::mem::take(&mut self.zones);
-        // For each new zone, the index of the old zone it continues.
-        let kept: Vec<Option<usize>> = zones
-            .iter()
-            .map(|cfg| {
-                old.iter()
-                    .position(|o| o.cfg.name == cfg.name && o.same_shape(cfg))
-            })
-            .collect();
-        self.zones = zones
-            .iter()
-            .zip(&kept)
-            .map(|(cfg, k)| {
-                let mut zone = Zone::new(cfg, &self.default_classes);
-                if let Some(i) = k {
-                    zone.counts = old[*i].counts.clone();
-                }
-                zone
-            })
-            .collect();
-        for state in self.tracks.values_mut() {
-            state.zones = kept
-                .iter()
-                .map(|k| k.map(|i| state.zones[i]).unwrap_or_default())
-                .collect();
-        }
-        old.into_iter()
-            .filter(|o| !zones.iter().any(|z| z.name == o.cfg.name))
-            .map(|o| o.cfg.name)
-            .collect()
+        self.0.set_config(zones)
     }
 }
 

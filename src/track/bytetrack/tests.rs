@@ -9,8 +9,8 @@ const TRUCK: usize = 7;
 const DOG: usize = 16;
 
 /// COCO: people apart from vehicles; anything else (a dog) is its own group.
-fn tracker(cfg: &TrackerConfig) -> Tracker {
-    Tracker::new(cfg, &[vec![PERSON], vec![1, 2, 3, 5, 7]])
+fn tracker(cfg: &TrackerConfig) -> ByteTracker {
+    ByteTracker::new(cfg, &[vec![PERSON], vec![1, 2, 3, 5, 7]])
 }
 
 /// A 40×100 px box with its top-left corner at (x, y).

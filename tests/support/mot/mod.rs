@@ -2,8 +2,11 @@
 //! with `compare_to_groundtruth(gt, test, 'iou', distth=0.5)`, so lookout's tracking numbers can be compared with
 //! published ones; plus a MOTChallenge text reader and a seeded detection-noise generator for tracker-quality tests.
 //!
-//! A leaf: it imports nothing else from lookout but `wire` (timestamps), so tests, benches and `lookout track` drive it with exact inputs.
-//! Boxes are `[f32; 4]` = x1, y1, x2, y2 in frame pixels, as everywhere in `track`.
+//! Test support, not part of the library: tests/mot_metrics.rs, tests/track_quality.rs and
+//! examples/track_noise.rs include it with `#[path]`. It imports nothing from lookout but `wire`
+//! (timestamps). Boxes are `[f32; 4]` = x1, y1, x2, y2 in frame pixels, as everywhere in `track`.
+// Each includer uses a different part of it.
+#![allow(dead_code)]
 
 mod accumulator;
 mod assignment;
@@ -11,7 +14,7 @@ mod motchallenge;
 pub mod noise;
 mod summary;
 
-pub use accumulator::{iou_distance, MotAccumulator, MAX_IOU_DISTANCE};
+pub use accumulator::MotAccumulator;
 pub use motchallenge::{MotObject, MotSequence};
 pub use summary::MotSummary;
 

@@ -8,7 +8,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::MotSequence;
-use crate::wire::rfc3339_ms;
+use lookout::wire::rfc3339_ms;
 
 /// How noisy the detections are. The defaults are a fair, mid-quality detector at TUD-Campus's 25 fps, 640×480.
 #[derive(Clone, Debug, PartialEq)]
