@@ -12,10 +12,11 @@ use super::api::{FrameRecord, Sink, SinkContext, Written};
 use crate::error::Result;
 use crate::events::EventLog;
 use crate::publish::message::{self, CountsMessage};
+use crate::publish::message::{LinePayload, ZonePayload};
 use crate::publish::mqtt::MqttPublisher;
 use crate::publish::topics::Topics;
-use crate::track::lines::{LinePayload, LineTotals};
-use crate::track::zones::{ZoneCounts, ZonePayload};
+use crate::track::lines::LineTotals;
+use crate::track::zones::ZoneCounts;
 use crate::track::TrackStage;
 
 pub struct MqttSink {

@@ -15,9 +15,6 @@ use serde::{Deserialize, Serialize};
 use super::geometry::{self, Anchor, Point, Tracked};
 use super::region::{self, Counting, RegionConfig, RegionKind, Regions};
 
-/// `schema` of the retained `<camera>/zones/<zone>` message.
-pub const ZONE_SCHEMA: &str = "lookout.zone.v1";
-
 /// Corners allowed in one polygon (the simplicity check is quadratic).
 pub const MAX_CORNERS: usize = 256;
 
@@ -131,31 +128,6 @@ pub struct ZoneUpdate {
     pub events: Vec<ZoneEvent>,
     /// Zones whose counts differ from the previous frame's: publish these.
     pub changed: Vec<ZoneCounts>,
-}
-
-/// The retained `<prefix>/<device>/<camera>/zones/<zone>` payload.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ZonePayload {
-    pub schema: &'static str,
-    pub device: String,
-    pub camera: String,
-    pub zone: String,
-    pub counts: BTreeMap<String, u64>,
-    pub updated_at: String,
-}
-
-impl ZonePayload {
-    /// `updated_at`: RFC 3339 UTC with milliseconds, as every other message.
-    pub fn new(device: &str, camera: &str, counts: &ZoneCounts, updated_at: String) -> ZonePayload {
-        ZonePayload {
-            schema: ZONE_SCHEMA,
-            device: device.into(),
-            camera: camera.into(),
-            zone: counts.zone.clone(),
-            counts: counts.counts.clone(),
-            updated_at,
-        }
-    }
 }
 
 /// One track's standing with one zone.
@@ -608,28 +580,5 @@ mod tests {
                 "zone \"door\" is defined twice: give each zone its own name".into()
             ))
         );
-    }
-
-    #[test]
-    fn payload_matches_schema() {
-        let zc = ZoneCounts {
-            zone: "door".into(),
-            counts: counts(&[("person", 2), ("car", 0)]),
-        };
-        let p = ZonePayload::new("robot-1", "front", &zc, "2026-01-02T03:04:05.678Z".into());
-        let json = serde_json::to_value(&p).expect("serialisable");
-        assert_eq!(
-            json,
-            serde_json::json!({"schema": "lookout.zone.v1", "device": "robot-1", "camera": "front",
-                "zone": "door", "counts": {"person": 2, "car": 0},
-                "updated_at": "2026-01-02T03:04:05.678Z"})
-        );
-        let schema: serde_json::Value =
-            serde_json::from_str(include_str!("../../docs/schema/zone.schema.json")).expect("json");
-        let validator = jsonschema::validator_for(&schema).expect("a valid schema");
-        assert!(validator.is_valid(&json));
-        let mut wrong = json.clone();
-        wrong["counts"]["person"] = serde_json::json!(-1);
-        assert!(!validator.is_valid(&wrong));
     }
 }
