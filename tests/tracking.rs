@@ -209,3 +209,56 @@ fn track_with_detect_every_marks_predicted_frames() {
         "tracks are predicted on the frames the detector skipped"
     );
 }
+
+/// A config whose cameras have zones and lines, and a video (or `--camera`) that names none of
+/// them: nothing would be counted, so both `replay` and `track` say so, naming the cameras there
+/// are (#29 item 9). A name that matches says nothing.
+#[test]
+fn zones_and_lines_that_match_no_camera_are_warned_about() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let renamed = dir.path().join("street.avi");
+    std::fs::copy(data("vtest.avi"), &renamed).expect("copy");
+    let replay = |video: &std::path::Path, extra: &[&str]| {
+        lookout()
+            .args(["replay", "--max-frames", "2", "--no-track", "--config"])
+            .arg(data("vtest-walkway.toml"))
+            .args(extra)
+            .arg(video)
+            .finish()
+            .success()
+    };
+    let warning = "no [[cameras]] entry named 'street', so no zones or lines apply; it has 'vtest'";
+    let out = replay(&renamed, &[]);
+    assert!(out.stderr.contains(warning), "{}", out.stderr);
+    let out = replay(&renamed, &["--camera", "vtest"]);
+    assert!(
+        !out.stderr.contains("no [[cameras]] entry"),
+        "{}",
+        out.stderr
+    );
+
+    let file = dir.path().join("raw.jsonl");
+    let raw: Vec<String> = replay(&data("vtest.avi"), &[])
+        .json_lines()
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    std::fs::write(&file, raw.join("\n")).expect("write");
+    let track = |camera: &str| {
+        lookout()
+            .arg("track")
+            .arg(&file)
+            .arg("--config")
+            .arg(data("vtest-walkway.toml"))
+            .args(["--camera", camera])
+            .finish()
+            .success()
+    };
+    let out = track("vtset");
+    assert!(
+        out.stderr.contains("no [[cameras]] entry named 'vtset'") && out.stderr.contains("'vtest'"),
+        "{}",
+        out.stderr
+    );
+    assert!(!track("vtest").stderr.contains("no [[cameras]] entry"));
+}

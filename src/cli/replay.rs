@@ -102,7 +102,6 @@ impl ReplayArgs {
     /// The config's camera of that name (its tracker settings, zones and lines), or one with only
     /// the name, with the video and the pacing of the flags.
     fn camera_config(&self, config: &Config, camera: &str) -> CameraConfig {
-        let entry = config.cameras.iter().find(|c| c.name == camera);
         CameraConfig {
             source: self.video.clone(),
             realtime: self.realtime,
@@ -110,9 +109,7 @@ impl ReplayArgs {
             fps: None,
             stall_timeout_s: REPLAY_STALL_TIMEOUT_S,
             capture: Default::default(),
-            ..entry
-                .cloned()
-                .unwrap_or_else(|| CameraConfig::without_source(camera))
+            ..config.camera_named(camera)
         }
     }
 

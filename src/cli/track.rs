@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
-use lookout::config::{CameraConfig, Config};
+use lookout::config::Config;
 use lookout::detect::{self, named_classes, ModelSpec};
 use lookout::events::EventLog;
 use lookout::pipeline::tracked_object;
@@ -176,10 +176,7 @@ fn tracking_for(
     class_names: &[String],
     listed: &[String],
 ) -> Option<Arc<Mutex<TrackStage>>> {
-    let cfg = match config.cameras.iter().find(|c| c.name == camera) {
-        Some(cam) => cam.tracking(&config.tracker)?,
-        None => CameraConfig::without_source(camera).tracking(&config.tracker)?,
-    };
+    let cfg = config.camera_named(camera).tracking(&config.tracker)?;
     Some(Arc::new(Mutex::new(TrackStage::new(
         &cfg,
         class_names,

@@ -44,6 +44,34 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 pub const MAX_CAMERAS: usize = 64;
 
 impl Config {
+    /// The `[[cameras]]` entry named `camera` (its tracker settings, zones and lines), for
+    /// `replay --config` and `track --config`; an entry with only the name when there is none.
+    /// Then a config whose cameras do have zones or lines gets a warning naming them: a renamed
+    /// file or a typo in `--camera` would otherwise count nothing, silently.
+    pub fn camera_named(&self, camera: &str) -> CameraConfig {
+        if let Some(entry) = self.cameras.iter().find(|c| c.name == camera) {
+            return entry.clone();
+        }
+        let counting: Vec<&str> = self
+            .cameras
+            .iter()
+            .filter(|c| !c.zones.is_empty() || !c.lines.is_empty())
+            .map(|c| c.name.as_str())
+            .collect();
+        if !counting.is_empty() {
+            tracing::warn!(
+                "the config has no [[cameras]] entry named '{camera}', so no zones or lines \
+                 apply; it has {}: pick one with --camera NAME",
+                counting
+                    .iter()
+                    .map(|n| format!("'{n}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        CameraConfig::without_source(camera)
+    }
+
     pub fn load(path: &Path) -> Result<Config> {
         use std::io::Read;
         let read_err = |source| Error::ConfigRead {
