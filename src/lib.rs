@@ -6,7 +6,6 @@
 pub mod admin;
 pub mod annotate;
 pub mod backoff;
-pub mod bench;
 pub mod config;
 pub mod control;
 pub mod daemon;

@@ -1,13 +1,19 @@
 //! `lookout bench INPUT`: the real pipeline measured per stage, optionally with several streams at
 //! once (and a one-stream baseline with all their threads), MQTT, and a per-operation profile.
-//! `bench_print.rs` writes the report.
+//! `report.rs` holds the report (`machine.rs` the machine it ran on), `print.rs` writes it,
+//! `plot.rs` draws it and `profile.rs` times the network's operations.
+
+mod machine;
+mod plot;
+mod print;
+mod profile;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use lookout::bench::{BenchContext, BenchReport, ModelReport, MqttReport};
 use lookout::detect::{Detector, DetectorConfig, Precision};
 use lookout::pipeline::{self, ReplayOptions, ReplaySummary};
 use lookout::publish::mqtt::MqttPublisher;
@@ -15,7 +21,8 @@ use lookout::source::{self, Source, SourceOptions};
 use lookout::stop::StopToken;
 use lookout::Error;
 
-use super::bench_print::{self, Extras};
+use self::print::Extras;
+use self::report::{BenchContext, BenchReport, ModelReport, MqttReport};
 use super::detector_args::{build_detector, DetectorArgs};
 use super::mqtt_args::{connect_mqtt, mqtt_settings};
 
@@ -43,7 +50,7 @@ pub struct BenchArgs {
     mqtt: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
-    pub json: bool,
+    json: bool,
     /// Feed frames at this fixed rate (a camera), latest wins; reports the age of published frames
     /// and the frames dropped. Default: every frame, as fast as possible.
     #[arg(long, value_name = "FPS")]
@@ -58,7 +65,7 @@ pub struct BenchArgs {
     /// Run this many independent pipelines at once (each its own detector with --threads), as
     /// several cameras would, and report their aggregate throughput. Default 1.
     #[arg(long, default_value_t = 1)]
-    pub streams: usize,
+    streams: usize,
     /// Also draw the measured frames to this SVG file: each stage's latency distribution and
     /// the frame-age timeline.
     #[arg(long, value_name = "FILE.svg")]
@@ -81,7 +88,7 @@ impl BenchArgs {
             return Err(Error::Usage("--streams must be between 1 and 64".into()));
         }
         if let Some(p) = &self.plot {
-            super::bench_plot::check_name(p)?;
+            plot::check_name(p)?;
         }
         Ok(())
     }
@@ -175,7 +182,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, Error> {
     }
     let report = report(args, &detector, &summary, measured.decoder_cpu, mqtt_report);
     let profile = match args.profile {
-        Some(runs) => bench_print::profile_first_frame(&mut detector, &args.input, runs)?,
+        Some(runs) => profile::profile_first_frame(&mut detector, &args.input, runs)?,
         None => None,
     };
     let extras = Extras {
@@ -187,9 +194,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, Error> {
         baseline: measured.baseline,
         profile,
     };
-    bench_print::print(args, &report, &summary, &extras)?;
+    print::print(args.json, args.streams, &report, &summary, &extras)?;
     if let Some(path) = &args.plot {
-        super::bench_plot::write(path, &report, &summary.per_frame)?;
+        plot::write(path, &report, &summary.per_frame)?;
     }
     Ok(ExitCode::SUCCESS)
 }
