@@ -12,7 +12,6 @@ pub mod daemon;
 pub mod detect;
 pub mod error;
 pub mod events;
-pub mod exact;
 pub mod homeassistant;
 pub mod metrics;
 pub mod pipeline;
@@ -21,8 +20,7 @@ pub mod redact;
 pub mod snapshot;
 pub mod source;
 pub mod stop;
-pub mod suggest;
-pub mod toml_span;
+pub mod text;
 pub mod track;
 pub mod wire;
 

@@ -117,7 +117,7 @@ impl SourceFaults {
 #[serde(deny_unknown_fields)]
 pub struct CaptureRequest {
     /// [width, height] in pixels; the nearest mode the camera offers is used.
-    #[serde(default, deserialize_with = "crate::exact::opt_pair")]
+    #[serde(default, deserialize_with = "crate::text::exact::opt_pair")]
     pub resolution: Option<(u32, u32)>,
     /// Frames per second to request from the camera (nearest offered).
     pub fps: Option<u32>,
