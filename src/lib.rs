@@ -6,14 +6,12 @@
 pub mod admin;
 pub mod annotate;
 pub mod backoff;
-pub mod bench;
 pub mod camera;
 pub mod config;
 pub mod daemon;
 pub mod detect;
 pub mod error;
 pub mod events;
-pub mod exact;
 pub mod homeassistant;
 pub mod metrics;
 pub mod pipeline;
@@ -23,8 +21,7 @@ pub mod sink;
 pub mod snapshot;
 pub mod source;
 pub mod stop;
-pub mod suggest;
-pub mod toml_span;
+pub mod text;
 pub mod track;
 pub mod wire;
 

@@ -11,7 +11,7 @@ use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use super::http::{self, Head};
-use super::AdminState;
+use super::pages::{self, AdminState};
 use crate::stop::StopToken;
 
 /// Connections open at once; the next one evicts the oldest.
@@ -90,7 +90,7 @@ impl Conn {
                 "the admin endpoint is read-only: GET or HEAD\n",
             ),
             Head::Request { head_only, path } => {
-                let (status, ctype, body) = super::page(path, state);
+                let (status, ctype, body) = pages::page(path, state);
                 http::response(status, ctype, &body, head_only)
             }
         };
@@ -273,7 +273,7 @@ fn wake_on_stop(stop: &StopToken) -> std::io::Result<UnixStream> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::CameraList;
+    use super::super::pages::CameraList;
     use super::*;
 
     fn idle_state() -> AdminState {

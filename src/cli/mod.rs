@@ -4,8 +4,6 @@
 
 mod annotate_out;
 pub mod bench;
-mod bench_plot;
-mod bench_print;
 pub mod check_config;
 pub mod completions;
 pub mod detect;

@@ -14,7 +14,7 @@ pub use cameras::CameraConfig;
 use crate::detect::DetectorConfig;
 use crate::error::{Error, Result};
 use crate::publish::mqtt::MqttConfig;
-use crate::toml_span::{Spans, Step};
+use crate::text::toml_span::{Spans, Step};
 use crate::track::TrackerConfig;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -100,7 +100,7 @@ impl Config {
             at: format!(
                 "{}:{}",
                 path.display(),
-                crate::toml_span::error_line(text, &source)
+                crate::text::toml_span::error_line(text, &source)
             ),
             source,
         })?;

@@ -28,7 +28,7 @@ pub struct DetectorConfig {
     /// Long side of the network input in pixels; the short side keeps the frame's aspect ratio.
     pub long_side: u32,
     /// Fixed input size (width, height) instead of `long_side`; each a multiple of 32.
-    #[serde(deserialize_with = "crate::exact::opt_pair")]
+    #[serde(deserialize_with = "crate::text::exact::opt_pair")]
     pub input_size: Option<(u32, u32)>,
     pub score_threshold: f32,
     pub iou_threshold: f32,
@@ -203,7 +203,7 @@ pub struct DetectorOverrides {
     pub model: Option<PathBuf>,
     pub family: Option<Family>,
     pub long_side: Option<u32>,
-    #[serde(default, deserialize_with = "crate::exact::opt_pair")]
+    #[serde(default, deserialize_with = "crate::text::exact::opt_pair")]
     pub input_size: Option<(u32, u32)>,
     pub score_threshold: Option<f32>,
     pub iou_threshold: Option<f32>,

@@ -30,14 +30,14 @@ pub struct InputFile {
     pub layout: Option<Layout>,
     pub dtype: Option<InputType>,
     pub colour: Option<ColourOrder>,
-    #[serde(default, deserialize_with = "crate::exact::opt_array")]
+    #[serde(default, deserialize_with = "crate::text::exact::opt_array")]
     pub mean: Option<[f32; 3]>,
-    #[serde(default, deserialize_with = "crate::exact::opt_array")]
+    #[serde(default, deserialize_with = "crate::text::exact::opt_array")]
     pub std: Option<[f32; 3]>,
     pub resize: Option<ResizeMode>,
     pub pad_value: Option<f32>,
     /// Fixed (width, height).
-    #[serde(default, deserialize_with = "crate::exact::opt_array")]
+    #[serde(default, deserialize_with = "crate::text::exact::opt_array")]
     pub size: Option<[u32; 2]>,
     pub size_multiple: Option<u32>,
     pub default_long_side: Option<u32>,
@@ -91,7 +91,7 @@ impl Manifest {
             path: path.to_path_buf(),
             msg: format!(
                 "invalid model manifest: {}",
-                crate::toml_span::error_line(text, &e)
+                crate::text::toml_span::error_line(text, &e)
             ),
         })?;
         Ok(Manifest {

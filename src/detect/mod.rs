@@ -313,7 +313,7 @@ pub fn check(spec: &ModelSpec, cfg: &DetectorConfig) -> Result<Vec<bool>> {
 
 /// "unknown class 'x'", with the model's nearest class name as a hint when there is one.
 pub fn unknown_class(name: &str, classes: &[String]) -> String {
-    let hint = crate::suggest::closest(name, classes.iter().map(String::as_str))
+    let hint = crate::text::suggest::closest(name, classes.iter().map(String::as_str))
         .map(|c| format!(" (did you mean '{c}'?)"))
         .unwrap_or_default();
     format!("unknown class '{name}'{hint}")

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{StageHistograms, StageMs};
+use super::stage::{StageHistograms, StageMs};
 
 /// Why a captured frame never reached the detector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use std::ops::{Index, IndexMut};
 
-use super::Histogram;
+use super::histogram::Histogram;
 
 /// A step of the pipeline, in the order a frame goes through them. `Total` is capture → publish
 /// done; `Decode` happens before capture and is not part of it.

@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::client::{self, Client, Ev, FailKind, Props};
 use super::outbox::Outbox;
-use super::publisher::{Outcome, Retained, Shared, ONLINE};
+use super::shared::{Command, Outcome, Retained, Shared, ONLINE};
 use crate::backoff::Backoff;
 
 /// The connection thread's state.
@@ -21,7 +21,7 @@ pub(super) struct ConnectionThread {
     pub(super) status_topic: String,
     pub(super) url: String,
     pub(super) control: Option<String>,
-    pub(super) commands: Sender<super::publisher::Command>,
+    pub(super) commands: Sender<Command>,
     pub(super) outcome: Sender<Outcome>,
     pub(super) wake: Receiver<()>,
     /// Ticked after every turn of the loop; dropped with the thread, which `close` sees.

@@ -2,11 +2,13 @@
 //! pipeline.
 
 pub mod client;
+mod config;
 mod connection;
 pub mod message;
 pub mod mqtt;
 pub mod outbox;
 pub mod publisher;
+mod shared;
 pub mod spool;
 pub mod tls;
 pub mod topics;

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
 
-use super::{is_stream, Frame, Source, SourceOptions};
+use super::frame::{Frame, Source};
+use super::kind::is_stream;
+use super::options::SourceOptions;
 use crate::error::{Error, Result};
 
 /// What ffprobe says about the first video stream.
@@ -193,7 +195,7 @@ pub fn probe(uri: &str, timeout: Option<Duration>) -> Result<VideoInfo> {
             "the video is shown rotated: frames are turned upright"
         );
     }
-    if let Some(why) = super::frame_size_error(width, height) {
+    if let Some(why) = super::frame::frame_size_error(width, height) {
         return Err(err(uri, why));
     }
     let fps = s

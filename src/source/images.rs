@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{is_image_path, Frame, Source, SourceOptions};
+use super::frame::{Frame, Source};
+use super::kind::is_image_path;
+use super::options::SourceOptions;
 use crate::error::{Error, Result};
 
 pub struct ImageSource {
@@ -107,14 +109,14 @@ fn decode_rgb<R: std::io::BufRead + std::io::Seek>(
     };
     // The header first: a file declaring huge dimensions is refused before any pixel is allocated.
     let (w, h) = reader()?.into_dimensions().map_err(unreadable)?;
-    if let Some(why) = super::frame_size_error(w, h) {
+    if let Some(why) = super::frame::frame_size_error(w, h) {
         return Err(source_err(path, why));
     }
     let mut r = reader()?;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(w);
     limits.max_image_height = Some(h);
-    limits.max_alloc = Some(super::MAX_FRAME_PIXELS * 4);
+    limits.max_alloc = Some(super::frame::MAX_FRAME_PIXELS * 4);
     r.limits(limits);
     // Taken over, not copied: one RGB buffer besides the decoder's own (grey, RGBA...) output.
     let img = r.decode().map_err(unreadable)?.into_rgb8();

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 
-use super::{CaptureRequest, Frame, PixelFormat, Source, SourceOptions};
+use super::frame::{Frame, Source};
+use super::options::{CaptureRequest, PixelFormat, SourceOptions};
 use crate::error::{Error, Result};
 use crate::stop::StopToken;
 
@@ -254,12 +255,13 @@ impl Drop for V4l2Source {
 
 #[cfg(test)]
 mod tests {
+    use super::super::kind::is_device;
     use super::*;
 
     #[test]
     fn device_names() {
-        assert!(super::super::is_device("/dev/video0") && super::super::is_device("v4l2://3"));
-        assert!(!super::super::is_device("rtsp://cam/stream"));
+        assert!(is_device("/dev/video0") && is_device("v4l2://3"));
+        assert!(!is_device("rtsp://cam/stream"));
         assert_eq!(device_index("v4l2://3"), Ok(3));
         assert!(device_index("v4l2://x").is_err());
         let e = device_index("/dev/video99").expect_err("absent");

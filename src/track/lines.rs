@@ -34,9 +34,9 @@ pub struct LineConfig {
     /// Topic level of `<camera>/lines/<name>`: A-Z a-z 0-9 _ . -
     pub name: String,
     /// Ends of the segment in normalised coordinates [x, y] (fractions of width and height, y down).
-    #[serde(deserialize_with = "crate::exact::point")]
+    #[serde(deserialize_with = "crate::text::exact::point")]
     pub from: Point,
-    #[serde(deserialize_with = "crate::exact::point")]
+    #[serde(deserialize_with = "crate::text::exact::point")]
     pub to: Point,
     /// Classes counted (`[]`: every class).
     #[serde(default)]

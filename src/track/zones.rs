@@ -30,7 +30,7 @@ pub struct ZoneConfig {
     pub name: String,
     /// Corners in normalised coordinates ([x, y], fractions of width and height, y down), at least
     /// three, edges not crossing; closed implicitly (repeating the first corner at the end is allowed).
-    #[serde(deserialize_with = "crate::exact::points")]
+    #[serde(deserialize_with = "crate::text::exact::points")]
     pub polygon: Vec<Point>,
     /// Classes counted (`[]`: every class).
     #[serde(default)]

@@ -1,14 +1,11 @@
 //! How `bench` reports: JSON built from the report structs (`--json`), or the table, startup,
-//! streams, baseline and profile lines; and the per-operation profile it may add.
+//! streams, baseline and profile lines.
 
-use lookout::bench::{BenchJson, BenchReport, OpReport, StartupReport, StreamsReport};
 use lookout::detect::engine::OpTime;
-use lookout::detect::{Detector, Prepared};
 use lookout::pipeline::ReplaySummary;
-use lookout::source::{self, SourceOptions};
 use lookout::Error;
 
-use super::bench::BenchArgs;
+use super::report::{BenchJson, BenchReport, OpReport, StartupReport, StreamsReport};
 
 /// What `bench` adds to the report: startup times, each stream's fps, the baseline, the profile.
 pub struct Extras {
@@ -19,13 +16,15 @@ pub struct Extras {
     pub profile: Option<Vec<OpTime>>,
 }
 
+/// The report on stdout: JSON with `--json`, else the table and lines for `--streams` pipelines.
 pub fn print(
-    args: &BenchArgs,
+    json: bool,
+    streams: usize,
     report: &BenchReport,
     summary: &ReplaySummary,
     x: &Extras,
 ) -> Result<(), Error> {
-    if args.json {
+    if json {
         let json = BenchJson {
             report,
             startup_ms: StartupReport::new(x.load_ms, x.first_ms),
@@ -51,7 +50,7 @@ pub fn print(
             "startup: model load {:.0} ms, first inference (plan optimisation + run) {:.0} ms",
             x.load_ms, x.first_ms
         );
-        print_streams(args.streams, x);
+        print_streams(streams, x);
         if let Some(p) = &x.profile {
             print_profile(p);
         }
@@ -102,28 +101,4 @@ fn print_profile(p: &[OpTime]) {
         p.iter().map(|o| o.nodes).sum::<usize>(),
         total
     );
-}
-
-/// Per-operation profile of the network on the first frame of `input`.
-pub fn profile_first_frame(
-    detector: &mut Detector,
-    input: &str,
-    runs: usize,
-) -> Result<Option<Vec<OpTime>>, Error> {
-    let mut src = source::open(input, SourceOptions::default())?;
-    let Some(frame) = src.next_frame(Vec::new())? else {
-        return Ok(None);
-    };
-    let mut prepared = Prepared::default();
-    detector
-        .preparer()
-        .prepare(&frame.pixels, frame.width, frame.height, &mut prepared);
-    let profile = detector.profile(&prepared, runs)?;
-    if profile.is_none() {
-        eprintln!(
-            "--profile: the {} engine has no per-operation profile",
-            detector.engine_name()
-        );
-    }
-    Ok(profile)
 }

@@ -1,6 +1,6 @@
 //! Positions in TOML text, from the parser's own spans: `line:col` of a serde error, and of the
 //! value a key path names. Shared by the config file and the model manifests, so it sits at the
-//! bottom of the module graph.
+//! bottom of the module graph (in `text/`).
 
 use toml_edit::{ImDocument, Item, TableLike};
 
@@ -56,7 +56,7 @@ fn unknown_field_hint(msg: &str) -> Option<String> {
     let rest = msg.strip_prefix("unknown field `")?;
     let (field, rest) = rest.split_once('`')?;
     let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
-    crate::suggest::closest(field, expected.into_iter()).map(str::to_string)
+    super::suggest::closest(field, expected.into_iter()).map(str::to_string)
 }
 
 /// A parsed document that answers "where is this key path?".

@@ -5,11 +5,12 @@
 
 use std::path::Path;
 
-use lookout::bench::BenchReport;
 use lookout::metrics::{Stage, StageMs};
 use lookout::Error;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+
+use super::report::BenchReport;
 
 const WIDTH: u32 = 1200;
 const HEIGHT: u32 = 900;

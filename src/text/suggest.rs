@@ -1,5 +1,6 @@
 //! "Did you mean …?" for misspelt keys, class names and the like. It sits at the bottom of the
-//! module graph so that the config file and every component can use it without a cycle.
+//! module graph (in `text/`) so that the config file and every component can use it without a
+//! cycle.
 
 /// The candidate within a small edit distance of `name`, if any (the nearest one).
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {

@@ -1,6 +1,13 @@
 //! `lookout bench INPUT`: the real pipeline measured per stage, optionally with several streams at
 //! once (and a one-stream baseline with all their threads), MQTT, and a per-operation profile.
-//! `bench_print.rs` writes the report.
+//! `report.rs` holds the report (`machine.rs` the machine it ran on), `print.rs` writes it,
+//! `plot.rs` draws it and `profile.rs` times the network's operations.
+
+mod machine;
+mod plot;
+mod print;
+mod profile;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +15,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use lookout::bench::{BenchContext, BenchReport, ModelReport, MqttReport};
 use lookout::camera::{Bus, CameraPlan, Drive, Kept};
 use lookout::config::CameraConfig;
 use lookout::detect::{Detector, DetectorConfig, Precision};
@@ -19,7 +25,8 @@ use lookout::source::{self, Source, SourceOptions};
 use lookout::stop::StopToken;
 use lookout::Error;
 
-use super::bench_print::{self, Extras};
+use self::print::Extras;
+use self::report::{BenchContext, BenchReport, ModelReport, MqttReport};
 use super::detector_args::{build_detector, DetectorArgs};
 use super::mqtt_args::{connect_mqtt, mqtt_settings};
 
@@ -50,7 +57,7 @@ pub struct BenchArgs {
     mqtt: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
-    pub json: bool,
+    json: bool,
     /// Feed frames at this fixed rate (a camera), latest wins; reports the age of published frames
     /// and the frames dropped. Default: every frame, as fast as possible.
     #[arg(long, value_name = "FPS")]
@@ -65,7 +72,7 @@ pub struct BenchArgs {
     /// Run this many independent pipelines at once (each its own detector with --threads), as
     /// several cameras would, and report their aggregate throughput. Default 1.
     #[arg(long, default_value_t = 1)]
-    pub streams: usize,
+    streams: usize,
     /// Also draw the measured frames to this SVG file: each stage's latency distribution and
     /// the frame-age timeline.
     #[arg(long, value_name = "FILE.svg")]
@@ -88,7 +95,7 @@ impl BenchArgs {
             return Err(Error::Usage("--streams must be between 1 and 64".into()));
         }
         if let Some(p) = &self.plot {
-            super::bench_plot::check_name(p)?;
+            plot::check_name(p)?;
         }
         Ok(())
     }
@@ -193,7 +200,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, Error> {
     }
     let report = report(args, &detector, &summary, measured.decoder_cpu, mqtt_report);
     let profile = match args.profile {
-        Some(runs) => bench_print::profile_first_frame(&mut detector, &args.input, runs)?,
+        Some(runs) => profile::profile_first_frame(&mut detector, &args.input, runs)?,
         None => None,
     };
     let extras = Extras {
@@ -205,9 +212,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, Error> {
         baseline: measured.baseline,
         profile,
     };
-    bench_print::print(args, &report, &summary, &extras)?;
+    print::print(args.json, args.streams, &report, &summary, &extras)?;
     if let Some(path) = &args.plot {
-        super::bench_plot::write(path, &report, &summary.per_frame)?;
+        plot::write(path, &report, &summary.per_frame)?;
     }
     Ok(ExitCode::SUCCESS)
 }

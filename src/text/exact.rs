@@ -1,6 +1,6 @@
 //! Fixed-size values in config files and manifests that take exactly their number of elements:
 //! toml's serde accepts `std = [1, 2, 3, 4]` for a `[f32; 3]` and drops the fourth silently. Use
-//! with `#[serde(default, deserialize_with = "crate::exact::…")]`; the error carries toml's span,
+//! with `#[serde(default, deserialize_with = "crate::text::exact::…")]`; the error carries toml's span,
 //! so it is reported at the file's line and column.
 
 use serde::de::{Deserialize, Deserializer, Error};
