@@ -664,3 +664,94 @@ fn an_unwritable_spool_is_reported_with_the_events_lost() {
     assert!(stderr.contains("these events are lost"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Every message lookout publishes for a camera carries its own schema as the MQTT 5 user
+/// property `schema`, as docs/mqtt.md tells consumers to route by it (#29 item 5): object events
+/// `lookout.object.v1` (they carried `lookout.event.v1`), zones `lookout.zone.v1` and lines
+/// `lookout.line.v1` (they carried `lookout.state.v1`).
+#[test]
+fn every_message_names_its_own_schema_in_its_user_property() {
+    use rumqttc::v5::mqttbytes::v5::Packet;
+    use rumqttc::v5::{mqttbytes::QoS, Client, Event, MqttOptions};
+    let device = unique("schemas");
+    let mut opts = MqttOptions::new(unique("v5-schemas"), "127.0.0.1", 1883);
+    opts.set_keep_alive(Duration::from_secs(30));
+    let (client, mut conn) = Client::new(opts, 100);
+    client
+        .subscribe(format!("lookout/{device}/#"), QoS::AtLeastOnce)
+        .expect("subscribe");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for ev in conn.iter() {
+            match ev {
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    let _ = tx.send(None);
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    if tx.send(Some(p)).is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    assert!(
+        matches!(rx.recv_timeout(Duration::from_secs(10)), Ok(None)),
+        "subscribed"
+    );
+    lookout()
+        .args([
+            "replay",
+            "--max-frames",
+            "60",
+            "--quiet",
+            "--device",
+            &device,
+        ])
+        .args(["--mqtt", "mqtt://127.0.0.1:1883", "--config"])
+        .arg(data("vtest-walkway.toml"))
+        .arg(data("vtest.avi"))
+        .finish()
+        .success();
+    // The retained `offline` status is the last thing lookout publishes as it closes.
+    let status = format!("lookout/{device}/status");
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(Some(p)) = rx.recv_timeout(left) else {
+            panic!("no offline status within 20 s; saw {seen:?}");
+        };
+        let topic = String::from_utf8_lossy(&p.topic).to_string();
+        if topic == status && &p.payload[..] == b"offline" {
+            break;
+        }
+        let Ok(msg) = serde_json::from_slice::<Value>(&p.payload) else {
+            continue; // the plain-text status
+        };
+        let schema = msg["schema"]
+            .as_str()
+            .expect("every JSON message has a schema");
+        let props = p.properties.expect("MQTT 5 properties");
+        assert!(
+            props
+                .user_properties
+                .contains(&("schema".into(), schema.into())),
+            "{topic}: {:?} for a {schema} message",
+            props.user_properties
+        );
+        *seen.entry(schema.to_string()).or_default() += 1;
+    }
+    for schema in [
+        "lookout.detections.v1",
+        "lookout.event.v1",
+        "lookout.object.v1",
+        "lookout.zone.v1",
+        "lookout.line.v1",
+    ] {
+        assert!(seen.contains_key(schema), "no {schema} message: {seen:?}");
+    }
+    let _ = client.disconnect();
+}

@@ -28,7 +28,9 @@ pub(super) struct ConnectionThread {
     pub(super) progress: Sender<()>,
     /// MQTT 5 properties of state and event messages (built once: `pump` runs every 20 ms).
     pub(super) state_props: Props,
+    /// A class event's, and a tracked object's (their `schema` user properties differ).
     pub(super) event_props: Props,
+    pub(super) object_event_props: Props,
 }
 
 impl ConnectionThread {
@@ -222,13 +224,11 @@ impl ConnectionThread {
                 tracing::error!(topic = %m.topic, "dropping an event the broker could never take: {why}");
                 continue;
             }
-            if self.client.try_publish(
-                &m.topic,
-                m.qos,
-                m.retain,
-                m.payload.clone(),
-                Some(&self.event_props),
-            ) {
+            let props = self.props_of_event(&m.payload);
+            if self
+                .client
+                .try_publish(&m.topic, m.qos, m.retain, m.payload.clone(), Some(props))
+            {
                 s.counters.handed.fetch_add(1, Ordering::Relaxed);
                 s.counters.events_published.fetch_add(1, Ordering::Relaxed);
                 if m.qos > 0 {
@@ -238,6 +238,20 @@ impl ConnectionThread {
                 outbox.refused(m);
                 break;
             }
+        }
+    }
+}
+
+impl ConnectionThread {
+    /// The properties of an event: a tracked object's carries `lookout.object.v1`, a class
+    /// event's `lookout.event.v1`, as their payloads say. Both messages serialise `schema` first,
+    /// so the payload's head tells them apart without parsing it (and spooled events, read back
+    /// after a restart, are told apart the same way).
+    fn props_of_event(&self, payload: &[u8]) -> &Props {
+        let object = format!("{{\"schema\":\"{}\"", super::message::OBJECT_EVENT_SCHEMA);
+        match payload.starts_with(object.as_bytes()) {
+            true => &self.object_event_props,
+            false => &self.event_props,
         }
     }
 }

@@ -180,6 +180,7 @@ impl MqttPublisher {
                 progress: progress_tx,
                 state_props: json_props(super::message::STATE_SCHEMA, None),
                 event_props: json_props(super::message::EVENT_SCHEMA, None),
+                object_event_props: json_props(super::message::OBJECT_EVENT_SCHEMA, None),
             };
             std::thread::Builder::new()
                 .name("mqtt".into())

@@ -12,7 +12,7 @@ use super::api::{FrameRecord, Sink, SinkContext, Written};
 use crate::error::Result;
 use crate::events::EventLog;
 use crate::publish::message::{self, CountsMessage};
-use crate::publish::message::{LinePayload, ZonePayload};
+use crate::publish::message::{LinePayload, ZonePayload, LINE_SCHEMA, ZONE_SCHEMA};
 use crate::publish::mqtt::MqttPublisher;
 use crate::publish::topics::Topics;
 use crate::track::lines::LineTotals;
@@ -131,13 +131,13 @@ pub fn publish_regions(
     for z in zones {
         let payload = ZonePayload::new(device, camera, z, now.clone());
         if let Ok(bytes) = serde_json::to_vec(&payload) {
-            m.publish_state(&topics.zone(&z.zone), bytes);
+            m.publish_retained_json(&topics.zone(&z.zone), bytes, Some(ZONE_SCHEMA));
         }
     }
     for l in lines {
         let payload = LinePayload::new(device, camera, l, now.clone());
         if let Ok(bytes) = serde_json::to_vec(&payload) {
-            m.publish_state(&topics.line(&l.line), bytes);
+            m.publish_retained_json(&topics.line(&l.line), bytes, Some(LINE_SCHEMA));
         }
     }
 }
