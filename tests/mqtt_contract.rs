@@ -743,7 +743,17 @@ fn every_message_names_its_own_schema_in_its_user_property() {
             props.user_properties
         );
         *seen.entry(schema.to_string()).or_default() += 1;
+        if schema == "lookout.object.v1" {
+            *seen.entry(format!("object {}", msg["type"])).or_default() += 1;
+            if msg["reason"] == "stopped" {
+                *seen.entry("object end stopped".into()).or_default() += 1;
+            }
+        }
     }
+    // Every object that began ends, those still tracked at the end of the file too (#29 item 4).
+    let (new, end) = (seen.get("object \"new\""), seen.get("object \"end\""));
+    assert!(new.is_some() && new == end, "{seen:?}");
+    assert!(seen.contains_key("object end stopped"), "{seen:?}");
     for schema in [
         "lookout.detections.v1",
         "lookout.event.v1",

@@ -262,3 +262,57 @@ fn zones_and_lines_that_match_no_camera_are_warned_about() {
     );
     assert!(!track("vtest").stderr.contains("no [[cameras]] entry"));
 }
+
+/// At the end of the recording every object still tracked ends (`reason: "stopped"`) and the
+/// zones empty, so each `new` has its `end` and no zone keeps a count from the last frame
+/// (#29 item 4; `replay` does the same at the end of its file, tests/mqtt_contract.rs).
+#[test]
+fn track_ends_every_object_and_empties_the_zones_at_the_end() {
+    let raw = replay_walkway(&unique("ends"), &["--no-track"]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("raw.jsonl");
+    let text: Vec<String> = raw.iter().map(Value::to_string).collect();
+    std::fs::write(&file, text.join("\n")).expect("write");
+    let out = lookout()
+        .arg("track")
+        .arg(&file)
+        .arg("--config")
+        .arg(data("vtest-walkway.toml"))
+        .finish()
+        .success()
+        .json_lines();
+    let objects = |kind: &str| -> Vec<u64> {
+        let mut ids: Vec<u64> = out
+            .iter()
+            .filter(|m| m["schema"] == "lookout.object.v1" && m["type"] == kind)
+            .map(|m| m["track_id"].as_u64().expect("track id"))
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(
+        objects("new"),
+        objects("end"),
+        "every object that began ends"
+    );
+    let stopped: Vec<&Value> = out
+        .iter()
+        .filter(|m| m["type"] == "end" && m["reason"] == "stopped")
+        .collect();
+    assert!(!stopped.is_empty(), "some were still tracked at the end");
+    let object_schema = schema_validator("object_event.schema.json");
+    for e in &stopped {
+        assert_valid(&object_schema, e);
+        assert_eq!(e["zones"], serde_json::json!([]), "{e}");
+    }
+    let last_zone = out
+        .iter()
+        .rev()
+        .find(|m| m["schema"] == "lookout.zone.v1")
+        .expect("zone messages");
+    let counts = last_zone["counts"].as_object().expect("counts");
+    assert!(
+        counts.values().all(|n| n == 0),
+        "the zone is empty at the end: {last_zone}"
+    );
+}

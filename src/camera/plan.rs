@@ -141,6 +141,18 @@ impl CameraPlan {
         self.run_on(detectors, source, stop)
     }
 
+    /// The camera stops for good (the end of a file, SIGTERM, removed): every object still
+    /// tracked ends and the zones empty, and the sinks say so.
+    pub fn finish(&mut self) {
+        let Some(stage) = &self.run.tracking else {
+            return;
+        };
+        let stopped = stage.lock().unwrap_or_else(|p| p.into_inner()).stop();
+        for sink in &mut self.sinks {
+            sink.finish(&stopped);
+        }
+    }
+
     /// Runs the pipeline on a source the caller opened.
     pub fn run_on(
         &mut self,

@@ -212,9 +212,13 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
     if let Some(p) = &progress {
         p.finish();
     }
-    if let Some(t) = &kept.tracking {
-        t.lock().unwrap_or_else(|p| p.into_inner()).close();
-    }
+    // What the zones held at the last frame, for the summary, before the stop empties them.
+    let tracking = kept
+        .tracking
+        .as_ref()
+        .map(|t| tracking_summary(&t.lock().unwrap_or_else(|p| p.into_inner())));
+    // The end of the file (or Ctrl-C): the objects still tracked end, the zones empty.
+    plan.finish();
     if let Some(m) = &mqtt {
         // Flushes queued events while the broker is there.
         m.close(Duration::from_secs(3));
@@ -230,11 +234,8 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode, Error> {
     }
     let summary = result?;
     print_summary(&summary, &detectors[0], mqtt_line.as_deref());
-    if let Some(t) = &kept.tracking {
-        eprint!(
-            "{}",
-            tracking_summary(&t.lock().unwrap_or_else(|p| p.into_inner()))
-        );
+    if let Some(text) = tracking {
+        eprint!("{text}");
     }
     Ok(damaged_input_exit(&kept.metrics.source_faults))
 }

@@ -74,7 +74,11 @@ pub fn run(args: &TrackArgs) -> Result<ExitCode, Error> {
         }
     }
     if let Some(s) = session.as_mut() {
-        s.stage.lock().unwrap_or_else(|p| p.into_inner()).close();
+        // The end of the recording: the objects still tracked end, the zones empty, as `replay`
+        // ends them at the end of its file.
+        if s.stop(&mut out).is_err() {
+            return Ok(ExitCode::SUCCESS); // stdout closed
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -86,6 +90,8 @@ struct Session {
     device: String,
     camera: String,
     classes: Vec<String>,
+    /// The last frame's capture time: the time of what the end of the input causes.
+    last_at: std::time::SystemTime,
     /// Frames so far: with `detect_every` N, only every Nth frame's detections are used, as the
     /// detector would run (the others are predicted), to measure what skipping costs.
     frames: u64,
@@ -111,6 +117,7 @@ impl Session {
             camera,
             classes: spec.classes.clone(),
             frames: 0,
+            last_at: std::time::SystemTime::UNIX_EPOCH,
         })
     }
 
@@ -128,6 +135,7 @@ impl Session {
                 captured_at: f.captured_at,
                 t_s: stage.video_seconds(f.t_s),
             };
+            self.last_at = f.captured_at;
             let detected = self.frames.is_multiple_of(u64::from(stage.detect_every()));
             self.frames += 1;
             stage.step(at, f.size, detected.then_some(&f.dets[..]), threshold)
@@ -148,13 +156,23 @@ impl Session {
             .collect();
         msg["objects"] = Value::Array(objects);
         writeln!(out, "{msg}")?;
+        self.print(&result, f.captured_at, out)
+    }
+
+    /// The tracker's events and the changed zone and line counts, a line each.
+    fn print(
+        &mut self,
+        result: &FrameOutput,
+        at: std::time::SystemTime,
+        out: &mut impl Write,
+    ) -> std::io::Result<()> {
         for e in &result.events {
             if let Ok(bytes) = self.events.object_event(e) {
                 out.write_all(&bytes)?;
                 out.write_all(b"\n")?;
             }
         }
-        let now = rfc3339_ms(f.captured_at);
+        let now = rfc3339_ms(at);
         for z in &result.zones {
             let p = ZonePayload::new(&self.device, &self.camera, z, now.clone());
             writeln!(out, "{}", serde_json::to_string(&p).unwrap_or_default())?;
@@ -164,6 +182,12 @@ impl Session {
             writeln!(out, "{}", serde_json::to_string(&p).unwrap_or_default())?;
         }
         Ok(())
+    }
+
+    /// The end of the input: every object still tracked ends, the zones empty.
+    fn stop(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+        let stopped = self.stage.lock().unwrap_or_else(|p| p.into_inner()).stop();
+        self.print(&stopped, self.last_at, out)
     }
 }
 

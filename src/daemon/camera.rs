@@ -2,6 +2,7 @@
 //! source ends or fails, and restarts it with backoff; and the handle the supervisor keeps to read
 //! its status, change its filters, and stop it. A camera that fails never takes the others down.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -41,6 +42,8 @@ pub(super) struct Camera {
     /// The answer to the last command on `<camera>/set`.
     pub ack: Option<CommandAck>,
     restart_at: RestartAt,
+    /// Shared with the thread: set by [`Camera::shut_down_for_restart`].
+    keep_tracks: Arc<AtomicBool>,
     stop: StopToken,
     thread: Option<JoinHandle<()>>,
     /// Publishes the retained `<camera>/snapshot` (`[snapshots] mqtt_interval_s`).
@@ -81,7 +84,9 @@ impl Camera {
         let drive = Drive::Daemon {
             controls: controls.clone(),
         };
+        let keep_tracks = Arc::new(AtomicBool::new(false));
         let runner = Runner {
+            keep_tracks: keep_tracks.clone(),
             plan: CameraPlan::build(cfg, &kept, &bus, drive, &stop),
             cam: cfg.clone(),
             detector,
@@ -107,6 +112,7 @@ impl Camera {
             controls,
             ack: None,
             restart_at,
+            keep_tracks,
             stop,
             thread,
             snapshots,
@@ -165,17 +171,25 @@ impl Camera {
         }
     }
 
-    /// Stops this camera alone and waits for its thread.
+    /// Stops this camera alone (it is removed) and waits for its thread; its objects end.
     pub fn shut_down(mut self) {
         self.stop.stop();
         let name = self.config.name.clone();
         self.join(&name);
+    }
+
+    /// Stops this camera to start it again with new settings: its tracks, kept, go on.
+    pub fn shut_down_for_restart(self) {
+        self.keep_tracks.store(true, Ordering::SeqCst);
+        self.shut_down();
     }
 }
 
 /// The camera's thread: open, process until the source ends or fails, restart with backoff.
 struct Runner {
     cam: CameraConfig,
+    /// Set before a restart with new settings: the tracks outlive this thread.
+    keep_tracks: Arc<AtomicBool>,
     plan: CameraPlan,
     detector: Detector,
     metrics: Arc<CameraMetrics>,
@@ -186,9 +200,16 @@ struct Runner {
 impl Runner {
     fn run(mut self) {
         self.run_until_done();
-        // The lines' totals, written now rather than at their next interval.
-        if let Some(t) = &self.plan.run.tracking {
-            t.lock().unwrap_or_else(|p| p.into_inner()).close();
+        if self.keep_tracks.load(Ordering::SeqCst) {
+            // Restarted with new settings: its tracks go on in the new thread. The lines'
+            // totals are written now rather than at their next interval.
+            if let Some(t) = &self.plan.run.tracking {
+                t.lock().unwrap_or_else(|p| p.into_inner()).close();
+            }
+        } else {
+            // Done for good (its file ended, lookout stops, or it was removed): the objects
+            // still tracked end and the zones empty.
+            self.plan.finish();
         }
     }
 

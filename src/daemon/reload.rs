@@ -206,7 +206,7 @@ impl Supervisor<'_> {
         let (kept, action) = match self.cameras.remove(&cfg.name) {
             Some(old) => {
                 let mut kept = old.kept.clone();
-                old.shut_down();
+                old.shut_down_for_restart();
                 // Tracks and line totals go on; tracking turned on or off starts or drops them.
                 match (&tracking, &kept.tracking) {
                     (Some(new), Some(stage)) => {

@@ -72,6 +72,10 @@ pub trait Sink: Send {
     fn wants_pixels(&self) -> bool {
         false
     }
+
+    /// The camera stops for good (the end of a file, SIGTERM, the camera removed): what the
+    /// tracker made of that (every object still tracked ends, zones empty).
+    fn finish(&mut self, _stopped: &FrameOutput) {}
 }
 
 /// What the sinks of one camera are built from: its names, the resources the process shares, and

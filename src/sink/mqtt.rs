@@ -17,7 +17,7 @@ use crate::publish::mqtt::MqttPublisher;
 use crate::publish::topics::Topics;
 use crate::track::lines::LineTotals;
 use crate::track::zones::ZoneCounts;
-use crate::track::TrackStage;
+use crate::track::{FrameOutput, ObjectEvent, TrackStage};
 
 pub struct MqttSink {
     mqtt: Arc<MqttPublisher>,
@@ -80,16 +80,38 @@ impl Sink for MqttSink {
                 m.publish_event(self.topics.events(), payload);
             }
         }
-        for e in r.tracked.iter().flat_map(|t| &t.events) {
-            if let Ok(payload) = log.object_event(e) {
-                m.publish_event(self.topics.events(), payload);
-            }
+        drop(log);
+        if let Some(t) = r.tracked {
+            self.publish_object_events(&t.events);
         }
         Ok(Written::Ok)
+    }
+
+    fn finish(&mut self, stopped: &FrameOutput) {
+        self.publish_object_events(&stopped.events);
+        let who = (self.device.as_str(), self.camera.as_str());
+        publish_regions(
+            &self.mqtt,
+            &self.topics,
+            who,
+            &stopped.zones,
+            &stopped.lines,
+        );
     }
 }
 
 impl MqttSink {
+    /// Object events, numbered in the camera's sequence.
+    fn publish_object_events(&self, events: &[ObjectEvent]) {
+        let Some(log) = &self.events else { return };
+        let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+        for e in events {
+            if let Ok(payload) = log.object_event(e) {
+                self.mqtt.publish_event(self.topics.events(), payload);
+            }
+        }
+    }
+
     /// The retained `<camera>/counts`, when asked for and changed: the listed classes (zero when
     /// absent) and any other class in view.
     fn publish_class_counts(&mut self, in_view: &BTreeMap<String, usize>) {

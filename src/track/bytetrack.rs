@@ -409,6 +409,17 @@ impl Tracker for ByteTracker {
         self.finish(t_s, frame_wh, TrackerUpdate::default())
     }
 
+    fn end_all(&mut self) -> Vec<Ended> {
+        let mut ended: Vec<Ended> = self
+            .tracks
+            .drain(..)
+            .filter(|t| t.ever_confirmed)
+            .map(|t| t.ended())
+            .collect();
+        ended.sort_by_key(|e| e.track_id);
+        ended
+    }
+
     fn config(&self) -> &TrackerConfig {
         &self.cfg
     }

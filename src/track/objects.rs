@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::tracker::{Ended, TrackOut, TrackState, TrackerUpdate};
 use crate::wire::{rfc3339_ms, round_to};
 
-/// Why an `update` was sent.
+/// Why an `update` was sent, or (`Stopped`) why an object `end`ed while still tracked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdateReason {
@@ -21,6 +21,8 @@ pub enum UpdateReason {
     Stationary,
     Moving,
     Periodic,
+    /// lookout stopped (the end of a file, SIGTERM) with the object still tracked.
+    Stopped,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

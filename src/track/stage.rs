@@ -12,7 +12,7 @@ use super::bytetrack::ByteTracker;
 use super::config::TrackerConfig;
 use super::geometry::Tracked;
 use super::lines::{LineConfig, LineTotals, Lines};
-use super::objects::{FrameRef, ObjectEvent, ObjectEvents, SceneChanges};
+use super::objects::{FrameRef, ObjectEvent, ObjectEvents, SceneChanges, UpdateReason};
 use super::totals::TotalsFile;
 use super::tracker::{DetIn, TrackState, Tracker, TrackerUpdate};
 use super::zones::{ZoneConfig, ZoneCounts, ZoneEventKind, Zones};
@@ -72,6 +72,8 @@ pub struct TrackStage {
     detect_every: u32,
     /// Tracks confirmed so far: the objects seen.
     confirmed: u64,
+    /// The last frame stepped and its size: where the objects still tracked at a stop end.
+    last_frame: Option<(FrameRef, (u32, u32))>,
 }
 
 impl std::fmt::Debug for TrackStage {
@@ -132,6 +134,7 @@ impl TrackStage {
             last_video_s: None,
             video_offset: 0.0,
             confirmed: 0,
+            last_frame: None,
             detect_every: cfg.tracker.detect_every.max(1),
         }
     }
@@ -236,8 +239,37 @@ impl TrackStage {
         let class_name = |id: usize| names.get(id).cloned().unwrap_or_else(|| "unknown".into());
         let events = self.objects.frame(&frame, &update, &scene, &class_name);
         self.save_totals();
+        self.last_frame = Some((frame, frame_wh));
         FrameOutput {
             objects,
+            events,
+            zones,
+            lines,
+        }
+    }
+
+    /// lookout stops (the end of a file, SIGTERM, the camera removed): every object still
+    /// tracked ends, at the last frame, with `reason: "stopped"`, and leaves its zones, whose
+    /// final counts come out. Nothing when no frame was tracked. Tracking may go on afterwards
+    /// (a later frame starts new tracks).
+    pub fn stop(&mut self) -> FrameOutput {
+        let Some((frame, frame_wh)) = self.last_frame.take() else {
+            return FrameOutput::default();
+        };
+        let update = TrackerUpdate {
+            ended: self.tracker.end_all(),
+            ..TrackerUpdate::default()
+        };
+        let (scene, zones, lines) = self.scene(frame_wh, &update);
+        let names = &self.class_names;
+        let class_name = |id: usize| names.get(id).cloned().unwrap_or_else(|| "unknown".into());
+        let mut events = self.objects.frame(&frame, &update, &scene, &class_name);
+        for e in &mut events {
+            e.reason = Some(UpdateReason::Stopped);
+        }
+        self.close();
+        FrameOutput {
+            objects: Vec::new(),
             events,
             zones,
             lines,

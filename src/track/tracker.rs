@@ -83,6 +83,10 @@ pub trait Tracker: Send {
 
     /// The settings in force: the stage reads the low threshold (what detections it must hand
     /// over) from here.
+    /// Ends every track that was ever confirmed (lookout stops: end of file, SIGTERM), by id, and
+    /// forgets all of them.
+    fn end_all(&mut self) -> Vec<Ended>;
+
     fn config(&self) -> &TrackerConfig;
 
     /// Applies new settings (SIGHUP) to the existing tracks.
