@@ -81,6 +81,17 @@ fn serialize(c: &mut Criterion) {
     let mut line = Vec::with_capacity(4096);
     c.bench_function("serialize/12-objects", |b| {
         b.iter(|| {
+            let published: Vec<_> = objects
+                .iter()
+                .map(|o| {
+                    message::object(
+                        o.class,
+                        o.class_id,
+                        o.score as f32,
+                        o.bbox.map(|v| v as f32),
+                    )
+                })
+                .collect();
             let msg = DetectionsMessage {
                 schema: message::DETECTIONS_SCHEMA,
                 device: "robot-1",
@@ -100,17 +111,7 @@ fn serialize(c: &mut Criterion) {
                     engine: "tract",
                 },
                 latency_ms: Latency::default(),
-                objects: objects
-                    .iter()
-                    .map(|o| {
-                        message::object(
-                            o.class,
-                            o.class_id,
-                            o.score as f32,
-                            o.bbox.map(|v| v as f32),
-                        )
-                    })
-                    .collect(),
+                objects: &published,
             };
             line.clear();
             serde_json::to_writer(&mut line, &msg).expect("serialises");

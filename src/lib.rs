@@ -5,23 +5,23 @@
 
 pub mod admin;
 pub mod annotate;
-pub mod backoff;
+mod backoff;
 pub mod camera;
 pub mod config;
 pub mod daemon;
 pub mod detect;
-pub mod error;
+mod error;
 pub mod events;
 pub mod homeassistant;
 pub mod metrics;
 pub mod pipeline;
 pub mod publish;
 pub mod redact;
-pub mod sink;
-pub mod snapshot;
+mod sink;
+mod snapshot;
 pub mod source;
 pub mod stop;
-pub mod text;
+mod text;
 pub mod track;
 pub mod wire;
 
