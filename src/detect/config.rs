@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::engine::EngineKind;
+use super::engine::api::EngineKind;
 use super::family::Family;
 use crate::error::Invalid;
 

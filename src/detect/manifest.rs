@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::spec::{BoxOrder, ColourOrder, Family, InputType, Layout, ResizeMode};
+use super::family::Family;
+use super::input::{ColourOrder, InputType, Layout, ResizeMode};
+use super::spec::BoxOrder;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Deserialize)]

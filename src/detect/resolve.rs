@@ -15,6 +15,20 @@ use crate::error::{Error, Result};
 /// The 80 COCO class names, for models with 80 classes and no names of their own.
 const COCO80: &str = include_str!("../../models/coco80.txt");
 
+// Loading lives here, above the data types in `spec.rs`, which import nothing that loads.
+impl ModelSpec {
+    /// Loads a model: `path` is a manifest (`.toml`) or an `.onnx` file, with or without a manifest
+    /// beside it. Without one, the family is recognised from the file (see [`super::family`]).
+    pub fn load(path: &Path) -> Result<ModelSpec> {
+        load(path, None)
+    }
+
+    /// As [`ModelSpec::load`], with the family given (`--family`, `[detector] family`).
+    pub fn load_as(path: &Path, family: Option<Family>) -> Result<ModelSpec> {
+        load(path, family)
+    }
+}
+
 /// See [`ModelSpec::load`].
 pub fn load(path: &Path, family: Option<Family>) -> Result<ModelSpec> {
     let (onnx, manifest) = locate(path)?;
@@ -490,4 +504,43 @@ fn validate(s: &ModelSpec) -> std::result::Result<(), String> {
 /// Where `lookout model inspect --write` puts a manifest for `onnx`: `FILE.toml` beside it.
 pub fn manifest_path_for(onnx: &Path) -> PathBuf {
     onnx.with_extension("toml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ModelSpec {
+        ModelSpec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/nanodet-m-fp32.toml"))
+            .expect("bundled manifest loads")
+    }
+
+    #[test]
+    fn input_size_keeps_aspect_ratio_like_the_reference() {
+        let s = spec();
+        assert_eq!(s.input_size_for(810, 1080, 416), (320, 416)); // bus.jpg
+        assert_eq!(s.input_size_for(1280, 720, 416), (416, 256)); // zidane.jpg
+        assert_eq!(s.input_size_for(768, 576, 416), (416, 320)); // dog.jpg, vtest.avi
+        assert_eq!(s.input_size_for(768, 576, 544), (544, 416)); // vtest.avi#100 reference
+        assert_eq!(s.input_size_for(10, 10000, 400), (32, 416));
+    }
+
+    #[test]
+    fn bundled_manifests_load_with_80_classes() {
+        let s = spec();
+        assert_eq!(s.classes.len(), 80);
+        assert_eq!(s.classes[0], "person");
+        assert_eq!(s.classes[7], "truck");
+        assert!(s.onnx_path.exists());
+        let onnx = s.onnx_path.clone();
+        let via_onnx = ModelSpec::load(&onnx).expect("manifest found beside onnx");
+        assert_eq!(via_onnx.precision, "fp32");
+        assert_eq!(
+            via_onnx.manifest_path.as_deref(),
+            Some(s.manifest_path.as_deref().expect("manifest"))
+        );
+        assert_eq!(via_onnx.decoder.outputs, ["cls_scores", "box_dist"]);
+        assert_eq!((s.input.resize, s.input.size), (ResizeMode::Stretch, None));
+        assert_eq!(s.decoder.family, Family::NanoDetGfl);
+    }
 }
