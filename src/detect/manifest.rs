@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::family::Family;
+use super::family::descriptor::{BoxOrder, Family};
 use super::input::{ColourOrder, InputType, Layout, ResizeMode};
-use super::spec::BoxOrder;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Deserialize)]

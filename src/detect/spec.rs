@@ -4,9 +4,7 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-
-pub use super::family::Family;
+pub use super::family::descriptor::{BoxOrder, DecoderSpec, Family};
 pub use super::input::{
     input_size_for, ColourOrder, InputSpec, InputType, Layout, Placement, ResizeMode,
 };
@@ -26,29 +24,6 @@ pub struct ModelSpec {
     pub classes: Vec<String>,
     /// How the family was chosen: "manifest", "--family", or what recognised it.
     pub recognised: String,
-}
-
-/// SSD box coordinate order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BoxOrder {
-    Yxyx,
-    Xyxy,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DecoderSpec {
-    pub family: Family,
-    /// Output names in the order the family reads them.
-    pub outputs: Vec<String>,
-    /// nanodet-gfl and yolox: strides of the anchor grids, in anchor order.
-    pub strides: Vec<u32>,
-    /// nanodet-gfl: distance bins per side minus one.
-    pub reg_max: u32,
-    /// ssd: coordinate order of the boxes output.
-    pub box_order: BoxOrder,
-    /// ssd: subtracted from the classes output to give a class id.
-    pub class_offset: i64,
 }
 
 impl ModelSpec {

@@ -5,7 +5,7 @@ use super::common::{argmax, from_centre, keep, shape_error};
 use super::decoder::Decoder;
 use crate::detect::detection::Detection;
 use crate::detect::engine::api::OutputView;
-use crate::detect::spec::BoxOrder;
+use crate::detect::family::descriptor::BoxOrder;
 use crate::error::Result;
 
 /// `[1, K, 4+nc]`: normalised cx, cy, w, h, then sigmoided class scores.
