@@ -42,13 +42,17 @@ pub struct Descriptor {
     pub outputs: RangeInclusive<usize>,
     /// Which of a file's outputs it reads, by name, where the manifest does not say; `None`: all of
     /// them in the file's order.
-    pub find_outputs: Option<fn(&[&str]) -> Result<Vec<String>, String>>,
+    pub find_outputs: Option<FindOutputs>,
     /// The `[decoder]` settings its decoder reads besides the outputs, in the order a written
     /// manifest lists them.
     pub settings: &'static [Setting],
     /// Its decoder, for one model's spec.
     pub decoder: fn(&DecoderSpec) -> Box<dyn Decoder>,
 }
+
+/// Picks the outputs a family reads from the names a file has, in the order it reads them, or says
+/// why it cannot.
+pub type FindOutputs = fn(&[&str]) -> Result<Vec<String>, String>;
 
 /// The preprocessing a family's exporter defines.
 #[derive(Debug, Clone, Copy, PartialEq)]
