@@ -40,8 +40,8 @@ pub struct Descriptor {
     pub class_count: fn(&[i64]) -> Option<i64>,
     /// How many outputs it reads.
     pub outputs: RangeInclusive<usize>,
-    /// Which of a file's outputs it reads, by name, where the manifest does not say; `None`: all of
-    /// them in the file's order.
+    /// Which of a file's outputs it reads, by name, where the manifest does not say; `None`: the
+    /// file's outputs in its order, when there are as many as it reads (or only one).
     pub find_outputs: Option<FindOutputs>,
     /// The `[decoder]` settings its decoder reads besides the outputs, in the order a written
     /// manifest lists them.

@@ -113,3 +113,27 @@ impl clap::ValueEnum for Family {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn names_and_aliases_are_unique_and_name_their_family() {
+        let mut seen = BTreeSet::new();
+        for &f in ALL {
+            let d = f.descriptor();
+            for name in std::iter::once(&d.name).chain(d.aliases) {
+                assert!(seen.insert(*name), "{name} names two families");
+                assert_eq!(by_name(name), Some(f));
+                let json = serde_json::to_string(&f).expect("serialises");
+                assert_eq!(json, format!("\"{}\"", d.name));
+                let back: Family = serde_json::from_str(&format!("\"{name}\"")).expect("parses");
+                assert_eq!(back, f);
+            }
+            assert!(!d.outputs.is_empty(), "{f} reads no outputs");
+        }
+    }
+}
