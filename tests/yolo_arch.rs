@@ -9,7 +9,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
-use lookout::detect::{engine, Detector, DetectorConfig, Family, ModelSpec, Prepared};
+use lookout::detect::{engine, family, Detector, DetectorConfig, ModelSpec, Prepared};
 
 const ARCHS: [&str; 2] = ["yolov8n-320.onnx", "yolo11n-320.onnx"];
 
@@ -45,7 +45,7 @@ fn yolo_architectures_load_bare_and_detect() {
     let (rgb, w, h) = bus();
     for file in ARCHS {
         let spec = ModelSpec::load(&arch(file)).expect("recognised with no manifest");
-        assert_eq!(spec.decoder.family, Family::Yolov8, "{file}");
+        assert_eq!(spec.decoder.family, family::yolov8::FAMILY, "{file}");
         assert_eq!(spec.classes.len(), 80);
         assert_eq!(spec.classes[0], "person");
         assert_eq!(spec.input.size, Some((320, 320)));

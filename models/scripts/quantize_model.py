@@ -919,7 +919,7 @@ def run(args, model_path, video, out, input_size, work, timings, onnx, ort, nump
 
 
 def self_test():
-    # lookout's own cases (src/detect/spec.rs)
+    # lookout's own cases (the tests in src/detect/resolve.rs and src/detect/input.rs)
     assert input_size_for(810, 1080, 416, 32) == (320, 416)
     assert input_size_for(1280, 720, 416, 32) == (416, 256)
     assert input_size_for(768, 576, 416, 32) == (416, 320)

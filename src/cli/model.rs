@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use lookout::detect::family::{self, Recognised};
+use lookout::detect::family::{self, Recognised, Setting};
 use lookout::detect::manifest::Manifest;
 use lookout::detect::onnx_info::{self, Dim, OnnxInfo, TensorInfo};
 use lookout::detect::resolve;
@@ -308,24 +308,26 @@ fn manifest_text(s: &ModelSpec) -> String {
         }
     }
     let outputs: Vec<String> = d.outputs.iter().map(|o| q(o)).collect();
+    let names: Vec<&str> = family::ALL.iter().map(|f| f.name()).collect();
     t += &format!(
-        "\n[decoder]\nfamily = {}         # nanodet-gfl | yolov5 | yolov8 | yolo-e2e | yolox | rtdetr | ssd\n\
-         outputs = [{}]\n",
+        "\n[decoder]\nfamily = {}         # {}\noutputs = [{}]\n",
         q(d.family.name()),
+        names.join(" | "),
         outputs.join(", ")
     );
-    match d.family {
-        Family::NanoDetGfl => t += &format!("strides = {:?}\nreg_max = {}\n", d.strides, d.reg_max),
-        Family::Yolox => t += &format!("strides = {:?}\n", d.strides),
-        Family::Ssd => {
-            t += &format!(
-                "box_order = {}              # yxyx (TensorFlow) | xyxy: CHECK this\n\
-                 class_offset = {}            # subtracted from the classes output (1 for TF label maps with background)\n",
-                q(&word(&d.box_order)),
+    for setting in d.family.descriptor().settings {
+        t += &match setting {
+            Setting::Strides => format!("strides = {:?}\n", d.strides),
+            Setting::RegMax => format!("reg_max = {}\n", d.reg_max),
+            Setting::BoxOrder => format!(
+                "box_order = {}              # yxyx (TensorFlow) | xyxy: CHECK this\n",
+                q(&word(&d.box_order))
+            ),
+            Setting::ClassOffset => format!(
+                "class_offset = {}            # subtracted from the classes output (1 for TF label maps with background)\n",
                 d.class_offset
-            )
-        }
-        _ => {}
+            ),
+        };
     }
     t += "classes = [\n";
     for c in &s.classes {

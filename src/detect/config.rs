@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::engine::EngineKind;
-use super::family::Family;
+use super::engine::api::EngineKind;
+use super::family::descriptor::Family;
 use crate::error::Invalid;
 
 /// The bundled FP32 model's manifest, relative to the working directory (the repository root);

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::spec::{BoxOrder, ColourOrder, Family, InputType, Layout, ResizeMode};
+use super::family::descriptor::{BoxOrder, Family};
+use super::input::{ColourOrder, InputType, Layout, ResizeMode};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Deserialize)]

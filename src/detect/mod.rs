@@ -2,14 +2,15 @@
 
 pub mod config;
 pub mod decode;
+pub mod detection;
 pub mod engine;
 pub mod family;
+mod files;
+pub mod input;
 pub mod manifest;
 mod model_path;
 pub mod nms;
 pub mod onnx_info;
-#[cfg(feature = "onnxruntime")]
-pub mod ort_engine;
 pub mod preprocess;
 pub mod resolve;
 pub mod rewrite;
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 pub use config::{
     named_classes, DetectorConfig, DetectorOverrides, Precision, DEFAULT_MODEL, TRAFFIC_CLASSES,
 };
+pub use detection::Detection;
 pub use family::Family;
 pub use model_path::model_path;
 pub use preprocess::Preprocessor;
@@ -29,14 +31,6 @@ pub use spec::ModelSpec;
 use crate::error::{Error, Result};
 use decode::Decoder;
 use engine::Engine;
-
-/// One detected object, box in the frame's own pixels (x1, y1, x2, y2).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Detection {
-    pub class_id: usize,
-    pub score: f32,
-    pub bbox: [f32; 4],
-}
 
 /// A frame turned into network input, ready for inference.
 #[derive(Debug, Default)]
@@ -47,7 +41,7 @@ pub struct Prepared {
     pub frame_w: u32,
     pub frame_h: u32,
     /// Where the frame is in the input (the rest is padding).
-    pub placement: spec::Placement,
+    pub placement: input::Placement,
 }
 
 impl Prepared {
@@ -85,7 +79,7 @@ pub struct Preparer {
     size_multiple: u32,
     long_side: u32,
     fixed: Option<(u32, u32)>,
-    resize: spec::ResizeMode,
+    resize: input::ResizeMode,
 }
 
 impl Preparer {
@@ -102,7 +96,7 @@ impl Preparer {
     /// Network input size (width, height) for a frame of this size.
     pub fn input_size(&self, frame_w: u32, frame_h: u32) -> (u32, u32) {
         self.fixed.unwrap_or_else(|| {
-            spec::input_size_for(frame_w, frame_h, self.long_side, self.size_multiple)
+            input::input_size_for(frame_w, frame_h, self.long_side, self.size_multiple)
         })
     }
 
@@ -250,8 +244,8 @@ impl Detector {
     /// Runs the network on a prepared input; the raw outputs stay in the engine.
     pub fn run_engine(&mut self, p: &Prepared) -> Result<()> {
         let shape = match self.spec.input.layout {
-            spec::Layout::Nchw => [1, 3, p.input_h as usize, p.input_w as usize],
-            spec::Layout::Nhwc => [1, p.input_h as usize, p.input_w as usize, 3],
+            input::Layout::Nchw => [1, 3, p.input_h as usize, p.input_w as usize],
+            input::Layout::Nhwc => [1, p.input_h as usize, p.input_w as usize, 3],
         };
         self.engine.run(&p.data, shape)
     }
@@ -259,8 +253,8 @@ impl Detector {
     /// Per-operation times of the network on `p`, averaged over `runs` (tract only).
     pub fn profile(&mut self, p: &Prepared, runs: usize) -> Result<Option<Vec<engine::OpTime>>> {
         let shape = match self.spec.input.layout {
-            spec::Layout::Nchw => [1, 3, p.input_h as usize, p.input_w as usize],
-            spec::Layout::Nhwc => [1, p.input_h as usize, p.input_w as usize, 3],
+            input::Layout::Nchw => [1, 3, p.input_h as usize, p.input_w as usize],
+            input::Layout::Nhwc => [1, p.input_h as usize, p.input_w as usize, 3],
         };
         self.engine.profile(&p.data, shape, runs)
     }
@@ -355,4 +349,55 @@ fn class_filter(classes: &[String], wanted: &[String]) -> Result<Vec<bool>> {
         }
     }
     Ok(allowed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::input::ResizeMode;
+
+    /// A box drawn in the frame → where its edges land in the input → back: the same box to well
+    /// under a pixel, for square, landscape and portrait frames.
+    #[test]
+    fn the_inverse_letterbox_is_exact() {
+        for mode in [
+            ResizeMode::Letterbox,
+            ResizeMode::LetterboxTopLeft,
+            ResizeMode::Stretch,
+        ] {
+            for (fw, fh) in [(640u32, 640u32), (1280, 720), (810, 1080), (333, 97)] {
+                let (iw, ih) = (640u32, 480u32);
+                let at = mode.place(fw, fh, iw, ih);
+                let prepared = Prepared {
+                    input_w: iw,
+                    input_h: ih,
+                    frame_w: fw,
+                    frame_h: fh,
+                    placement: at,
+                    ..Default::default()
+                };
+                let frame_box = [
+                    fw as f32 * 0.1,
+                    fh as f32 * 0.2,
+                    fw as f32 * 0.7,
+                    fh as f32 * 0.9,
+                ];
+                // Forward: continuous coordinates scale by the resize, then shift by the padding.
+                let (sx, sy) = (at.w as f32 / fw as f32, at.h as f32 / fh as f32);
+                let input_box = [
+                    frame_box[0] * sx + at.left as f32,
+                    frame_box[1] * sy + at.top as f32,
+                    frame_box[2] * sx + at.left as f32,
+                    frame_box[3] * sy + at.top as f32,
+                ];
+                let back = prepared.to_frame(input_box);
+                for (a, b) in back.iter().zip(frame_box) {
+                    assert!(
+                        (a - b).abs() < 1e-2,
+                        "{mode:?} {fw}x{fh}: {back:?} vs {frame_box:?}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Class-wise greedy non-maximum suppression.
 
-use super::Detection;
+use super::detection::Detection;
 
 pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
     let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);

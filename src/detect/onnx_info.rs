@@ -124,11 +124,11 @@ pub fn read(path: &Path) -> Result<OnnxInfo> {
         path: path.to_path_buf(),
         msg,
     };
-    super::engine::check_file(path).map_err(model_err)?;
+    super::files::check_file(path).map_err(model_err)?;
     let proto = tract_onnx::onnx().proto_model_for_path(path).map_err(|e| {
         model_err(format!(
             "not a readable ONNX file ({}); is it complete? re-export or re-copy it",
-            super::engine::first_line(&e)
+            super::files::first_line(&e)
         ))
     })?;
     Ok(from_proto(&proto))

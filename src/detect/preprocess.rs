@@ -3,7 +3,7 @@
 //! with padding), channel order, mean/std normalisation and layout, written into a buffer that is
 //! reused from frame to frame.
 
-use super::spec::{ColourOrder, InputSpec, Layout, Placement};
+use super::input::{ColourOrder, InputSpec, Layout, Placement};
 
 /// Precomputed horizontal taps for one (source width, destination width) pair.
 #[derive(Debug, Default)]
@@ -194,14 +194,14 @@ mod tests {
         p.run(rgb, sw, sh, dw, dh, &mut out);
         out
     }
-    use crate::detect::spec::ResizeMode;
+    use crate::detect::input::ResizeMode;
 
     fn spec(colour: ColourOrder, layout: Layout) -> InputSpec {
         InputSpec {
             name: "x".into(),
             layout,
             colour,
-            dtype: crate::detect::spec::InputType::Float32,
+            dtype: crate::detect::input::InputType::Float32,
             mean: [0.0; 3],
             std: [1.0; 3],
             resize: ResizeMode::Stretch,

@@ -3,17 +3,32 @@
 
 use std::path::{Path, PathBuf};
 
-use super::family::{self, Family, Recognised};
+use super::family::descriptor::{BoxOrder, DecoderSpec, Family, Setting};
+use super::family::recognise::{self, Recognised};
+use super::family::registry::ALL;
+use super::input::{InputSpec, InputType, Layout};
 use super::manifest::{self, Manifest};
 use super::onnx_info::{self, Dim, ElemType, OnnxInfo, TensorInfo};
-use super::spec::{
-    BoxOrder, ColourOrder, DecoderSpec, InputSpec, InputType, Layout, ModelSpec, ResizeMode,
-};
+use super::spec::ModelSpec;
 use super::ultralytics::Metadata;
 use crate::error::{Error, Result};
 
 /// The 80 COCO class names, for models with 80 classes and no names of their own.
 const COCO80: &str = include_str!("../../models/coco80.txt");
+
+// Loading lives here, above the data types in `spec.rs`, which import nothing that loads.
+impl ModelSpec {
+    /// Loads a model: `path` is a manifest (`.toml`) or an `.onnx` file, with or without a manifest
+    /// beside it. Without one, the family is recognised from the file (see [`super::family`]).
+    pub fn load(path: &Path) -> Result<ModelSpec> {
+        load(path, None)
+    }
+
+    /// As [`ModelSpec::load`], with the family given (`--family`, `[detector] family`).
+    pub fn load_as(path: &Path, family: Option<Family>) -> Result<ModelSpec> {
+        load(path, family)
+    }
+}
 
 /// See [`ModelSpec::load`].
 pub fn load(path: &Path, family: Option<Family>) -> Result<ModelSpec> {
@@ -103,7 +118,7 @@ pub fn resolve(
         (None, Some(f)) => (f, "manifest".to_string()),
         (None, None) => recognise(info, &meta, size).map_err(&bad)?,
     };
-    let d = Defaults::of(family, dtype);
+    let d = (family.descriptor().preprocessing)(dtype);
     let classes = classes(manifest, &meta, nc_of(family, info))?;
     let outputs = outputs(family, info, &md).map_err(&bad)?;
     let reg_max = md
@@ -151,53 +166,6 @@ pub fn resolve(
     };
     validate(&spec).map_err(bad)?;
     Ok(spec)
-}
-
-/// The preprocessing a family's exporter defines, used where the manifest says nothing.
-struct Defaults {
-    colour: ColourOrder,
-    mean: [f32; 3],
-    std: [f32; 3],
-    resize: ResizeMode,
-}
-
-impl Defaults {
-    fn of(family: Family, dtype: InputType) -> Defaults {
-        let d = |colour, mean, std, resize| Defaults {
-            colour,
-            mean,
-            std,
-            resize,
-        };
-        let unit = [255.0; 3];
-        match family {
-            Family::Yolov5 | Family::Yolov8 | Family::YoloE2e => {
-                d(ColourOrder::Rgb, [0.0; 3], unit, ResizeMode::Letterbox)
-            }
-            Family::Yolox => d(
-                ColourOrder::Bgr,
-                [0.0; 3],
-                [1.0; 3],
-                ResizeMode::LetterboxTopLeft,
-            ),
-            Family::Rtdetr => d(ColourOrder::Rgb, [0.0; 3], unit, ResizeMode::Stretch),
-            Family::Ssd if dtype == InputType::Uint8 => {
-                d(ColourOrder::Rgb, [0.0; 3], [1.0; 3], ResizeMode::Stretch)
-            }
-            Family::Ssd => d(
-                ColourOrder::Rgb,
-                [127.5; 3],
-                [127.5; 3],
-                ResizeMode::Stretch,
-            ),
-            Family::NanoDetGfl => d(
-                ColourOrder::Bgr,
-                [103.53, 116.28, 123.675],
-                [57.375, 57.12, 58.395],
-                ResizeMode::Stretch,
-            ),
-        }
-    }
 }
 
 fn stem(p: &Path) -> String {
@@ -285,22 +253,15 @@ fn recognise(
     size: Option<(u32, u32)>,
 ) -> std::result::Result<(Family, String), String> {
     let input = size.map(|(w, h)| (w as i64, h as i64));
-    match family::recognise(info, meta, input) {
-        Recognised::One {
-            family: Family::Ssd,
-            ..
-        } => Err(
-            "the outputs are SSD-style (boxes, scores, classes), but the file does not say the box \
-             order: run `lookout model inspect FILE.onnx --write` and check decoder.box_order and \
-             class_offset in the manifest it writes"
-                .into(),
-        ),
-        Recognised::One { family, why } => Ok((family, why)),
+    match recognise::recognise(info, meta, input) {
+        Recognised::One { family, why } => match family.descriptor().needs_manifest {
+            Some(why_not) => Err(why_not.into()),
+            None => Ok((family, why)),
+        },
         Recognised::None { why } => Err(format!(
             "{why}; lookout decodes: {}. If this is a detector of one of these, say which with \
              --family NAME or a manifest (`lookout model inspect FILE.onnx --write`)",
-            family::ALL
-                .iter()
+            ALL.iter()
                 .map(|f| format!("{f} ({})", f.expects()))
                 .collect::<Vec<_>>()
                 .join("; ")
@@ -319,13 +280,7 @@ fn recognise(
 /// The class count the outputs imply, where they do.
 fn nc_of(family: Family, info: &OnnxInfo) -> Option<usize> {
     let dims = info.outputs.first()?.known_shape()?;
-    let nc = match (family, &dims[..]) {
-        (Family::Yolov8, [_, a, _]) => a - 4,
-        (Family::Yolov5 | Family::Yolox, [_, _, b]) => b - 5,
-        (Family::Rtdetr, [_, _, b]) => b - 4,
-        (Family::NanoDetGfl, [_, _, c]) => *c,
-        _ => return None,
-    };
+    let nc = (family.descriptor().class_count)(&dims)?;
     usize::try_from(nc).ok().filter(|n| *n > 0)
 }
 
@@ -370,28 +325,23 @@ fn outputs(
     md: &manifest::DecoderFile,
 ) -> std::result::Result<Vec<String>, String> {
     let have: Vec<&str> = info.outputs.iter().map(|o| o.name.as_str()).collect();
+    let want = &family.descriptor().outputs;
     let chosen: Vec<String> = if let Some(o) = &md.outputs {
         o.clone()
     } else if let (Some(s), Some(b)) = (&md.scores_output, &md.boxes_output) {
         vec![s.clone(), b.clone()]
+    } else if let Some(find) = family.descriptor().find_outputs {
+        find(&have)?
+    } else if want.contains(&have.len()) || have.len() == 1 {
+        // A single output is taken even for a family that reads more: the count check below then
+        // says how many it reads.
+        have.iter().map(|s| s.to_string()).collect()
     } else {
-        match family {
-            Family::NanoDetGfl if have.len() == 2 => have.iter().map(|s| s.to_string()).collect(),
-            Family::Ssd => ssd_outputs(&have)?,
-            _ if have.len() == 1 => vec![have[0].to_string()],
-            _ => {
-                return Err(format!(
-                    "{family} reads {}, the model has outputs {have:?}: name the one to read in a \
-                     manifest (`[decoder] outputs = [...]`)",
-                    family.expects()
-                ))
-            }
-        }
-    };
-    let want = match family {
-        Family::NanoDetGfl => 2..=2,
-        Family::Ssd => 3..=4,
-        _ => 1..=1,
+        return Err(format!(
+            "{family} reads {}, the model has outputs {have:?}: name the one to read in a \
+             manifest (`[decoder] outputs = [...]`)",
+            family.expects()
+        ));
     };
     if !want.contains(&chosen.len()) {
         return Err(format!(
@@ -406,26 +356,6 @@ fn outputs(
         ));
     }
     Ok(chosen)
-}
-
-/// SSD outputs by name: boxes, scores, classes (and count, if there is one).
-fn ssd_outputs(have: &[&str]) -> std::result::Result<Vec<String>, String> {
-    let find = |what: &str| {
-        have.iter()
-            .find(|n| n.to_ascii_lowercase().contains(what))
-            .map(|n| n.to_string())
-    };
-    match (find("box"), find("score"), find("class")) {
-        (Some(b), Some(s), Some(c)) => {
-            let mut v = vec![b, s, c];
-            v.extend(find("num").or(find("count")));
-            Ok(v)
-        }
-        _ => Err(format!(
-            "cannot tell the SSD outputs {have:?} apart by name: list them in the manifest as \
-             `[decoder] outputs = [boxes, scores, classes, count]`"
-        )),
-    }
 }
 
 fn nanodet_reg_max(info: &OnnxInfo, outputs: &[String]) -> u32 {
@@ -466,8 +396,7 @@ fn validate(s: &ModelSpec) -> std::result::Result<(), String> {
     if !(0.0..=255.0).contains(&s.input.pad_value) {
         return Err("input.pad_value must be between 0 and 255".into());
     }
-    let grid = matches!(s.decoder.family, Family::NanoDetGfl | Family::Yolox);
-    if grid {
+    if s.decoder.family.reads(Setting::Strides) {
         let strides = &s.decoder.strides;
         if strides.is_empty() || strides.contains(&0) {
             return Err("decoder.strides must be non-empty and positive".into());
@@ -490,4 +419,44 @@ fn validate(s: &ModelSpec) -> std::result::Result<(), String> {
 /// Where `lookout model inspect --write` puts a manifest for `onnx`: `FILE.toml` beside it.
 pub fn manifest_path_for(onnx: &Path) -> PathBuf {
     onnx.with_extension("toml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::input::ResizeMode;
+
+    fn spec() -> ModelSpec {
+        ModelSpec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/nanodet-m-fp32.toml"))
+            .expect("bundled manifest loads")
+    }
+
+    #[test]
+    fn input_size_keeps_aspect_ratio_like_the_reference() {
+        let s = spec();
+        assert_eq!(s.input_size_for(810, 1080, 416), (320, 416)); // bus.jpg
+        assert_eq!(s.input_size_for(1280, 720, 416), (416, 256)); // zidane.jpg
+        assert_eq!(s.input_size_for(768, 576, 416), (416, 320)); // dog.jpg, vtest.avi
+        assert_eq!(s.input_size_for(768, 576, 544), (544, 416)); // vtest.avi#100 reference
+        assert_eq!(s.input_size_for(10, 10000, 400), (32, 416));
+    }
+
+    #[test]
+    fn bundled_manifests_load_with_80_classes() {
+        let s = spec();
+        assert_eq!(s.classes.len(), 80);
+        assert_eq!(s.classes[0], "person");
+        assert_eq!(s.classes[7], "truck");
+        assert!(s.onnx_path.exists());
+        let onnx = s.onnx_path.clone();
+        let via_onnx = ModelSpec::load(&onnx).expect("manifest found beside onnx");
+        assert_eq!(via_onnx.precision, "fp32");
+        assert_eq!(
+            via_onnx.manifest_path.as_deref(),
+            Some(s.manifest_path.as_deref().expect("manifest"))
+        );
+        assert_eq!(via_onnx.decoder.outputs, ["cls_scores", "box_dist"]);
+        assert_eq!((s.input.resize, s.input.size), (ResizeMode::Stretch, None));
+        assert_eq!(s.decoder.family, crate::detect::family::nanodet::FAMILY);
+    }
 }

@@ -128,10 +128,6 @@ fn the_cycle_check_finds_a_cycle() {
     assert_eq!(graph["b"], ["c".to_string(), "z".to_string()].into());
 }
 
-/// Files whose cycles are allowed for now: src/detect/ is being broken up on another branch. Delete
-/// this (and its use below) once that branch is merged.
-const TEMPORARY_CYCLE_ALLOWANCE_SRC_DETECT: &str = "src/detect/";
-
 /// Every `.rs` file under `src`, by its path relative to it, `/`-separated.
 fn sources(src: &Path) -> BTreeMap<String, String> {
     rust_files(src)
@@ -175,11 +171,6 @@ fn src_files_import_each_other_one_way() {
             let prefixed =
                 |f: &Vec<String>| f.iter().map(|f| format!("src/{f}")).collect::<Vec<_>>();
             (prefixed(&c.files), prefixed(&c.circle))
-        })
-        .filter(|(files, _)| {
-            !files
-                .iter()
-                .all(|f| f.starts_with(TEMPORARY_CYCLE_ALLOWANCE_SRC_DETECT))
         })
         .map(|(files, circle)| format!("{} (files: {})", circle.join(" → "), files.join(", ")))
         .collect();

@@ -1,7 +1,9 @@
 //! NanoDet / GFL head decoder.
 
-use super::{shape_error, Decoder, OutputView};
-use crate::detect::Detection;
+use super::common::shape_error;
+use super::decoder::Decoder;
+use crate::detect::detection::Detection;
+use crate::detect::engine::api::OutputView;
 use crate::error::{Error, Result};
 
 /// NanoDet / GFL head: per-anchor class scores (already sigmoided) and, per side, a distribution
@@ -40,7 +42,7 @@ impl Decoder for NanoDetGfl {
                 outputs.len()
             )));
         };
-        let anchors = super::grid_cells("nanodet-gfl", &self.strides, input_w, input_h)?;
+        let anchors = super::common::grid_cells("nanodet-gfl", &self.strides, input_w, input_h)?;
         let classes = *scores.shape.last().unwrap_or(&0);
         let per_box = 4 * self.bins;
         if classes == 0

@@ -1,9 +1,11 @@
 //! Query-style heads that output final boxes in normalised coordinates: RT-DETR (Ultralytics
 //! export) and SSD-style exports with separate boxes, scores and classes outputs. No NMS.
 
-use super::{argmax, from_centre, keep, shape_error, Decoder, OutputView};
-use crate::detect::spec::BoxOrder;
-use crate::detect::Detection;
+use super::common::{argmax, from_centre, keep, shape_error};
+use super::decoder::Decoder;
+use crate::detect::detection::Detection;
+use crate::detect::engine::api::OutputView;
+use crate::detect::family::descriptor::BoxOrder;
 use crate::error::Result;
 
 /// `[1, K, 4+nc]`: normalised cx, cy, w, h, then sigmoided class scores.
@@ -100,7 +102,7 @@ impl Decoder for Ssd {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_util::{close, run};
+    use super::super::common::test_util::{close, run};
     use super::*;
 
     #[test]

@@ -4,8 +4,10 @@
 // `!(score > threshold)` on purpose: a NaN score is skipped too.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-use super::{argmax, from_centre, keep, shape_error, Decoder, OutputView};
-use crate::detect::Detection;
+use super::common::{argmax, from_centre, keep, shape_error};
+use super::decoder::Decoder;
+use crate::detect::detection::Detection;
+use crate::detect::engine::api::OutputView;
 use crate::error::Result;
 
 /// `[1, N, 5+nc]`: cx, cy, w, h (input pixels), objectness, class scores; score = obj × cls.
@@ -145,7 +147,7 @@ impl Decoder for Yolox {
         threshold: f32,
         out: &mut Vec<Detection>,
     ) -> Result<()> {
-        let cells = super::grid_cells("yolox", &self.strides, input_w, input_h)?;
+        let cells = super::common::grid_cells("yolox", &self.strides, input_w, input_h)?;
         // The message is only formatted when the shape is wrong, not on every frame.
         let (data, _, cols) = rows_cols(outputs)
             .filter(|&(_, rows, cols)| cols >= 6 && rows == cells)
@@ -190,7 +192,7 @@ impl Decoder for Yolox {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_util::{close, run};
+    use super::super::common::test_util::{close, run};
     use super::*;
 
     /// Found by the `decoders` fuzz target (fuzz/regressions/decoders): a zero stride divided by
@@ -202,7 +204,7 @@ mod tests {
         };
         let e = run(&yolox, &[(vec![1, 4, 6], vec![0.0; 24])], 16, 16).expect_err("stride 0");
         assert!(e.to_string().contains("include 0"), "{e}");
-        let nanodet = super::super::NanoDetGfl {
+        let nanodet = super::super::nanodet::NanoDetGfl {
             strides: vec![0],
             bins: 8,
         };

@@ -34,10 +34,9 @@
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
+use super::exec::{output, parallel, threads, SendPtr};
 use super::im2col::Geometry;
-use super::output;
 use super::rescale::Rescale;
-use super::SendPtr;
 
 /// Output channels per micro-kernel call.
 pub const MR: usize = 4;
@@ -229,7 +228,7 @@ impl ConvU8Avx2 {
         let n = g.n();
         let mut out = output::<T>(&self.shape())?;
         let panels = n.div_ceil(NR);
-        let threads = super::threads().min(panels).max(1);
+        let threads = threads().min(panels).max(1);
         {
             let mut view = out.try_as_plain_ram_mut()?;
             let dst = SendPtr(view.as_slice_mut::<T>()?.as_mut_ptr());
@@ -240,7 +239,7 @@ impl ConvU8Avx2 {
                 // output's bounds (`panels` covers `n`, `store` is told how many are valid).
                 unsafe { self.panels(padded, range, dst) }
             };
-            super::parallel(threads, &work);
+            parallel(threads, &work);
         }
         Ok(out)
     }

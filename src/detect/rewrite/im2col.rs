@@ -15,7 +15,7 @@
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
-use super::output;
+use super::exec::{output, parallel, threads, SendPtr};
 
 /// Bytes after the padded channel-last input ([`Geometry::padded_channel_last`]).
 pub(super) const PADDED_SLACK: usize = 4;
@@ -68,17 +68,17 @@ impl Geometry {
     /// `flip`: `[hp, wp, C]`. `flip = 0x80` shifts them to i8 (`x ^ 0x80` is the two's
     /// complement of `x − 128`) for tract's i8 × i8 kernels; 0 keeps them u8. Followed by
     /// [`PADDED_SLACK`] bytes that a reader of whole 4-byte groups may read past the end.
-    /// The rows are split over tract's executor threads ([`super::parallel`]).
+    /// The rows are split over tract's executor threads ([`parallel`]).
     pub(super) fn padded_channel_last(&self, x: &[u8], zero_point: u8, flip: u8) -> Vec<u8> {
         let (hp, wp) = self.padded();
         let row_bytes = wp * self.channels;
         let mut out = vec![zero_point ^ flip; hp * row_bytes + PADDED_SLACK];
         let rows = self.h.min(hp.saturating_sub(self.pad.0));
         // at least 8 rows a thread: below that, waking a thread costs more than it saves
-        let threads = super::threads().min(rows / 8).max(1);
+        let threads = threads().min(rows / 8).max(1);
         let per = rows.div_ceil(threads);
-        let base = super::SendPtr(out.as_mut_ptr());
-        super::parallel(threads, &|t| {
+        let base = SendPtr(out.as_mut_ptr());
+        parallel(threads, &|t| {
             for y in (t * per).min(rows)..((t + 1) * per).min(rows) {
                 // SAFETY: row y + pad.0 lies inside `out` (y < rows ≤ hp − pad.0) and only this
                 // thread writes it.

@@ -39,8 +39,8 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_core::ops::quant::{DequantizeLinearF32, QuantizeLinearU8};
 
 use super::avx2::{self, ConvU8Avx2};
+use super::exec::output;
 use super::im2col::{ohwi, Geometry, Im2ColU8};
-use super::output;
 pub use super::rescale::{quantize_u8, Rescale};
 
 /// i32 sums `[O, Ho·Wo]` → the convolution's output `[1, O, Ho, Wo]` ([`Rescale`]).

@@ -92,7 +92,7 @@ impl EvalOp for FixedResize {
                 }
             }
         }
-        let mut out = super::output::<f32>(&[shape[0], shape[1], ho, wo])?;
+        let mut out = super::exec::output::<f32>(&[shape[0], shape[1], ho, wo])?;
         let mut view = out.try_as_plain_ram_mut()?;
         let data = view.as_slice_mut::<f32>()?;
         for (dst, row) in data.chunks_exact_mut(wo).zip(rows.chunks_exact(w)) {

@@ -8,9 +8,9 @@ use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use super::decode::OutputView;
-use super::engine::{check_file, first_line, Engine};
-use super::spec::ModelSpec;
+use super::api::{Engine, OutputView};
+use crate::detect::files::{check_file, first_line};
+use crate::detect::spec::{InputType, ModelSpec};
 use crate::error::{Error, Result};
 
 /// The library loads once per process (one environment per process); later engines reuse it, or
@@ -125,7 +125,7 @@ impl OrtEngine {
         Ok(OrtEngine {
             session,
             input_name: spec.input.name.clone(),
-            input_u8: (spec.input.dtype == super::spec::InputType::Uint8).then(Vec::new),
+            input_u8: (spec.input.dtype == InputType::Uint8).then(Vec::new),
             output_names: output_names.to_vec(),
             outputs: vec![(Vec::new(), Vec::new()); output_names.len()],
         })

@@ -1,100 +1,17 @@
-//! Inference engines. tract (pure Rust, CPU) is the default; other engines implement [`Engine`].
+//! The tract back end (pure Rust; on the CPU, or on an NVIDIA GPU with the `cuda` feature): parses
+//! the ONNX graph once, applies lookout's graph rewrites ([`crate::detect::rewrite`]) and keeps an
+//! optimised plan per input shape.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use serde::Deserialize;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::runtime::RunOptions;
 
-use super::decode::OutputView;
-use super::spec::ModelSpec;
-use super::DetectorConfig;
+use super::api::{Engine, OpTime, OutputView};
+use crate::detect::files::{check_file, first_line};
+use crate::detect::rewrite;
+use crate::detect::spec::{InputType, ModelSpec};
 use crate::error::{Error, Result};
-
-pub trait Engine: Send {
-    /// Short engine name for messages and metrics ("tract").
-    fn name(&self) -> &'static str;
-    /// Runs the network on one input tensor of `shape` (as the manifest's layout says). The outputs
-    /// stay valid until the next call.
-    fn run(&mut self, input: &[f32], shape: [usize; 4]) -> Result<()>;
-    /// The outputs of the last run, in the order of `output_names` given at load time.
-    fn outputs(&self) -> Result<Vec<OutputView<'_>>>;
-    /// Runs the network `runs` times timing every operation; `None` if the engine cannot.
-    fn profile(
-        &mut self,
-        _input: &[f32],
-        _shape: [usize; 4],
-        _runs: usize,
-    ) -> Result<Option<Vec<OpTime>>> {
-        Ok(None)
-    }
-}
-
-/// Time spent in one kind of operation over a profile, per run.
-#[derive(Debug, Clone)]
-pub struct OpTime {
-    /// tract's operation name after optimisation (e.g. `Optimized(Conv)`, `Cast`).
-    pub op: String,
-    /// Nodes of this kind in the plan.
-    pub nodes: usize,
-    /// Mean time per run.
-    pub ms: f64,
-}
-
-/// Which engine runs the network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineKind {
-    /// tract on the CPU (pure Rust; always built).
-    #[default]
-    Tract,
-    /// onnxruntime, loaded from libonnxruntime.so (cargo feature `onnxruntime`).
-    Onnxruntime,
-    /// tract on an NVIDIA GPU (cargo feature `cuda`).
-    Cuda,
-}
-
-/// Loads the engine `cfg.engine` names, or says how to get it.
-pub fn load(
-    spec: &ModelSpec,
-    output_names: &[String],
-    cfg: &DetectorConfig,
-) -> Result<Box<dyn Engine>> {
-    #[allow(unused_variables)]
-    let missing = |feature: &str| {
-        Error::Usage(format!(
-            "this lookout was built without the {feature} engine; rebuild with \
-             `cargo build --release --features {feature}` (see docs/engines.md)"
-        ))
-    };
-    match cfg.engine {
-        EngineKind::Tract => Ok(Box::new(TractEngine::load(
-            spec,
-            output_names,
-            cfg.threads,
-            Device::Cpu,
-        )?)),
-        #[cfg(feature = "cuda")]
-        EngineKind::Cuda => Ok(Box::new(TractEngine::load(
-            spec,
-            output_names,
-            cfg.threads,
-            Device::Cuda,
-        )?)),
-        #[cfg(not(feature = "cuda"))]
-        EngineKind::Cuda => Err(missing("cuda")),
-        #[cfg(feature = "onnxruntime")]
-        EngineKind::Onnxruntime => Ok(Box::new(super::ort_engine::OrtEngine::load(
-            spec,
-            output_names,
-            cfg.threads,
-            cfg.onnxruntime_library.as_deref(),
-        )?)),
-        #[cfg(not(feature = "onnxruntime"))]
-        EngineKind::Onnxruntime => Err(missing("onnxruntime")),
-    }
-}
 
 /// Where tract runs the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,10 +49,10 @@ pub struct TractEngine {
     output_ix: Vec<usize>,
     options: RunOptions,
     device: Device,
-    /// Apply lookout's graph rewrites ([`super::rewrite`]) before tract optimises the plan.
+    /// Apply lookout's graph rewrites ([`rewrite`]) before tract optimises the plan.
     rewrite: bool,
-    /// Where the INT8 rewrite runs its convolutions (default: [`super::rewrite::int8_backend`]).
-    int8_backend: Option<super::rewrite::Int8Backend>,
+    /// Where the INT8 rewrite runs its convolutions (default: [`rewrite::int8_backend`]).
+    int8_backend: Option<rewrite::Int8Backend>,
     /// The network takes uint8 pixels (the prepared floats are whole numbers 0..=255).
     input_u8: bool,
     plans: Vec<([usize; 4], Plan)>,
@@ -208,9 +125,9 @@ impl TractEngine {
             output_ix,
             options,
             device,
-            rewrite: super::rewrite::enabled(),
-            int8_backend: super::rewrite::int8_backend(),
-            input_u8: spec.input.dtype == super::spec::InputType::Uint8,
+            rewrite: rewrite::enabled(),
+            int8_backend: rewrite::int8_backend(),
+            input_u8: spec.input.dtype == InputType::Uint8,
             plans: Vec::new(),
             outputs: tvec![],
         })
@@ -227,7 +144,7 @@ impl TractEngine {
 
     /// Runs the INT8 rewrite's convolutions on `backend` instead of this CPU's best one (`None`:
     /// they stay float), to compare the backends in one process; plans already built are dropped.
-    pub fn set_int8_backend(&mut self, backend: Option<super::rewrite::Int8Backend>) {
+    pub fn set_int8_backend(&mut self, backend: Option<rewrite::Int8Backend>) {
         if self.int8_backend != backend {
             self.int8_backend = backend;
             self.plans.clear();
@@ -262,8 +179,7 @@ impl TractEngine {
                     .and_then(|m| m.into_decluttered())
                     .map_err(prepare_err)?;
                 if self.rewrite {
-                    let n = super::rewrite::apply(&mut typed, self.int8_backend)
-                        .map_err(prepare_err)?;
+                    let n = rewrite::apply(&mut typed, self.int8_backend).map_err(prepare_err)?;
                     tracing::debug!(
                         resizes = n.resizes,
                         int8_convs = n.convs,
@@ -273,7 +189,7 @@ impl TractEngine {
                 }
                 let mut optimized = typed.into_optimized().map_err(prepare_err)?;
                 if self.rewrite {
-                    let n = super::rewrite::apply_optimized(&mut optimized).map_err(prepare_err)?;
+                    let n = rewrite::apply_optimized(&mut optimized).map_err(prepare_err)?;
                     tracing::debug!(
                         fused_packing = n,
                         "graph rewrites applied to the optimised plan"
@@ -441,32 +357,4 @@ fn outlet_name(model: &InferenceModel, outlet: OutletId) -> String {
         .outlet_label(outlet)
         .unwrap_or(&model.node(outlet.node).name)
         .to_string()
-}
-
-/// The largest model file lookout loads: detectors for the edge are a few to a few hundred MB
-/// (YOLOv8x is 260 MB in FP32); a bigger file is a mistake, and would be read whole into memory.
-pub const MAX_MODEL_BYTES: u64 = 1 << 30;
-
-pub(super) fn check_file(path: &Path) -> std::result::Result<(), String> {
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(
-            "model file not found; pass --model with a manifest such as models/nanodet-m-fp32.toml \
-             (run from the repository root) or an absolute path"
-                .into(),
-        ),
-        Err(e) => Err(format!("cannot read the model file: {e}")),
-        Ok(m) if !m.is_file() => Err("not a file; pass --model with a manifest or .onnx file".into()),
-        Ok(m) if m.len() < 64 => Err(format!("the model file has only {} bytes: truncated or empty", m.len())),
-        Ok(m) if m.len() > MAX_MODEL_BYTES => Err(format!(
-            "the model file is {} MiB, over lookout's limit of {} MiB: is it the right file?",
-            m.len() >> 20,
-            MAX_MODEL_BYTES >> 20
-        )),
-        Ok(_) => Ok(()),
-    }
-}
-
-pub(super) fn first_line(e: &impl std::fmt::Display) -> String {
-    let s = format!("{e:#}");
-    s.lines().next().unwrap_or("").to_string()
 }
