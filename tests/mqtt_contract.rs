@@ -376,37 +376,9 @@ fn passwords_are_checked_and_wrong_ones_are_named() {
 
 #[test]
 fn mqtt5_detections_carry_expiry_content_type_and_schema() {
-    use rumqttc::v5::mqttbytes::v5::Packet;
-    use rumqttc::v5::{mqttbytes::QoS, Client, Event, MqttOptions};
     let device = unique("mqtt5");
     let topic = format!("lookout/{device}/vtest/detections");
-    let mut opts = MqttOptions::new(unique("v5-sub"), "127.0.0.1", 1883);
-    opts.set_keep_alive(Duration::from_secs(30));
-    let (client, mut conn) = Client::new(opts, 10);
-    client
-        .subscribe(&topic, QoS::AtMostOnce)
-        .expect("subscribe");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for ev in conn.iter() {
-            match ev {
-                Ok(Event::Incoming(Packet::SubAck(_))) => {
-                    let _ = tx.send(None);
-                }
-                Ok(Event::Incoming(Packet::Publish(p))) => {
-                    if tx.send(Some(p)).is_err() {
-                        break;
-                    }
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-    });
-    assert!(
-        matches!(rx.recv_timeout(Duration::from_secs(10)), Ok(None)),
-        "subscribed"
-    );
+    let (client, rx) = v5_subscriber(&topic, rumqttc::v5::mqttbytes::QoS::AtMostOnce);
     let out = lookout()
         .args([
             "replay",
@@ -671,36 +643,9 @@ fn an_unwritable_spool_is_reported_with_the_events_lost() {
 /// `lookout.line.v1` (they carried `lookout.state.v1`).
 #[test]
 fn every_message_names_its_own_schema_in_its_user_property() {
-    use rumqttc::v5::mqttbytes::v5::Packet;
-    use rumqttc::v5::{mqttbytes::QoS, Client, Event, MqttOptions};
     let device = unique("schemas");
-    let mut opts = MqttOptions::new(unique("v5-schemas"), "127.0.0.1", 1883);
-    opts.set_keep_alive(Duration::from_secs(30));
-    let (client, mut conn) = Client::new(opts, 100);
-    client
-        .subscribe(format!("lookout/{device}/#"), QoS::AtLeastOnce)
-        .expect("subscribe");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for ev in conn.iter() {
-            match ev {
-                Ok(Event::Incoming(Packet::SubAck(_))) => {
-                    let _ = tx.send(None);
-                }
-                Ok(Event::Incoming(Packet::Publish(p))) => {
-                    if tx.send(Some(p)).is_err() {
-                        break;
-                    }
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-    });
-    assert!(
-        matches!(rx.recv_timeout(Duration::from_secs(10)), Ok(None)),
-        "subscribed"
-    );
+    let filter = format!("lookout/{device}/#");
+    let (client, rx) = v5_subscriber(&filter, rumqttc::v5::mqttbytes::QoS::AtLeastOnce);
     lookout()
         .args([
             "replay",
@@ -764,4 +709,43 @@ fn every_message_names_its_own_schema_in_its_user_property() {
         assert!(seen.contains_key(schema), "no {schema} message: {seen:?}");
     }
     let _ = client.disconnect();
+}
+
+/// An MQTT 5 client subscribed to `filter` on the session broker (subscribed when this returns),
+/// and what it receives.
+fn v5_subscriber(
+    filter: &str,
+    qos: rumqttc::v5::mqttbytes::QoS,
+) -> (
+    rumqttc::v5::Client,
+    std::sync::mpsc::Receiver<Option<rumqttc::v5::mqttbytes::v5::Publish>>,
+) {
+    use rumqttc::v5::mqttbytes::v5::Packet;
+    use rumqttc::v5::{Client, Event, MqttOptions};
+    let mut opts = MqttOptions::new(unique("v5-sub"), "127.0.0.1", 1883);
+    opts.set_keep_alive(Duration::from_secs(30));
+    let (client, mut conn) = Client::new(opts, 100);
+    client.subscribe(filter, qos).expect("subscribe");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for ev in conn.iter() {
+            match ev {
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    let _ = tx.send(None);
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    if tx.send(Some(p)).is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    assert!(
+        matches!(rx.recv_timeout(Duration::from_secs(10)), Ok(None)),
+        "subscribed"
+    );
+    (client, rx)
 }

@@ -32,6 +32,22 @@ fn replay_walkway(device: &str, extra: &[&str]) -> Vec<Value> {
         .json_lines()
 }
 
+/// Recorded detection messages through `lookout track` with the walkway config: its lines.
+fn track_recorded(raw: &[Value]) -> Vec<Value> {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("raw.jsonl");
+    let text: Vec<String> = raw.iter().map(Value::to_string).collect();
+    std::fs::write(&file, text.join("\n")).expect("write");
+    lookout()
+        .arg("track")
+        .arg(&file)
+        .arg("--config")
+        .arg(data("vtest-walkway.toml"))
+        .finish()
+        .success()
+        .json_lines()
+}
+
 /// Track ids per frame: what must not change from one run to the next.
 fn tracks(lines: &[Value]) -> Vec<Vec<u64>> {
     lines
@@ -130,18 +146,7 @@ fn every_frame_replay_is_deterministic_and_track_replays_it() {
     // The recorded detections through `lookout track`: the same objects get ids, and the line
     // counts crossings.
     let raw = replay_walkway(&unique("raw"), &["--no-track"]);
-    let dir = tempfile::tempdir().expect("tmp");
-    let file = dir.path().join("raw.jsonl");
-    let text: Vec<String> = raw.iter().map(Value::to_string).collect();
-    std::fs::write(&file, text.join("\n")).expect("write");
-    let out = lookout()
-        .arg("track")
-        .arg(&file)
-        .arg("--config")
-        .arg(data("vtest-walkway.toml"))
-        .finish()
-        .success()
-        .json_lines();
+    let out = track_recorded(&raw);
     let detections: Vec<&Value> = out
         .iter()
         .filter(|m| m["schema"] == "lookout.detections.v1")
@@ -269,18 +274,7 @@ fn zones_and_lines_that_match_no_camera_are_warned_about() {
 #[test]
 fn track_ends_every_object_and_empties_the_zones_at_the_end() {
     let raw = replay_walkway(&unique("ends"), &["--no-track"]);
-    let dir = tempfile::tempdir().expect("tmp");
-    let file = dir.path().join("raw.jsonl");
-    let text: Vec<String> = raw.iter().map(Value::to_string).collect();
-    std::fs::write(&file, text.join("\n")).expect("write");
-    let out = lookout()
-        .arg("track")
-        .arg(&file)
-        .arg("--config")
-        .arg(data("vtest-walkway.toml"))
-        .finish()
-        .success()
-        .json_lines();
+    let out = track_recorded(&raw);
     let objects = |kind: &str| -> Vec<u64> {
         let mut ids: Vec<u64> = out
             .iter()

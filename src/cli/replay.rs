@@ -143,7 +143,7 @@ fn tracking_summary(stage: &TrackStage) -> String {
             .map(|(c, n)| format!("{c} {n}"))
             .collect();
         text += &format!(
-            "zone {} (at the end): {}\n",
+            "zone {} (at the last frame): {}\n",
             z.zone,
             none_if_empty(per_class)
         );
