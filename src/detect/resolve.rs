@@ -65,18 +65,7 @@ pub fn resolve(
         msg,
     };
     let meta = Metadata::from_props(&info.metadata);
-    if let Some(task) = meta.task.as_deref().filter(|t| *t != "detect") {
-        return Err(bad(format!(
-            "this is an Ultralytics '{task}' model; lookout runs detection models (task 'detect'): \
-             export the detection variant (e.g. yolov8n.pt rather than yolov8n-{}.pt)",
-            match task {
-                "segment" => "seg",
-                "classify" => "cls",
-                "pose" => "pose",
-                _ => "obb",
-            }
-        )));
-    }
+    detection_task(&meta).map_err(&bad)?;
     let mf = manifest.map(|m| m.file.clone());
     let mi = mf.as_ref().map(|m| m.input.clone()).unwrap_or_default();
     let md = mf.as_ref().map(|m| m.decoder.clone()).unwrap_or_default();
@@ -89,29 +78,8 @@ pub fn resolve(
         (None, None) => Layout::Nchw,
     };
     let fixed = check_shape(input, layout).map_err(&bad)?;
-    let dtype = match (mi.dtype, input.elem) {
-        (Some(t), _) => t,
-        (None, ElemType::F32) => InputType::Float32,
-        (None, ElemType::U8) => InputType::Uint8,
-        (None, other) => {
-            return Err(bad(format!(
-                "input '{}' is {}; lookout feeds float32 or uint8 images: export the model in FP32 \
-                 (for Ultralytics: half=False)",
-                input.name,
-                other.name()
-            )))
-        }
-    };
-    let size = match (mi.size, fixed) {
-        (Some([w, h]), Some(f)) if (w, h) != f => {
-            return Err(bad(format!(
-                "input.size {w}x{h} disagrees with the model's fixed input {}x{}",
-                f.0, f.1
-            )))
-        }
-        (Some([w, h]), _) => Some((w, h)),
-        (None, f) => f,
-    };
+    let dtype = input_type(mi.dtype, input).map_err(&bad)?;
+    let size = input_size(mi.size, fixed).map_err(&bad)?;
 
     let (family, recognised) = match (family_override, md.family) {
         (Some(f), _) => (f, "--family".to_string()),
@@ -166,6 +134,57 @@ pub fn resolve(
     };
     validate(&spec).map_err(bad)?;
     Ok(spec)
+}
+
+/// An Ultralytics model of another task (segment, classify, pose, obb) is refused with the
+/// variant to export instead.
+fn detection_task(meta: &Metadata) -> std::result::Result<(), String> {
+    match meta.task.as_deref().filter(|t| *t != "detect") {
+        None => Ok(()),
+        Some(task) => Err(format!(
+            "this is an Ultralytics '{task}' model; lookout runs detection models (task 'detect'): \
+             export the detection variant (e.g. yolov8n.pt rather than yolov8n-{}.pt)",
+            match task {
+                "segment" => "seg",
+                "classify" => "cls",
+                "pose" => "pose",
+                _ => "obb",
+            }
+        )),
+    }
+}
+
+/// What the input is fed: the manifest's type, else the model's float32 or uint8.
+fn input_type(
+    manifest: Option<InputType>,
+    input: &TensorInfo,
+) -> std::result::Result<InputType, String> {
+    match (manifest, input.elem) {
+        (Some(t), _) => Ok(t),
+        (None, ElemType::F32) => Ok(InputType::Float32),
+        (None, ElemType::U8) => Ok(InputType::Uint8),
+        (None, other) => Err(format!(
+            "input '{}' is {}; lookout feeds float32 or uint8 images: export the model in FP32 \
+             (for Ultralytics: half=False)",
+            input.name,
+            other.name()
+        )),
+    }
+}
+
+/// The input size: the manifest's, which must agree with a fixed one, else the model's own.
+fn input_size(
+    manifest: Option<[u32; 2]>,
+    fixed: Option<(u32, u32)>,
+) -> std::result::Result<Option<(u32, u32)>, String> {
+    match (manifest, fixed) {
+        (Some([w, h]), Some(f)) if (w, h) != f => Err(format!(
+            "input.size {w}x{h} disagrees with the model's fixed input {}x{}",
+            f.0, f.1
+        )),
+        (Some([w, h]), _) => Ok(Some((w, h))),
+        (None, f) => Ok(f),
+    }
 }
 
 fn stem(p: &Path) -> String {

@@ -73,6 +73,52 @@ pub struct MqttPublisher {
 /// topic and properties.
 const MAX_SNAPSHOT_BYTES: usize = (1 << 20) - 4096;
 
+/// How the client connects: the broker, TLS, credentials, and `offline` as its last will.
+fn client_options(cfg: &MqttConfig, broker: &BrokerUrl, topics: &DeviceTopics) -> Result<Options> {
+    let tls = if cfg.uses_tls() {
+        Some(super::tls::client_config(&super::tls::TlsFiles {
+            ca_file: cfg.ca_file.as_deref(),
+            client_cert: cfg.client_cert.as_deref(),
+            client_key: cfg.client_key.as_deref(),
+            server_name: cfg.server_name.as_deref(),
+        })?)
+    } else {
+        None
+    };
+    let root = topics.root();
+    Ok(Options {
+        client_id: format!("lookout-{}-{}", root.replace('/', "-"), std::process::id()),
+        host: broker.host.clone(),
+        port: broker.port,
+        keep_alive: Duration::from_secs(cfg.keep_alive_s),
+        credentials: cfg.credentials()?,
+        will: (topics.status(), OFFLINE.into()),
+        tls,
+        queue: cfg.queue,
+    })
+}
+
+/// What the publisher and its connection thread share, with the events a spool kept from an
+/// earlier run queued first.
+fn shared_state(cfg: &MqttConfig) -> Shared {
+    let mut outbox = Outbox::new(cfg.event_queue, cfg.event_overflow);
+    let counters = Counters::default();
+    if let Some(path) = &cfg.event_spool {
+        let (spooled, skipped) = super::spool::load(path);
+        outbox.preload(spooled);
+        counters.events_invalid.store(skipped, Ordering::Relaxed);
+    }
+    Shared {
+        connected: AtomicBool::new(false),
+        shutting_down: AtomicBool::new(false),
+        counters,
+        last_error: Mutex::new(None),
+        outbox: Mutex::new(outbox),
+        state: Mutex::default(),
+        watch: Mutex::default(),
+    }
+}
+
 fn json_props(schema: &str, expiry_s: Option<u32>) -> Props {
     Props {
         expiry_s,
@@ -123,45 +169,10 @@ impl MqttPublisher {
         let broker = BrokerUrl::parse(&url).map_err(Error::Mqtt)?;
         // Logs, metrics, summaries and errors show the URL without its password.
         let url = super::config::redacted(&url);
-        let tls = if cfg.uses_tls() {
-            Some(super::tls::client_config(&super::tls::TlsFiles {
-                ca_file: cfg.ca_file.as_deref(),
-                client_cert: cfg.client_cert.as_deref(),
-                client_key: cfg.client_key.as_deref(),
-                server_name: cfg.server_name.as_deref(),
-            })?)
-        } else {
-            None
-        };
         let status_topic = topics.status();
-        let root = topics.root();
-        let options = Options {
-            client_id: format!("lookout-{}-{}", root.replace('/', "-"), std::process::id()),
-            host: broker.host.clone(),
-            port: broker.port,
-            keep_alive: Duration::from_secs(cfg.keep_alive_s),
-            credentials: cfg.credentials()?,
-            will: (status_topic.clone(), OFFLINE.into()),
-            tls,
-            queue: cfg.queue,
-        };
+        let options = client_options(cfg, &broker, topics)?;
         let (client, connection) = client::connect(cfg.protocol, options);
-        let mut outbox = Outbox::new(cfg.event_queue, cfg.event_overflow);
-        let counters = Counters::default();
-        if let Some(path) = &cfg.event_spool {
-            let (spooled, skipped) = super::spool::load(path);
-            outbox.preload(spooled);
-            counters.events_invalid.store(skipped, Ordering::Relaxed);
-        }
-        let shared = Arc::new(Shared {
-            connected: AtomicBool::new(false),
-            shutting_down: AtomicBool::new(false),
-            counters,
-            last_error: Mutex::new(None),
-            outbox: Mutex::new(outbox),
-            state: Mutex::default(),
-            watch: Mutex::default(),
-        });
+        let shared = Arc::new(shared_state(cfg));
         let (outcome_tx, outcome_rx) = bounded::<Outcome>(1);
         let (wake_tx, wake_rx) = bounded::<()>(1);
         let (progress_tx, progress_rx) = bounded::<()>(1);

@@ -122,15 +122,8 @@ fn parse_rate(r: &str) -> Option<f64> {
         .filter(|f| f.is_finite() && *f < 1000.0)
 }
 
-/// Asks ffprobe for the first video stream's size and rate; a stream that does not answer within
-/// `timeout` is an error (ffprobe alone waits forever on a hung server).
-pub fn probe(uri: &str, timeout: Option<Duration>) -> Result<VideoInfo> {
-    if !is_stream(uri) && !Path::new(uri.trim_start_matches("file://")).exists() {
-        return Err(err(
-            uri,
-            "no such file; check the path (or give a stream URL such as rtsp://...)",
-        ));
-    }
+/// ffprobe's JSON about the first video stream; its last words when it cannot read the input.
+fn run_ffprobe(uri: &str, timeout: Option<Duration>) -> Result<Vec<u8>> {
     let child = Command::new("ffprobe")
         .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
         .arg(
@@ -166,7 +159,20 @@ pub fn probe(uri: &str, timeout: Option<Duration>) -> Result<VideoInfo> {
             ),
         ));
     }
-    let probe: Probe = serde_json::from_slice(&out.stdout)
+    Ok(out.stdout)
+}
+
+/// Asks ffprobe for the first video stream's size and rate; a stream that does not answer within
+/// `timeout` is an error (ffprobe alone waits forever on a hung server).
+pub fn probe(uri: &str, timeout: Option<Duration>) -> Result<VideoInfo> {
+    if !is_stream(uri) && !Path::new(uri.trim_start_matches("file://")).exists() {
+        return Err(err(
+            uri,
+            "no such file; check the path (or give a stream URL such as rtsp://...)",
+        ));
+    }
+    let stdout = run_ffprobe(uri, timeout)?;
+    let probe: Probe = serde_json::from_slice(&stdout)
         .map_err(|e| err(uri, format!("unexpected ffprobe output: {e}")))?;
     let s = probe.streams.into_iter().next().ok_or_else(|| {
         err(
