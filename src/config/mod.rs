@@ -203,6 +203,8 @@ impl Config {
     /// The first camera entry in error: its index, the key path inside it, the message.
     fn check_cameras(&self) -> std::result::Result<(), (usize, Vec<&'static str>, String)> {
         let mut names = HashSet::new();
+        // Home Assistant ids write '.' as '_': `cam.1` and `cam_1` would share every entity.
+        let mut entity_ids = std::collections::HashMap::new();
         for (i, cam) in self.cameras.iter().enumerate() {
             let fail = |(keys, m): cameras::Problem| (i, keys, m);
             cam.check_name().map_err(fail)?;
@@ -212,6 +214,19 @@ impl Config {
                     cam.name
                 );
                 return Err((i, vec!["name"], m));
+            }
+            let id = crate::homeassistant::discovery::object_id(&cam.name);
+            match entity_ids.insert(id, cam.name.as_str()) {
+                Some(other) if self.homeassistant.enabled => {
+                    let m = format!(
+                        "name '{}' and '{other}' give the same Home Assistant entity ids (a '.' \
+                         becomes '_'), so one camera's entities would replace the other's; rename \
+                         one of them",
+                        cam.name
+                    );
+                    return Err((i, vec!["name"], m));
+                }
+                _ => {}
             }
             cam.check(&self.detector).map_err(fail)?;
         }
@@ -404,6 +419,22 @@ mqtt_interval_s = 5
             cfg.cameras[0].detector.model.as_deref(),
             Some(dir.path().join("my-model.toml").as_path())
         );
+    }
+
+    #[test]
+    fn camera_names_that_home_assistant_would_merge_are_refused() {
+        let pair = "[[cameras]]\nname = \"cam.1\"\nsource = \"x\"\n\
+                    [[cameras]]\nname = \"cam_1\"\nsource = \"y\"\n";
+        let e = err(&format!("[homeassistant]\nenabled = true\n{pair}"));
+        assert!(
+            e.starts_with(
+                "x.toml:7:1: [[cameras]] name 'cam_1' and 'cam.1' give the same Home Assistant"
+            ),
+            "{e}"
+        );
+        // Without Home Assistant the names are distinct topics and nothing collides.
+        let ok = Config::parse(pair, Path::new("x.toml"));
+        assert!(ok.is_ok(), "{:?}", ok.err());
     }
 
     #[test]
