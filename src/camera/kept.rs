@@ -39,15 +39,12 @@ impl Kept {
             )))
         });
         Kept {
-            metrics: Arc::default(),
-            latest_frame: Arc::default(),
             events,
             tracking,
+            ..Kept::bare()
         }
     }
-}
 
-impl Kept {
     /// Fresh counters, and neither events nor tracking (`bench`).
     pub fn bare() -> Kept {
         Kept {

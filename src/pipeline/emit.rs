@@ -136,11 +136,13 @@ impl<'a> Emitter<'a> {
                 .map(|(width, height, rgb)| Pixels { width, height, rgb }),
             spare: None,
         };
-        let Some(spare) = to_sinks(self.sinks, &mut record)? else {
+        if to_sinks(self.sinks, &mut record)? == Written::Closed {
             tally.summary.output_closed = true;
             return Ok(Flow::Stop);
-        };
+        }
         let published = Instant::now();
+        // Pixels no sink kept, or a buffer one is done with, go back to capture.
+        let spare = record.spare.take().or(record.pixels.take().map(|p| p.rgb));
         if let (Some(back), Some(buffer)) = (&self.frames_back, spare) {
             let _ = back.try_send(buffer);
         }
@@ -159,21 +161,14 @@ impl<'a> Emitter<'a> {
     }
 }
 
-/// The record through every sink in turn. `None` when one's output closed (the run stops);
-/// otherwise the pixel buffer to give back to capture: pixels no sink kept, or a buffer one is
-/// done with.
-fn to_sinks(
-    sinks: &mut [Box<dyn Sink>],
-    record: &mut FrameRecord<'_>,
-) -> Result<Option<Option<Vec<u8>>>> {
+/// The record through every sink in turn, until one's output closes (the run stops then).
+fn to_sinks(sinks: &mut [Box<dyn Sink>], record: &mut FrameRecord<'_>) -> Result<Written> {
     for sink in sinks.iter_mut() {
         if sink.frame(record)? == Written::Closed {
-            return Ok(None);
+            return Ok(Written::Closed);
         }
     }
-    Ok(Some(
-        record.spare.take().or(record.pixels.take().map(|p| p.rgb)),
-    ))
+    Ok(Written::Ok)
 }
 
 /// The objects per class name.

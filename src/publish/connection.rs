@@ -248,8 +248,12 @@ impl ConnectionThread {
     /// so the payload's head tells them apart without parsing it (and spooled events, read back
     /// after a restart, are told apart the same way).
     fn props_of_event(&self, payload: &[u8]) -> &Props {
-        let object = format!("{{\"schema\":\"{}\"", super::message::OBJECT_EVENT_SCHEMA);
-        match payload.starts_with(object.as_bytes()) {
+        let object = super::message::OBJECT_EVENT_SCHEMA.as_bytes();
+        let is_object = payload
+            .strip_prefix(br#"{"schema":""#)
+            .and_then(|rest| rest.strip_prefix(object))
+            .is_some_and(|rest| rest.first() == Some(&b'"'));
+        match is_object {
             true => &self.object_event_props,
             false => &self.event_props,
         }

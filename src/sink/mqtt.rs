@@ -80,15 +80,17 @@ impl Sink for MqttSink {
                 m.publish_event(self.topics.events(), payload);
             }
         }
-        drop(log);
         if let Some(t) = r.tracked {
-            self.publish_object_events(&t.events);
+            self.publish_object_events(&mut log, &t.events);
         }
         Ok(Written::Ok)
     }
 
     fn finish(&mut self, stopped: &FrameOutput) {
-        self.publish_object_events(&stopped.events);
+        if let Some(log) = &self.events {
+            let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+            self.publish_object_events(&mut log, &stopped.events);
+        }
         let who = (self.device.as_str(), self.camera.as_str());
         publish_regions(
             &self.mqtt,
@@ -101,10 +103,8 @@ impl Sink for MqttSink {
 }
 
 impl MqttSink {
-    /// Object events, numbered in the camera's sequence.
-    fn publish_object_events(&self, events: &[ObjectEvent]) {
-        let Some(log) = &self.events else { return };
-        let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+    /// Object events, numbered in the camera's sequence by its event log.
+    fn publish_object_events(&self, log: &mut EventLog, events: &[ObjectEvent]) {
         for e in events {
             if let Ok(payload) = log.object_event(e) {
                 self.mqtt.publish_event(self.topics.events(), payload);

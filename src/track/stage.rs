@@ -234,10 +234,7 @@ impl TrackStage {
                 predicted,
             })
             .collect();
-        let (scene, zones, lines) = self.scene(frame_wh, &update);
-        let names = &self.class_names;
-        let class_name = |id: usize| names.get(id).cloned().unwrap_or_else(|| "unknown".into());
-        let events = self.objects.frame(&frame, &update, &scene, &class_name);
+        let (events, zones, lines) = self.changes(&frame, frame_wh, &update);
         self.save_totals();
         self.last_frame = Some((frame, frame_wh));
         FrameOutput {
@@ -260,10 +257,7 @@ impl TrackStage {
             ended: self.tracker.end_all(),
             ..TrackerUpdate::default()
         };
-        let (scene, zones, lines) = self.scene(frame_wh, &update);
-        let names = &self.class_names;
-        let class_name = |id: usize| names.get(id).cloned().unwrap_or_else(|| "unknown".into());
-        let mut events = self.objects.frame(&frame, &update, &scene, &class_name);
+        let (mut events, zones, lines) = self.changes(&frame, frame_wh, &update);
         for e in &mut events {
             e.reason = Some(UpdateReason::Stopped);
         }
@@ -274,6 +268,21 @@ impl TrackStage {
             zones,
             lines,
         }
+    }
+
+    /// What a tracker update does: the object events, and the zones and lines whose counts
+    /// changed.
+    fn changes(
+        &mut self,
+        frame: &FrameRef,
+        frame_wh: (u32, u32),
+        update: &TrackerUpdate,
+    ) -> (Vec<ObjectEvent>, Vec<ZoneCounts>, Vec<LineTotals>) {
+        let (scene, zones, lines) = self.scene(frame_wh, update);
+        let names = &self.class_names;
+        let class_name = |id: usize| names.get(id).cloned().unwrap_or_else(|| "unknown".into());
+        let events = self.objects.frame(frame, update, &scene, &class_name);
+        (events, zones, lines)
     }
 
     /// Zones and lines for the confirmed tracks of this frame.
